@@ -1,0 +1,60 @@
+#!/bin/sh
+# keepalived-lab node entrypoint.
+#   KALAB_NODE    node name (served by nginx, so the client can tell who holds the VIP)
+#   KALAB_ROLE    keepalived (default) | client
+#   KALAB_NGINX   1 (default) starts nginx before keepalived
+#   KALAB_IFACES  "eth0=10.213.4.11 eth1=10.213.5.11": rename the interface holding each
+#                 address to the name the topology declares (Docker does not promise order).
+# keepalived is exec'd so that it is PID 1 (the lab's kill/stop faults hit keepalived itself).
+set -eu
+mkdir -p /var/www/kalab /run/kalab /var/lib/kalab
+printf '%s\n' "${KALAB_NODE:-unknown}" > /var/www/kalab/index.html
+
+wait_for_addresses() {
+    # Extra networks are connected right after the container starts: wait (20 s deadline).
+    for pair in ${KALAB_IFACES:-}; do
+        addr=${pair#*=}; n=0
+        until ip -o -4 addr show | awk -v a="$addr" 'index($4, a"/")==1 {f=1} END {exit !f}'; do
+            n=$((n+1)); [ $n -le 200 ] || { echo "kalab: address $addr never appeared" >&2; exit 3; }
+            sleep 0.1
+        done
+    done
+}
+
+rename_ifaces() {
+    i=0
+    for pair in ${KALAB_IFACES:-}; do
+        want=${pair%%=*}; addr=${pair#*=}
+        have=$(ip -o -4 addr show | awk -v a="$addr" 'index($4, a"/")==1 {print $2; exit}')
+        [ -n "$have" ] || { echo "kalab: no interface holds $addr" >&2; exit 3; }
+        if [ "$have" != "$want" ]; then
+            ip link set dev "$have" down
+            ip link set dev "$have" name "kalabtmp$i"
+        fi
+        i=$((i+1))
+    done
+    i=0
+    for pair in ${KALAB_IFACES:-}; do
+        want=${pair%%=*}
+        if ip link show "kalabtmp$i" >/dev/null 2>&1; then
+            ip link set dev "kalabtmp$i" name "$want"
+            ip link set dev "$want" up
+        fi
+        i=$((i+1))
+    done
+}
+wait_for_addresses
+rename_ifaces
+
+if [ "${KALAB_ROLE:-keepalived}" = client ]; then
+    [ "${KALAB_NGINX:-0}" = 1 ] && nginx
+    exec sleep infinity
+fi
+
+[ "${KALAB_NGINX:-1}" = 1 ] && nginx
+# A SIGKILLed keepalived leaves its pid files; after a restart PID 1 matches them and
+# keepalived would refuse to start ("daemon is already running").
+rm -f /run/keepalived.pid /run/vrrp.pid /run/checkers.pid /run/bfd.pid /run/keepalived/*.pid 2>/dev/null || true
+[ -p /run/kalab/notify.fifo ] || { rm -f /run/kalab/notify.fifo; mkfifo -m 0600 /run/kalab/notify.fifo; }
+/usr/local/sbin/kalab-fifo-reader /run/kalab/notify.fifo /var/lib/kalab/events.log &
+exec keepalived --dont-fork --log-console --log-detail ${KALAB_KEEPALIVED_ARGS:-} -f /etc/keepalived/keepalived.conf

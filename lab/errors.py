@@ -1,0 +1,60 @@
+"""Errors the lab raises. Each message is one or two sentences a person can act on.
+
+Nothing here imports Docker; the CLI and the pytest plugin print ``str(error)``
+instead of a traceback.
+"""
+from __future__ import annotations
+
+
+class LabError(Exception):
+    """Base class: a problem the user can fix, described in ``str(self)``."""
+
+
+class TopologyError(LabError):
+    """A topology file or builder input is invalid.
+
+    Attributes:
+        source: file path (or ``"<builder>"``) the topology came from.
+        problems: list of ``(field_path, line_or_None, message)`` tuples.
+    """
+
+    def __init__(self, source: str, problems: list[tuple[str, int | None, str]]):
+        self.source = source
+        self.problems = problems
+        lines = []
+        for path, line, msg in problems:
+            where = f"{source}:{line}" if line else source
+            lines.append(f"{where}: {path}: {msg}" if path else f"{where}: {msg}")
+        super().__init__("invalid topology\n  " + "\n  ".join(lines))
+
+
+class ConfigError(LabError):
+    """A keepalived.conf text cannot be parsed or rendered (names file and line)."""
+
+    def __init__(self, source: str, line: int | None, message: str):
+        self.source, self.line = source, line
+        where = f"{source}:{line}" if line else source
+        super().__init__(f"{where}: {message}")
+
+
+class EngineError(LabError):
+    """No usable Docker engine (message says how to start one)."""
+
+
+class ImageError(LabError):
+    """The base or node image could not be built (message says which step failed)."""
+
+
+class SubnetError(LabError):
+    """No free subnet in the configured pool, or a declared subnet clashes with an existing network."""
+
+
+class CapabilityError(LabError):
+    """The kernel or engine lacks something a fault needs (e.g. sch_netem)."""
+
+
+class LabTimeout(LabError, AssertionError):
+    """An event the protocol requires did not happen before its deadline.
+
+    Subclasses AssertionError so pytest reports it as a test failure, not an error.
+    """

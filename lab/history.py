@@ -1,0 +1,187 @@
+"""The lab's history: timestamped events from every node (pure data, thread-safe).
+
+Timestamps are seconds on one clock, ``time.monotonic()`` of the host, which the
+containers share (same kernel): a node's notify_fifo line is stamped inside the
+node when keepalived writes it, so late reading does not skew it.
+
+Event kinds and their fields (``Event.data``):
+  state   node, instance, state (MASTER/BACKUP/FAULT/STOP), priority     (from notify_fifo)
+  fault   name, action (apply/heal), target, detail                     (from the nemesis / Lab)
+  node    node, action (start/kill/stop/pause/unpause/restart/ready)
+  advert  src, vrid, priority, advert_int, version, auth, addresses     (scapy capture)
+  vip     instance, holders (list of node names), view (inside/outside)
+  note    text
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Optional
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened. ``t`` is seconds on the host's monotonic clock."""
+
+    t: float
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def describe(self, t0: float = 0.0) -> str:
+        d = self.data
+        if self.kind == "state":
+            txt = f"{d['node']}: {d['instance']} -> {d['state']} (priority {d.get('priority')})"
+        elif self.kind == "fault":
+            txt = f"fault {d['name']} {d['action']} on {d.get('target')}" + (f" ({d['detail']})" if d.get("detail") else "")
+        elif self.kind == "node":
+            txt = f"{d['node']}: {d['action']}"
+        elif self.kind == "advert":
+            txt = f"advert from {d['src']} vrid {d['vrid']} priority {d['priority']}"
+        elif self.kind == "vip":
+            txt = f"{d['instance']} VIP held by {', '.join(d['holders']) or 'nobody'} ({d.get('view')})"
+        else:
+            txt = d.get("text", str(d))
+        return f"{self.t - t0:9.3f}s  {txt}"
+
+
+class History:
+    """Append-only, ordered by time, with event-driven waiting.
+
+    ``wait_for(predicate, timeout)`` blocks on a condition variable that every
+    ``append`` notifies: no polling, no fixed sleeps.
+    """
+
+    def __init__(self, events: Iterable[Event] = ()):
+        self._events: list[Event] = sorted(events, key=lambda e: e.t)
+        self._cond = threading.Condition()
+        self.t0 = self._events[0].t if self._events else time.monotonic()
+
+    # -- writing
+    def append(self, kind: str, t: Optional[float] = None, **data: Any) -> Event:
+        """Record an event (``t`` defaults to now) and wake every waiter."""
+        ev = Event(time.monotonic() if t is None else t, kind, data)
+        with self._cond:
+            if self._events and ev.t < self._events[-1].t:   # stamped earlier than the tail: keep order
+                i = len(self._events)
+                while i and self._events[i - 1].t > ev.t:
+                    i -= 1
+                self._events.insert(i, ev)
+            else:
+                self._events.append(ev)
+            self._cond.notify_all()
+        return ev
+
+    def notify(self) -> None:
+        """Wake waiters without an event (e.g. a stream ended)."""
+        with self._cond:
+            self._cond.notify_all()
+
+    # -- reading
+    def events(self, kind: Optional[str] = None, since: float = float("-inf"), **match: Any) -> list[Event]:
+        """Events of ``kind`` at or after ``since`` whose data contains ``match``."""
+        with self._cond:
+            evs = list(self._events)
+        return [e for e in evs if (kind is None or e.kind == kind) and e.t >= since
+                and all(e.data.get(k) == v for k, v in match.items())]
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(self.events())
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def states(self, instance: str, at: Optional[float] = None) -> dict[str, str]:
+        """Each node's last known state of ``instance`` at time ``at`` (default: now).
+
+        notify_fifo lines give MASTER/BACKUP/FAULT/STOP. Node lifecycle events
+        refine it: after kill/exited a node is ``DOWN``; while paused it is
+        ``PAUSED`` (it still holds its VIPs but sends nothing) and returns to its
+        previous state on unpause; after start it is unknown until keepalived reports.
+        """
+        out: dict[str, str] = {}
+        before_pause: dict[str, str] = {}
+        for e in self.events():
+            if at is not None and e.t > at:
+                break
+            if e.kind == "state" and e.data.get("instance") == instance:
+                if out.get(e["node"]) == "PAUSED":
+                    before_pause[e["node"]] = e["state"]
+                else:
+                    out[e["node"]] = e["state"]
+            elif e.kind == "node":
+                n, a = e["node"], e["action"]
+                if a in ("kill", "exited", "died"):
+                    out[n] = "DOWN"
+                elif a == "pause" and n in out:
+                    before_pause[n], out[n] = out[n], "PAUSED"
+                elif a == "unpause" and n in before_pause:
+                    out[n] = before_pause.pop(n)
+                elif a == "start":
+                    out.pop(n, None)
+        return out
+
+    def priorities(self, instance: str) -> dict[str, int]:
+        """Each node's priority as last reported with a state change of ``instance``."""
+        out: dict[str, int] = {}
+        for e in self.events("state", instance=instance):
+            if e.get("priority") is not None:
+                out[e["node"]] = e["priority"]
+        return out
+
+    def masters(self, instance: str, at: Optional[float] = None) -> list[str]:
+        """Nodes whose last reported state of ``instance`` is MASTER."""
+        return sorted(n for n, s in self.states(instance, at).items() if s == "MASTER")
+
+    def wait_for(self, predicate: Callable[["History"], Any], timeout: float) -> Any:
+        """Block until ``predicate(self)`` is truthy; return its value, or None at the deadline.
+
+        Args:
+            predicate: called with this history after every append (keep it cheap).
+            timeout: seconds, usually derived from protocol timers.
+        """
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                value = predicate(self)
+                if value:
+                    return value
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._cond.wait(remaining)
+
+    def tail(self, n: int = 20) -> str:
+        """The last ``n`` events as text, times relative to the history's start."""
+        return "\n".join(e.describe(self.t0) for e in self.events()[-n:])
+
+    # -- persistence
+    def to_jsonl(self, path: str | Path) -> None:
+        """Write one JSON object per line: ``{"t": ..., "kind": ..., "data": {...}}``."""
+        with open(path, "w") as f:
+            f.write(json.dumps({"t": self.t0, "kind": "meta", "data": {"t0": self.t0}}) + "\n")
+            for e in self.events():
+                f.write(json.dumps(asdict(e)) + "\n")
+
+    @classmethod
+    def from_jsonl(cls, path: str | Path) -> "History":
+        """Load a history written by :meth:`to_jsonl`."""
+        evs, t0 = [], None
+        for line in Path(path).read_text().splitlines():
+            d = json.loads(line)
+            if d["kind"] == "meta":
+                t0 = d["data"]["t0"]
+                continue
+            evs.append(Event(d["t"], d["kind"], d["data"]))
+        h = cls(evs)
+        if t0 is not None:
+            h.t0 = t0
+        return h

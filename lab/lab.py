@@ -1,0 +1,315 @@
+"""Lab: realize a Topology on a Docker engine and observe it.
+
+    with Lab("topologies/two_node.yaml") as lab:
+        master = lab.wait_for_master("VI_1")
+        t_kill = master.kill()
+        ev = lab.wait_for_transition("VI_1", "MASTER", since=t_kill)
+        print(ev["node"], ev.t - t_kill, lab.master_down_interval("b", "VI_1"))
+
+Everything the lab creates carries its labels (:mod:`lab.runtime.labels`) and
+is removed by :meth:`Lab.stop` (also on Ctrl-C, through ``__exit__``, and at
+interpreter exit). A crashed run's leftovers are reaped by the next start.
+Waits are event driven (the history's condition variable) with deadlines
+derived from the protocol's timers (:mod:`lab.timers`).
+"""
+from __future__ import annotations
+
+import atexit
+import ipaddress
+import os
+import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Optional
+
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")   # its reaper image cannot be pulled here
+
+from .errors import LabError, LabTimeout, TopologyError
+from .history import Event, History
+from .kaconf.render import render_node, vip_addresses
+from .timers import master_down_interval, skew_time
+from .topology import Topology, load
+
+CAPS = ["NET_ADMIN", "NET_RAW", "NET_BROADCAST"]
+#: Deadline allowance for a container to start and keepalived to initialise on a
+#: loaded 2-core machine; added to protocol timers when waiting for first convergence.
+STARTUP_ALLOWANCE = 15.0
+#: Scheduling margin added to protocol deadlines (docker exec and notify_fifo latency).
+MARGIN = 1.0
+
+
+class Lab:
+    """A running topology.
+
+    Args:
+        topology: a :class:`Topology`, or a path to a YAML file.
+        keep: mark the lab to survive its process (``kalab up``); removed by ``kalab down``/``prune``.
+        lab_id: reuse an id (default: random 8 hex digits).
+    Raises (from :meth:`start`):
+        EngineError, ImageError, SubnetError, TopologyError, ConfigError: with a message naming the fix.
+    """
+
+    def __init__(self, topology: Topology | str | Path, *, keep: bool = False, lab_id: Optional[str] = None,
+                 say: Callable[[str], None] = lambda m: None):
+        self.topology = topology if isinstance(topology, Topology) else load(topology)
+        self.keep = keep
+        self.id = lab_id or secrets.token_hex(4)
+        self.say = say
+        self.history = History()
+        self.nodes: dict[str, "Node"] = {}
+        self.networks: dict[str, object] = {}
+        self.subnets: dict[str, ipaddress.IPv4Network] = {}
+        self.docker = None
+        self.image: Optional[str] = None
+        self.started_at: Optional[float] = None
+        self._atexit = False
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> "Lab":
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> "Lab":
+        """Create networks and containers, start them, follow their events. Returns self."""
+        from .runtime import labels as L
+        from .runtime.cleanup import reap_orphans
+        from .runtime.engine import ensure_engine
+        from .runtime.images import ensure_node_image
+        from .runtime.network import create_network
+
+        self.docker = ensure_engine(install=False)
+        reaped = reap_orphans(self.docker)
+        if reaped:
+            self.say(f"removed {len(reaped)} leftover lab(s) of crashed runs: {', '.join(reaped)}")
+        self.image = ensure_node_image(self.docker)
+        if not self.keep and not self._atexit:
+            atexit.register(self.stop)
+            self._atexit = True
+        labels = L.lab_labels(self.id, self.topology.name, self.keep)
+        self.history.append("note", text=f"lab {self.id} starting topology {self.topology.name}")
+        for name, spec in self.topology.networks.items():
+            net, subnet = create_network(self.docker, f"kalab-{self.id}-{name}", labels, name, spec.subnet, spec.prefix())
+            self.networks[name], self.subnets[name] = net, subnet
+        hosts = self.topology.host_numbers()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            futs = {n: pool.submit(self._create_node, n, hosts, labels) for n in self.topology.nodes}
+            for n, f in futs.items():
+                self.nodes[n] = f.result()
+        self.started_at = time.monotonic()
+        return self
+
+    def _create_node(self, name: str, hosts: dict, labels: dict[str, str]) -> "Node":
+        from docker.types import EndpointConfig
+        from testcontainers.core.container import DockerContainer
+
+        from .runtime import labels as L
+        from .runtime.node import Node
+
+        spec = self.topology.nodes[name]
+        addrs = {itf: self.subnets[i.network].network_address + hosts[(name, itf)]
+                 for itf, i in spec.interfaces.items()}
+        itfs = list(spec.interfaces.items())
+        first_net = self.networks[itfs[0][1].network].name
+        dc = DockerContainer(self.image)
+        dc.with_name(f"kalab-{self.id}-{name}")
+        dc.with_envs(KALAB_NODE=name, KALAB_ROLE=spec.kind, KALAB_NGINX="1" if spec.runs_nginx() else "0",
+                     KALAB_IFACES=" ".join(f"{itf}={a}" for itf, a in addrs.items()))
+        dc.with_kwargs(
+            hostname=name, cap_add=CAPS, labels={**labels, L.NODE: name, L.ROLE: spec.kind},
+            network=first_net, detach=True,
+            networking_config={first_net: EndpointConfig(self.docker.api._version, ipv4_address=str(addrs[itfs[0][0]]))},
+        )
+        if spec.kind == "keepalived":
+            conf = render_node(self.topology, name, self.subnets)
+            dc.with_copy_into_container(conf.encode(), "/etc/keepalived/keepalived.conf")
+        dc.start()
+        container = dc.get_wrapped_container()
+        for itf, i in itfs[1:]:
+            self.networks[i.network].connect(container, ipv4_address=str(addrs[itf]))
+        node = Node(name, spec.kind, container, addrs, self.history)
+        self.history.append("node", node=name, action="start")
+        node.follow_events()
+        return node
+
+    def stop(self) -> None:
+        """Remove every container and network of this lab (idempotent)."""
+        if self.docker is None:
+            return
+        from .runtime.cleanup import remove_lab
+        try:
+            remove_lab(self.docker, self.id)
+        finally:
+            if self._atexit:
+                atexit.unregister(self.stop)
+                self._atexit = False
+
+    # ------------------------------------------------------------------ access
+    def node(self, name: str) -> "Node":
+        """The node called ``name``. Raises KeyError listing the nodes."""
+        try:
+            return self.nodes[name]
+        except KeyError:
+            raise KeyError(f"no node {name!r}; nodes: {', '.join(self.nodes)}") from None
+
+    @property
+    def client(self) -> "Client":
+        """The first client node, with VIP-aware helpers (the outside view)."""
+        names = self.topology.client_nodes()
+        if not names:
+            raise LabError(f"topology {self.topology.name} has no node of kind client")
+        return Client(self, self.nodes[names[0]])
+
+    def keepalived_nodes(self) -> list["Node"]:
+        return [self.nodes[n] for n in self.topology.keepalived_nodes()]
+
+    def vips(self, instance: str) -> list[ipaddress.IPv4Address]:
+        """The VIP addresses of ``instance`` (from the first node that declares it)."""
+        for n in self.topology.keepalived_nodes():
+            if instance in self.topology.instances(n):
+                return vip_addresses(self.topology, n, instance, self.subnets)
+        raise KeyError(f"no VRRP instance {instance!r}; instances: {', '.join(self.topology.instance_names())}")
+
+    def vip(self, instance: str) -> ipaddress.IPv4Address:
+        """The first VIP of ``instance``."""
+        return self.vips(instance)[0]
+
+    # ------------------------------------------------------------------ timers
+    def instance_config(self, node: str, instance: str):
+        return self.topology.instances(node)[instance]
+
+    def master_down_interval(self, node: str, instance: str, priority: Optional[int] = None) -> float:
+        """Master down interval (s) of ``node`` as a backup of ``instance`` (RFC 3768/5798 §6.1)."""
+        i = self.instance_config(node, instance)
+        return master_down_interval(priority or i.priority, i.advert_int, i.version or 2)
+
+    def skew_time(self, node: str, instance: str, priority: Optional[int] = None) -> float:
+        """Skew time (s) of ``node`` for ``instance`` (RFC 3768/5798 §6.1)."""
+        i = self.instance_config(node, instance)
+        return skew_time(priority or i.priority, i.advert_int, i.version or 2)
+
+    def convergence_deadline(self, instance: str) -> float:
+        """Seconds to allow for first convergence: the longest MDI of any node plus start allowance."""
+        mdis = [self.master_down_interval(n, instance) for n in self.topology.keepalived_nodes()
+                if instance in self.topology.instances(n)]
+        delay = max((self.instance_config(n, instance).preempt_delay or 0) for n in self.topology.keepalived_nodes()
+                    if instance in self.topology.instances(n))
+        return STARTUP_ALLOWANCE + max(mdis) + delay
+
+    # ------------------------------------------------------------------ waiting
+    def _settled_master(self, h: History, instance: str) -> Optional[str]:
+        """The single MASTER of ``instance`` if no live node should still preempt it, else None.
+
+        A BACKUP with a higher last-reported priority and preemption on would take over
+        (man 5 keepalived.conf: preempt is the default; nopreempt disables it), so the
+        election is not settled while one exists.
+        """
+        states = h.states(instance)
+        masters = [n for n, s in states.items() if s == "MASTER"]
+        if len(masters) != 1:
+            return None
+        m = masters[0]
+        prios = h.priorities(instance)
+        for n, s in states.items():
+            if n == m or s != "BACKUP" or instance not in self.topology.instances(n):
+                continue
+            cfg = self.topology.instances(n)[instance]
+            if not cfg.nopreempt and prios.get(n, cfg.priority) > prios.get(m, 0):
+                return None
+        return m
+
+    def wait_for_master(self, instance: str, timeout: Optional[float] = None) -> "Node":
+        """Wait until exactly one node is MASTER of ``instance`` and no BACKUP should preempt it.
+
+        Args:
+            timeout: seconds; default :meth:`convergence_deadline`.
+        Returns: the master's Node.
+        Raises: LabTimeout (an AssertionError) with the history tail and node logs.
+        """
+        timeout = self.convergence_deadline(instance) if timeout is None else timeout
+        m = self.history.wait_for(lambda h: self._settled_master(h, instance), timeout)
+        if not m:
+            raise self.timeout_error(f"no single settled MASTER of {instance} within {timeout:.2f} s "
+                                     f"(states now: {self.history.states(instance)})")
+        return self.nodes[m]
+
+    def wait_for_transition(self, instance: str, state: str, *, node: Optional[str] = None,
+                            since: Optional[float] = None, timeout: Optional[float] = None) -> Event:
+        """Wait for a notify_fifo transition of ``instance`` to ``state`` after ``since``.
+
+        Args:
+            node: only this node's transitions (default any).
+            since: history time (monotonic s); default now.
+            timeout: seconds; default the longest master down interval + MARGIN.
+        Returns: the first matching Event (its ``t`` is when keepalived reported it).
+        """
+        since = time.monotonic() if since is None else since
+        if timeout is None:
+            timeout = max(self.master_down_interval(n, instance) for n in self.topology.keepalived_nodes()
+                          if instance in self.topology.instances(n)) + MARGIN
+        match = {"instance": instance, "state": state, **({"node": node} if node else {})}
+        ev = self.history.wait_for(lambda h: next(iter(h.events("state", since=since, **match)), None),
+                                   max(0.0, since + timeout - time.monotonic()))
+        if ev is None:
+            who = node or "any node"
+            raise self.timeout_error(f"{who} did not report {instance} -> {state} within {timeout:.2f} s")
+        return ev
+
+    # ------------------------------------------------------------------ observing
+    def vip_holders(self, instance: str) -> list[str]:
+        """Nodes that have every VIP of ``instance`` on an interface (inside view, ``ip -j addr``).
+
+        Recorded in the history as a ``vip`` event.
+        """
+        vips = self.vips(instance)
+        live = [n for n in self.keepalived_nodes() if n.status() == "running"]
+        with ThreadPoolExecutor(max_workers=max(1, len(live))) as pool:
+            addrs = dict(zip([n.name for n in live], pool.map(lambda n: n.ipv4_addresses(), live)))
+        holders = sorted(name for name, a in addrs.items()
+                         if all(any(i.ip == v for l in a.values() for i in l) for v in vips))
+        self.history.append("vip", instance=instance, holders=holders, view="inside")
+        return holders
+
+    def http_get_vip(self, instance: str, via: Optional[str] = None) -> Optional[str]:
+        """Ask the VIP over HTTP from a client node; returns the answering node's name or None.
+
+        Recorded in the history as a ``vip`` event (outside view).
+        """
+        cl = self.nodes[via] if via else self.client.node
+        who = cl.http_get(self.vip(instance))
+        self.history.append("vip", instance=instance, holders=[who] if who else [], view="outside")
+        return who
+
+    def timeout_error(self, message: str) -> LabTimeout:
+        """A LabTimeout whose text carries the history tail and each keepalived node's log tail."""
+        parts = [message, "", "history (last 25 events):", self.history.tail(25)]
+        for n in self.keepalived_nodes():
+            parts += ["", f"--- {n.name} log tail ---", n.logs(tail=15).rstrip()]
+        return LabTimeout("\n".join(parts))
+
+
+class Client:
+    """A client node seen through the lab: ``lab.client.http_get_vip("VI_1")``.
+
+    Every attribute not defined here is the underlying :class:`~lab.runtime.node.Node`'s.
+    """
+
+    def __init__(self, lab: Lab, node: "Node"):
+        self.lab, self.node = lab, node
+
+    def __getattr__(self, name: str):
+        return getattr(self.node, name)
+
+    def http_get_vip(self, instance: str) -> Optional[str]:
+        """HTTP GET the first VIP of ``instance``; the answering node's name, or None (recorded)."""
+        return self.lab.http_get_vip(instance, via=self.node.name)
+
+    def arp_vip(self, instance: str) -> Optional[str]:
+        """The MAC address that answers ARP for the first VIP of ``instance`` (or None)."""
+        return self.node.arp_mac(self.lab.vip(instance))

@@ -1,0 +1,99 @@
+"""Lab networks: one Docker bridge per topology network, subnet from a pool.
+
+Pool: ``$KALAB_SUBNET_POOL`` (default ``10.213.0.0/16``), carved into subnets of
+the network's prefix length. A subnet is free when no existing Docker network
+overlaps it; the engine is the arbiter between parallel labs (a create that
+loses the race with "overlaps" moves on to the next candidate).
+
+Docker's IPAM hands out only the lower half of each subnet (``ip_range``);
+the upper half is reserved for VIPs, so no container ever takes a VIP.
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+import random
+
+import docker
+from docker.errors import APIError
+from docker.types import IPAMConfig, IPAMPool
+
+from ..errors import SubnetError
+from . import labels as L
+
+DEFAULT_POOL = "10.213.0.0/16"
+
+
+def pool() -> ipaddress.IPv4Network:
+    """The configured subnet pool. Raises SubnetError if ``KALAB_SUBNET_POOL`` is not a CIDR."""
+    raw = os.environ.get("KALAB_SUBNET_POOL", DEFAULT_POOL)
+    try:
+        return ipaddress.IPv4Network(raw)
+    except ValueError:
+        raise SubnetError(f"KALAB_SUBNET_POOL={raw!r} is not an IPv4 CIDR such as {DEFAULT_POOL}.") from None
+
+
+def used_subnets(client: docker.DockerClient) -> list[ipaddress.IPv4Network]:
+    """Every IPv4 subnet any Docker network on this engine uses."""
+    out = []
+    for net in client.api.networks():
+        for cfg in (net.get("IPAM") or {}).get("Config") or []:
+            try:
+                n = ipaddress.ip_network(cfg.get("Subnet", ""), strict=False)
+            except ValueError:
+                continue
+            if n.version == 4:
+                out.append(n)
+    return out
+
+
+def create_network(client: docker.DockerClient, name: str, lab_labels: dict[str, str], network: str,
+                   subnet: ipaddress.IPv4Network | None, prefixlen: int = 24) -> tuple[docker.models.networks.Network, ipaddress.IPv4Network]:
+    """Create a labelled bridge network; return it and its subnet.
+
+    Args:
+        name: Docker network name.
+        lab_labels: the lab's labels (see :mod:`lab.runtime.labels`).
+        network: the topology's network name (stored as a label).
+        subnet: a fixed subnet from the topology, or None to allocate from the pool.
+        prefixlen: size of an allocated subnet.
+    Raises:
+        SubnetError: the fixed subnet overlaps an existing network (names it), or the pool is full.
+    """
+    labels = {**lab_labels, L.NETWORK: network}
+    if subnet is not None:
+        for n in used_subnets(client):
+            if n.overlaps(subnet):
+                raise SubnetError(f"networks.{network}.subnet {subnet} overlaps Docker network subnet {n} already in "
+                                  f"use; choose another subnet or drop `subnet:` to allocate one from the pool.")
+        return _create(client, name, labels, subnet), subnet
+    p = pool()
+    if prefixlen < p.prefixlen:
+        raise SubnetError(f"networks.{network}.prefixlen {prefixlen} is larger than the pool {p}.")
+    cands = list(p.subnets(new_prefix=prefixlen))
+    start = random.randrange(len(cands))           # spread parallel labs over the pool
+    for cand in cands[start:] + cands[:start]:
+        if any(cand.overlaps(n) for n in used_subnets(client)):
+            continue
+        try:
+            return _create(client, name, labels, cand), cand
+        except APIError as e:
+            if "overlap" in str(e).lower():
+                continue                            # lost a race with a parallel lab
+            raise
+    raise SubnetError(f"no free /{prefixlen} subnet left in pool {p}; run `kalab prune` or set KALAB_SUBNET_POOL.")
+
+
+def _create(client, name, labels, subnet: ipaddress.IPv4Network):
+    size = subnet.num_addresses
+    ip_range = ipaddress.IPv4Network((subnet.network_address, subnet.prefixlen + 1))
+    ipam = IPAMConfig(pool_configs=[IPAMPool(subnet=str(subnet), iprange=str(ip_range),
+                                             gateway=str(subnet.network_address + 1))])
+    assert size >= 16
+    return client.networks.create(name, driver="bridge", ipam=ipam, labels={**labels, L.SUBNET: str(subnet)},
+                                  check_duplicate=True)
+
+
+def bridge_name(net: docker.models.networks.Network) -> str:
+    """Host-side bridge interface of a lab network (``br-<id[:12]>``); only meaningful on a local engine."""
+    return f"br-{net.id[:12]}"

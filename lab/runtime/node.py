@@ -1,0 +1,248 @@
+"""A lab node: one container (testcontainers/docker-py) plus the stream of its keepalived events.
+
+Only this module and :mod:`lab.lab` touch containers. keepalived is PID 1 in a
+keepalived node, so ``kill``/``signal`` act on keepalived itself.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import shlex
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Optional
+
+from docker.errors import APIError, NotFound
+
+if TYPE_CHECKING:  # pragma: no cover
+    from docker.models.containers import Container
+    from ..history import History
+
+EVENTS_LOG = "/var/lib/kalab/events.log"
+
+
+@dataclass
+class ExecResult:
+    """Result of a command run in a node: ``exit_code`` (int) and ``output`` (stdout+stderr, str)."""
+
+    exit_code: int
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+def parse_fifo_line(line: str) -> Optional[dict]:
+    """Parse one line of the node's events log: ``<monotonic> INSTANCE "VI_1" MASTER 150``.
+
+    keepalived writes ``TYPE "NAME" STATE PRIORITY`` to notify_fifo (man 5
+    keepalived.conf, notify_fifo); TYPE is INSTANCE or GROUP. Returns
+    ``{"t", "type", "instance", "state", "priority"}`` or None for other lines.
+    """
+    parts = shlex.split(line)
+    if len(parts) < 4 or parts[1] not in ("INSTANCE", "GROUP"):
+        return None
+    try:
+        t = float(parts[0])
+    except ValueError:
+        return None
+    prio = int(parts[4]) if len(parts) > 4 and parts[4].lstrip("-").isdigit() else None
+    return {"t": t, "type": parts[1], "instance": parts[2], "state": parts[3], "priority": prio}
+
+
+class Node:
+    """One container of a lab.
+
+    Attributes:
+        name: the topology's node name.
+        kind: "keepalived" or "client".
+        addresses: {interface name: IPv4Address} assigned by the lab.
+    """
+
+    def __init__(self, name: str, kind: str, container: "Container", addresses: dict[str, ipaddress.IPv4Address],
+                 history: "History"):
+        self.name, self.kind, self.addresses = name, kind, addresses
+        self._container = container
+        self._history = history
+        self._lines_seen = 0
+        self._stream_thread: Optional[threading.Thread] = None
+        self._stream_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Node({self.name!r}, {self.kind})"
+
+    @property
+    def container(self) -> "Container":
+        return self._container
+
+    @property
+    def address(self) -> ipaddress.IPv4Address:
+        """The node's first interface address."""
+        return next(iter(self.addresses.values()))
+
+    # ---------------------------------------------------------------- commands
+    def exec(self, cmd: str | list[str], check: bool = False, user: str = "") -> ExecResult:
+        """Run ``cmd`` (a shell string or argv list) in the node; return its exit code and output.
+
+        Raises:
+            RuntimeError: ``check`` is set and the command failed (message has its output).
+        """
+        argv = ["sh", "-c", cmd] if isinstance(cmd, str) else cmd
+        r = self._container.exec_run(argv, user=user)
+        res = ExecResult(r.exit_code if r.exit_code is not None else -1, r.output.decode(errors="replace"))
+        if check and not res.ok:
+            raise RuntimeError(f"{self.name}: `{cmd}` exited {res.exit_code}: {res.output.strip()[-500:]}")
+        return res
+
+    def put_file(self, path: str, content: str | bytes, mode: int = 0o644) -> None:
+        """Write a file into the node (works on created and running containers)."""
+        import io
+        import posixpath
+        import tarfile
+
+        data = content.encode() if isinstance(content, str) else content
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            info = tarfile.TarInfo(posixpath.basename(path))
+            info.size, info.mode, info.mtime = len(data), mode, int(time.time())
+            tar.addfile(info, io.BytesIO(data))
+        self._container.put_archive(posixpath.dirname(path) or "/", buf.getvalue())
+
+    def read_file(self, path: str) -> str:
+        """Read a text file from the node. Raises RuntimeError if it does not exist."""
+        return self.exec(["cat", path], check=True).output
+
+    def logs(self, tail: int = 60) -> str:
+        """The last ``tail`` lines of the container's output (keepalived logs to the console)."""
+        try:
+            return self._container.logs(tail=tail, timestamps=False).decode(errors="replace")
+        except (APIError, NotFound) as e:
+            return f"<no logs: {e}>"
+
+    def status(self) -> str:
+        """Docker's view: created, running, paused, exited, ..."""
+        try:
+            self._container.reload()
+            return self._container.status
+        except NotFound:
+            return "removed"
+
+    # ---------------------------------------------------------------- lifecycle (recorded)
+    def _record(self, action: str, t_issued: float, **extra) -> float:
+        t = time.monotonic()
+        self._history.append("node", t=t, node=self.name, action=action, t_issued=t_issued, **extra)
+        return t
+
+    def kill(self, signal: str = "SIGKILL") -> float:
+        """Send ``signal`` to PID 1 (keepalived). SIGKILL/SIGTERM end the container.
+
+        Returns the history time (monotonic seconds) at which the signal had been delivered.
+        """
+        t0 = time.monotonic()
+        self._container.kill(signal=signal)
+        action = "kill" if signal in ("SIGKILL", "KILL", 9) else f"signal {signal}"
+        return self._record(action, t0, signal=str(signal))
+
+    def stop(self, timeout: int = 10) -> float:
+        """Graceful stop: SIGTERM, SIGKILL after ``timeout`` seconds. Returns the time the stop was issued."""
+        t0 = time.monotonic()
+        self._history.append("node", t=t0, node=self.name, action="stop", t_issued=t0)
+        self._container.stop(timeout=timeout)
+        self._record("exited", t0)
+        return t0
+
+    def start(self) -> float:
+        """Start a stopped/killed node again and resume reading its events. Returns the start time."""
+        t0 = time.monotonic()
+        self._container.start()
+        t = self._record("start", t0)
+        self.follow_events()
+        return t
+
+    def restart(self, timeout: int = 10) -> float:
+        """Stop then start (``docker restart``)."""
+        self.stop(timeout)
+        return self.start()
+
+    def pause(self) -> float:
+        """Freeze every process of the node (cgroup freezer): it keeps its VIPs but sends nothing."""
+        t0 = time.monotonic()
+        self._container.pause()
+        return self._record("pause", t0)
+
+    def unpause(self) -> float:
+        """Thaw a paused node."""
+        t0 = time.monotonic()
+        self._container.unpause()
+        return self._record("unpause", t0)
+
+    # ---------------------------------------------------------------- observation
+    def ipv4_addresses(self) -> dict[str, list[ipaddress.IPv4Interface]]:
+        """``ip -j -4 addr`` as {ifname: [IPv4Interface, ...]}; {} if the node is not running."""
+        r = self.exec(["ip", "-j", "-4", "addr", "show"])
+        if not r.ok:
+            return {}
+        try:
+            data = json.loads(r.output)
+        except json.JSONDecodeError:
+            return {}
+        out: dict[str, list[ipaddress.IPv4Interface]] = {}
+        for link in data:
+            for a in link.get("addr_info", []):
+                out.setdefault(link["ifname"], []).append(ipaddress.IPv4Interface(f"{a['local']}/{a['prefixlen']}"))
+        return out
+
+    def holds(self, address: ipaddress.IPv4Address | str) -> bool:
+        """Whether ``address`` is configured on any interface of the node (the inside view)."""
+        address = ipaddress.IPv4Address(str(address))
+        return any(i.ip == address for l in self.ipv4_addresses().values() for i in l)
+
+    def http_get(self, address: ipaddress.IPv4Address | str, timeout: float = 2.0) -> Optional[str]:
+        """HTTP GET ``http://address/`` from this node; the body (a node name) or None on failure."""
+        r = self.exec(["curl", "-s", "-m", f"{timeout:g}", f"http://{address}/"])
+        return r.output.strip() if r.ok else None
+
+    def arp_mac(self, address: ipaddress.IPv4Address | str, iface: str = "eth0") -> Optional[str]:
+        """MAC address that answers ARP for ``address`` (one request, 2 s deadline) or None."""
+        r = self.exec(["arping", "-c", "1", "-w", "2", "-I", iface, str(address)])
+        import re
+        m = re.search(r"\[([0-9A-Fa-f:]{17})\]", r.output) or re.search(r"from ([0-9A-Fa-f:]{17})", r.output)
+        return m.group(1).lower() if m else None
+
+    def mac(self, iface: str = "eth0") -> Optional[str]:
+        r = self.exec(["cat", f"/sys/class/net/{iface}/address"])
+        return r.output.strip().lower() if r.ok else None
+
+    def follow_events(self) -> None:
+        """Stream the node's notify_fifo log into the history (a daemon thread, until the container stops)."""
+        if self.kind != "keepalived":
+            return
+        with self._stream_lock:
+            if self._stream_thread and self._stream_thread.is_alive():
+                return
+            self._stream_thread = threading.Thread(target=self._stream, name=f"kalab-events-{self.name}", daemon=True)
+            self._stream_thread.start()
+
+    def _stream(self) -> None:
+        start = self._lines_seen + 1
+        try:
+            r = self._container.exec_run(["tail", "-n", f"+{start}", "-F", EVENTS_LOG], stream=True)
+            buf = b""
+            for chunk in r.output:
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    text = line.decode(errors="replace")
+                    if text.startswith("tail:"):
+                        continue
+                    self._lines_seen += 1
+                    ev = parse_fifo_line(text)
+                    if ev:
+                        self._history.append("state", t=ev["t"], node=self.name, instance=ev["instance"],
+                                             state=ev["state"], priority=ev["priority"], type=ev["type"])
+        except (APIError, NotFound, OSError):
+            pass
+        finally:
+            self._history.notify()
