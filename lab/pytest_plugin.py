@@ -1,0 +1,157 @@
+"""pytest plugin (registered through the ``pytest11`` entry point ``keepalived_lab``).
+
+Fixtures:
+    lab          a started :class:`lab.lab.Lab` for the test's ``@pytest.mark.topology(NAME_OR_PATH)``;
+                 removed after the test (kept with ``--lab-keep-on-failure`` when the test failed).
+    lab_factory  ``lab_factory(topology, **kw) -> Lab`` for tests that build topologies in Python
+                 or need several labs; all are removed after the test.
+    lab_docker   a docker-py client for a running engine with the node image built (session scope).
+
+Options:
+    --lab-topologies DIR     where topology names are looked up (default: <rootdir>/topologies)
+    --lab-keep-on-failure    leave a failed test's containers running and print how to inspect them
+    --lab-report DIR         write each lab test's history (JSON lines) and HTML report to DIR
+
+On failure the test report gets two sections: the lab's history tail and each node's log tail.
+At session end the plugin checks that no container or network of this process's labs remains.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from .errors import LabError
+
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+
+_PHASE_KEY = pytest.StashKey[dict]()
+_LABS_KEY = pytest.StashKey[list]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("keepalived-lab")
+    g.addoption("--lab-topologies", default=None, help="directory of topology YAML files (default: <rootdir>/topologies)")
+    g.addoption("--lab-keep-on-failure", action="store_true", help="keep a failed test's lab running for inspection")
+    g.addoption("--lab-report", default=None, metavar="DIR", help="write each lab test's history and report to DIR")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "topology(name_or_path): the topology the `lab` fixture starts")
+    config.addinivalue_line("markers", "integration: needs a Docker engine (real keepalived in containers)")
+    config.stash[_LABS_KEY] = []
+
+
+def _search_dirs(config: pytest.Config) -> list[Path]:
+    opt = config.getoption("--lab-topologies")
+    dirs = [Path(opt)] if opt else []
+    return dirs + [Path(config.rootpath) / "topologies", Path.cwd() / "topologies"]
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call):
+    rep = yield
+    item.stash.setdefault(_PHASE_KEY, {})[rep.when] = rep
+    return rep
+
+
+@pytest.fixture(scope="session")
+def lab_docker():
+    """docker-py client for a running engine, node image present (built once per session, with progress)."""
+    from .runtime.engine import ensure_engine
+    from .runtime.images import ensure_node_image
+
+    try:
+        client = ensure_engine(install=False)
+        ensure_node_image(client)
+    except LabError as e:
+        pytest.fail(str(e), pytrace=False)
+    return client
+
+
+def _finish(request: pytest.FixtureRequest, lab) -> None:
+    """Attach history and logs on failure, write the report if asked, then remove (or keep) the lab."""
+    phases = request.node.stash.get(_PHASE_KEY, {})
+    failed = any(r.failed for r in phases.values())
+    report_dir = request.config.getoption("--lab-report")
+    if failed or report_dir:
+        try:
+            from .report import attach_to_item, write_report
+            if failed:
+                attach_to_item(request.node, lab)
+            if report_dir:
+                write_report(lab, Path(report_dir) / _safe(request.node.nodeid))
+        except Exception as e:  # a report problem must not hide the test's own result
+            request.node.add_report_section("teardown", "lab report", f"could not write report: {e}")
+    if failed and lab.keep:
+        request.node.add_report_section(
+            "teardown", "lab kept",
+            f"lab {lab.id} kept running. Inspect: `kalab status --lab {lab.id}`, `kalab logs NODE --lab {lab.id}`, "
+            f"`kalab shell NODE --lab {lab.id}`; remove: `kalab down --lab {lab.id}`.")
+        return
+    lab.stop()
+
+
+def _safe(nodeid: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in nodeid)[-120:]
+
+
+@pytest.fixture
+def lab_factory(request: pytest.FixtureRequest, lab_docker):
+    """Start labs from a Topology, a YAML path or a topology name; all are removed after the test."""
+    from .lab import Lab
+    from .topology import Topology, find
+
+    made = []
+
+    def make(topology, **kw):
+        if not isinstance(topology, Topology):
+            p = Path(str(topology))
+            topology = p if p.suffix in (".yaml", ".yml") and p.exists() else find(str(topology), _search_dirs(request.config))
+        kw.setdefault("keep", bool(request.config.getoption("--lab-keep-on-failure")))
+        lab = Lab(topology, **kw)
+        made.append(lab)
+        request.config.stash[_LABS_KEY].append(lab.id)
+        try:
+            lab.start()
+        except LabError as e:
+            pytest.fail(str(e), pytrace=False)
+        return lab
+
+    yield make
+    for lab in made:
+        _finish(request, lab)
+
+
+@pytest.fixture
+def lab(request: pytest.FixtureRequest, lab_factory):
+    """The lab for the test's ``@pytest.mark.topology(...)`` marker, started and converging."""
+    marker = request.node.get_closest_marker("topology")
+    if marker is None or not marker.args:
+        pytest.fail("the `lab` fixture needs @pytest.mark.topology(\"NAME_OR_PATH\") on the test", pytrace=False)
+    try:
+        return lab_factory(marker.args[0], **marker.kwargs)
+    except LabError as e:
+        pytest.fail(str(e), pytrace=False)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the session if a lab of this process left a container or network behind."""
+    ids = session.config.stash.get(_LABS_KEY, [])
+    if not ids:
+        return
+    try:
+        from .runtime.cleanup import lab_ids
+        from .runtime.engine import client_if_up
+        client = client_if_up()
+        if client is None:
+            return
+        left = [i for i in lab_ids(client) if i in set(ids)]
+    except Exception:
+        return
+    kept = session.config.getoption("--lab-keep-on-failure")
+    if left and not kept:
+        session.config.get_terminal_writer().line(
+            f"keepalived-lab: {len(left)} lab(s) left containers or networks behind: {', '.join(left)}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

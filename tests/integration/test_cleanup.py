@@ -1,0 +1,59 @@
+"""Nothing leaks: every container and network a lab creates is removed on exit, on
+Ctrl-C, and (after a crash) at the next lab start. Everything is found by label."""
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from lab.lab import Lab
+from lab.runtime import labels as L
+
+ROOT = Path(__file__).resolve().parents[2]
+TOPO = ROOT / "topologies" / "two_node.yaml"
+
+CHILD = textwrap.dedent(f"""
+    import signal, sys
+    from lab.lab import Lab
+    with Lab({str(TOPO)!r}) as lab:
+        print(lab.id, flush=True)
+        signal.pause()
+""")
+
+
+def labelled(docker, lab_id):
+    f = {"label": f"{L.LAB}={lab_id}"}
+    return len(docker.containers.list(all=True, filters=f)), len(docker.networks.list(filters=f))
+
+
+def start_child():
+    p = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    lab_id = p.stdout.readline().strip()        # blocks until the child's lab is up
+    assert lab_id, p.stderr.read()
+    return p, lab_id
+
+
+def test_leaving_the_context_removes_containers_and_network(lab_docker):
+    with Lab(TOPO) as lab:
+        assert labelled(lab_docker, lab.id) == (3, 1)
+    assert labelled(lab_docker, lab.id) == (0, 0)
+
+
+def test_ctrl_c_removes_everything(lab_docker):
+    p, lab_id = start_child()
+    assert labelled(lab_docker, lab_id) == (3, 1)
+    p.send_signal(signal.SIGINT)
+    p.wait(timeout=60)
+    assert labelled(lab_docker, lab_id) == (0, 0)
+
+
+def test_leftovers_of_a_killed_run_are_reaped_by_the_next_start(lab_docker):
+    p, lab_id = start_child()
+    p.send_signal(signal.SIGKILL)
+    p.wait(timeout=10)
+    assert labelled(lab_docker, lab_id) == (3, 1), "SIGKILL leaves no chance to clean up"
+    with Lab(TOPO) as lab:
+        assert lab.id != lab_id
+        assert labelled(lab_docker, lab_id) == (0, 0)

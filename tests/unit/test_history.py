@@ -1,0 +1,47 @@
+"""History: ordering, lifecycle-aware states, event-driven waits, JSON lines round trip."""
+import threading
+import time
+
+from lab.history import History
+
+
+def test_states_follow_fifo_and_node_lifecycle():
+    h = History()
+    h.append("state", t=1, node="a", instance="VI_1", state="BACKUP", priority=150)
+    h.append("state", t=2, node="b", instance="VI_1", state="BACKUP", priority=100)
+    h.append("state", t=4, node="a", instance="VI_1", state="MASTER", priority=150)
+    assert h.masters("VI_1") == ["a"]
+    h.append("node", t=5, node="a", action="pause")
+    assert h.states("VI_1") == {"a": "PAUSED", "b": "BACKUP"}
+    h.append("state", t=8, node="b", instance="VI_1", state="MASTER", priority=100)
+    h.append("node", t=9, node="a", action="unpause")
+    assert h.masters("VI_1") == ["a", "b"]
+    h.append("node", t=10, node="a", action="kill")
+    assert h.states("VI_1") == {"a": "DOWN", "b": "MASTER"}
+    assert h.states("VI_1", at=4.5) == {"a": "MASTER", "b": "BACKUP"}
+
+
+def test_late_events_are_inserted_in_time_order():
+    h = History()
+    h.append("note", t=5, text="x")
+    h.append("note", t=3, text="y")
+    assert [e.t for e in h.events()] == [3, 5]
+
+
+def test_wait_for_wakes_on_append_and_times_out():
+    h = History()
+    threading.Timer(0.05, lambda: h.append("note", text="go")).start()
+    t0 = time.monotonic()
+    assert h.wait_for(lambda hh: hh.events("note"), timeout=5)
+    assert time.monotonic() - t0 < 2
+    assert h.wait_for(lambda hh: hh.events("state"), timeout=0.05) is None
+
+
+def test_jsonl_round_trip(tmp_path):
+    h = History()
+    h.append("state", t=1.5, node="a", instance="VI_1", state="MASTER", priority=150)
+    h.append("fault", t=2.5, name="drop_vrrp", action="apply", target="b")
+    h.to_jsonl(tmp_path / "h.jsonl")
+    g = History.from_jsonl(tmp_path / "h.jsonl")
+    assert [(e.t, e.kind, e.data) for e in g] == [(e.t, e.kind, e.data) for e in h]
+    assert g.t0 == h.t0

@@ -1,0 +1,90 @@
+"""Topology loading and validation: errors name the file, the line and the field."""
+import ipaddress
+from pathlib import Path
+
+import pytest
+
+from lab.errors import TopologyError
+from lab.topology import load, parse_vip, resolve_address, validate
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_two_node_topology_loads_as_the_issue_describes():
+    t = load(ROOT / "topologies" / "two_node.yaml")
+    assert t.keepalived_nodes() == ["a", "b"]
+    assert t.client_nodes() == ["client"]
+    a, b = t.instances("a")["VI_1"], t.instances("b")["VI_1"]
+    assert (a.priority, b.priority) == (150, 100)
+    assert a.state == b.state == "BACKUP"
+    assert not a.nopreempt and not b.nopreempt
+    assert a.virtual_router_id == b.virtual_router_id
+    assert a.advert_int == 1
+
+
+def write(tmp_path, text):
+    p = tmp_path / "t.yaml"
+    p.write_text(text)
+    return p
+
+
+BASE = """name: t
+networks: {lan: {}}
+vrrp_instances:
+  VI_1: {interface: eth0, virtual_router_id: 51, virtual_ipaddress: [lan+200]}
+nodes:
+  a:
+    interfaces: {eth0: {network: lan}}
+    vrrp_instances: {VI_1: {priority: %s}}
+"""
+
+
+def test_bad_priority_names_file_line_field_and_value(tmp_path):
+    p = write(tmp_path, BASE % 300)
+    with pytest.raises(TopologyError) as e:
+        load(p)
+    msg = str(e.value)
+    assert f"{p}:8" in msg and "nodes.a.vrrp_instances.VI_1.priority" in msg and "300" in msg
+
+
+def test_unknown_field_is_an_error(tmp_path):
+    p = write(tmp_path, BASE.replace("virtual_router_id: 51", "virtual_router_id: 51, prority: 3") % 100)
+    with pytest.raises(TopologyError, match=r"vrrp_instances.VI_1.prority: unknown field"):
+        load(p)
+
+
+def test_bad_yaml_names_the_line(tmp_path):
+    p = write(tmp_path, "name: t\nnetworks: {lan: {}\nnodes: {}\n")
+    with pytest.raises(TopologyError, match=rf"{p}:\d+: not valid YAML"):
+        load(p)
+
+
+def test_unknown_network_and_interface_are_reported(tmp_path):
+    p = write(tmp_path, (BASE % 100).replace("{network: lan}", "{network: wan}"))
+    with pytest.raises(TopologyError, match="unknown network 'wan'"):
+        load(p)
+
+
+def test_vip_must_be_outside_dockers_range(tmp_path):
+    p = write(tmp_path, (BASE % 100).replace("lan+200", "lan+20"))
+    with pytest.raises(TopologyError, match=r"VIP host must be in 128\.\.254"):
+        load(p)
+
+
+def test_vip_syntax():
+    assert parse_vip("10.0.0.1") == {"address": "10.0.0.1", "prefix": None}
+    assert parse_vip("lan+200/24 dev eth0 label eth0:1") == {
+        "address": "lan+200", "prefix": 24, "dev": "eth0", "label": "eth0:1"}
+    with pytest.raises(ValueError, match="unknown option"):
+        parse_vip("10.0.0.1 via eth0")
+    with pytest.raises(ValueError, match="neither an IPv4"):
+        parse_vip("nonsense")
+    assert resolve_address("lan+200", {"lan": ipaddress.IPv4Network("10.9.8.0/24")}) == ipaddress.IPv4Address("10.9.8.200")
+
+
+def test_builder_dict_validates_without_a_file():
+    t = validate({"name": "x", "networks": {"lan": {}},
+                  "nodes": {"a": {"interfaces": {"eth0": {"network": "lan"}},
+                                  "vrrp_instances": {"VI_1": {"interface": "eth0", "virtual_router_id": 7,
+                                                              "virtual_ipaddress": ["lan+130"]}}}}})
+    assert t.instances("a")["VI_1"].priority == 100    # keepalived's default priority (man 5 keepalived.conf)
