@@ -93,9 +93,12 @@ class Lab:
             atexit.register(self.stop)
             self._atexit = True
         labels = L.lab_labels(self.id, self.topology.name, self.keep)
+        net_labels = {**labels, L.TOPOLOGY_JSON: self.topology.model_dump_json(exclude_none=True),
+                      L.TOPOLOGY_SOURCE: str(Path(self.topology.source).resolve()) if self.topology.source
+                      and self.topology.source != "<builder>" else ""}
         self.history.append("note", text=f"lab {self.id} starting topology {self.topology.name}")
         for name, spec in self.topology.networks.items():
-            net, subnet = create_network(self.docker, f"kalab-{self.id}-{name}", labels, name, spec.subnet, spec.prefix())
+            net, subnet = create_network(self.docker, f"kalab-{self.id}-{name}", net_labels, name, spec.subnet, spec.prefix())
             self.networks[name], self.subnets[name] = net, subnet
         hosts = self.topology.host_numbers()
         with ThreadPoolExecutor(max_workers=8) as pool:
@@ -137,6 +140,57 @@ class Lab:
         self.history.append("node", node=name, action="start")
         node.follow_events()
         return node
+
+    @classmethod
+    def attach(cls, lab_id: Optional[str] = None) -> "Lab":
+        """Rebuild a Lab object for a running lab from its labels (``kalab status`` etc.).
+
+        Args:
+            lab_id: the lab's id; None picks the only running lab.
+        Raises:
+            LabError: no lab, or several and no id given (lists them).
+        The history is rebuilt from each node's events log (timestamps are kept).
+        """
+        import json
+
+        from .runtime import labels as L
+        from .runtime.cleanup import lab_ids
+        from .runtime.engine import ensure_engine
+        from .runtime.node import Node
+        from .topology import validate
+
+        docker = ensure_engine(install=False)
+        ids = lab_ids(docker)
+        if lab_id is None:
+            if len(ids) != 1:
+                raise LabError("no lab is running; start one with `kalab up TOPOLOGY`" if not ids else
+                               f"{len(ids)} labs are running ({', '.join(ids)}); choose one with --lab ID")
+            lab_id = next(iter(ids))
+        elif lab_id not in ids:
+            raise LabError(f"no lab {lab_id!r}; running: {', '.join(ids) or 'none'}")
+        nets = docker.networks.list(filters={"label": f"{L.LAB}={lab_id}"})
+        if not nets:
+            raise LabError(f"lab {lab_id} has no network left; remove it with `kalab down --lab {lab_id}`")
+        nl = nets[0].attrs["Labels"]
+        topo = validate(json.loads(nl[L.TOPOLOGY_JSON]), nl.get(L.TOPOLOGY_SOURCE) or "<label>")
+        lab = cls(topo, keep=nl.get(L.KEEP) == "1", lab_id=lab_id)
+        lab.docker = docker
+        for n in nets:
+            lab.networks[n.attrs["Labels"][L.NETWORK]] = n
+            lab.subnets[n.attrs["Labels"][L.NETWORK]] = ipaddress.IPv4Network(n.attrs["Labels"][L.SUBNET])
+        hosts = topo.host_numbers()
+        for c in docker.containers.list(all=True, filters={"label": f"{L.LAB}={lab_id}"}):
+            name = c.labels[L.NODE]
+            spec = topo.nodes[name]
+            addrs = {itf: lab.subnets[i.network].network_address + hosts[(name, itf)] for itf, i in spec.interfaces.items()}
+            lab.nodes[name] = Node(name, spec.kind, c, addrs, lab.history)
+        lab.image = next(iter(lab.nodes.values())).container.image.tags[0] if lab.nodes else None
+        for n in lab.keepalived_nodes():
+            if n.status() == "running":
+                n.load_events()
+        if len(lab.history):
+            lab.history.t0 = lab.history.events()[0].t
+        return lab
 
     def stop(self) -> None:
         """Remove every container and network of this lab (idempotent)."""

@@ -50,7 +50,8 @@ def segments(history: History, node: str, instance: str, t_end: float) -> list[t
 
 def fault_windows(history: History, t_end: float) -> list[tuple[float, float, str]]:
     """(start, end, label) for node lifecycle faults and nemesis faults (open ones end at t_end)."""
-    out, open_: list, dict = [], {}
+    out: list = []
+    open_: dict = {}
     for e in history.events():
         if e.kind == "node":
             a, n = e["action"], e["node"]

@@ -215,6 +215,19 @@ class Node:
         r = self.exec(["cat", f"/sys/class/net/{iface}/address"])
         return r.output.strip().lower() if r.ok else None
 
+    def load_events(self) -> int:
+        """Read the whole events log once into the history (for a lab attached later). Returns lines read."""
+        r = self.exec(["cat", EVENTS_LOG])
+        n = 0
+        for line in r.output.splitlines() if r.ok else []:
+            ev = parse_fifo_line(line)
+            n += 1
+            if ev:
+                self._history.append("state", t=ev["t"], node=self.name, instance=ev["instance"],
+                                     state=ev["state"], priority=ev["priority"], type=ev["type"])
+        self._lines_seen = n
+        return n
+
     def follow_events(self) -> None:
         """Stream the node's notify_fifo log into the history (a daemon thread, until the container stops)."""
         if self.kind != "keepalived":

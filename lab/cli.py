@@ -1,0 +1,233 @@
+"""``kalab``: reproduce an incident from a terminal (typer + rich).
+
+Labs started by ``kalab up`` survive between commands; every command finds
+them through their Docker labels (``--lab ID`` when several run). Errors are
+one sentence and a non-zero exit code, never a traceback.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from .errors import LabError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="keepalived-lab: real keepalived + nginx on Docker, faults, and checks against the rules.")
+console = Console()
+LabOpt = typer.Option(None, "--lab", help="lab id (default: the only running lab)")
+
+
+def _topologies_dirs() -> list[Path]:
+    return [Path.cwd() / "topologies", Path(__file__).resolve().parents[1] / "topologies"]
+
+
+def _topology(name: str):
+    from .topology import find, load
+    return load(find(name, _topologies_dirs()))
+
+
+def _attach(lab_id: Optional[str]):
+    from .lab import Lab
+    return Lab.attach(lab_id)
+
+
+@app.command()
+def engine() -> None:
+    """Make sure a Docker engine runs (as root on Debian: install docker.io and start dockerd)."""
+    from .runtime.engine import ensure_engine
+    c = ensure_engine(install=True, say=lambda m: console.print(f"[dim]{m}[/]"))
+    console.print(f"Docker engine {c.version().get('Version')} is up")
+
+
+@app.command()
+def build() -> None:
+    """Build the node image if images/ changed (base image made with debootstrap when no registry)."""
+    from .runtime.engine import ensure_engine
+    from .runtime.images import ensure_node_image
+    console.print(ensure_node_image(ensure_engine(install=True, say=lambda m: console.print(f"[dim]{m}[/]"))))
+
+
+@app.command()
+def demo(topology: str = typer.Argument("two_node"), instance: str = "VI_1",
+         report: Path = typer.Option(Path("reports/demo"), help="where to write the HTML report and picture")) -> None:
+    """Bring up TOPOLOGY, kill the master, print the takeover against the master down interval, tear down."""
+    from .demo import run_demo
+    raise typer.Exit(run_demo(_topology(topology), instance, report, console))
+
+
+@app.command()
+def up(topology: str, keep: bool = typer.Option(False, "--keep", help="keep the lab even if it does not converge"),
+       instance: Optional[str] = None) -> None:
+    """Start TOPOLOGY (name or path), wait for the election, print status; the lab keeps running."""
+    from .lab import Lab
+    from .status import status_table
+    lab = Lab(_topology(topology), keep=True, say=lambda m: console.print(f"[dim]{m}[/]"))
+    try:
+        lab.start()
+        for inst in [instance] if instance else lab.topology.instance_names():
+            with console.status(f"lab {lab.id}: waiting for the election of {inst} "
+                                f"(deadline {lab.convergence_deadline(inst):.1f} s)"):
+                lab.wait_for_master(inst)
+    except BaseException:
+        if not keep:
+            lab.stop()
+        raise
+    console.print(status_table(lab))
+    console.print(f"lab [bold]{lab.id}[/] is up. Next: `kalab fault NODE kill`, `kalab watch`, `kalab status`, `kalab down`.")
+
+
+@app.command()
+def status(lab: Optional[str] = LabOpt) -> None:
+    """Table: node, instance, state, priority, VIP held, nginx up, last transition."""
+    from .status import status_table
+    console.print(status_table(_attach(lab)))
+
+
+@app.command("list")
+def list_labs() -> None:
+    """Running labs (found by label)."""
+    from rich.table import Table
+
+    from .runtime import labels as L
+    from .runtime.cleanup import lab_ids
+    from .runtime.engine import ensure_engine
+    t = Table("lab", "topology", "owner", "kept")
+    for i, lb in lab_ids(ensure_engine(install=False)).items():
+        t.add_row(i, lb.get(L.TOPOLOGY, "?"), lb.get(L.OWNER, "?"), "yes" if lb.get(L.KEEP) == "1" else "no")
+    console.print(t)
+
+
+NODE_FAULTS = ("kill", "stop", "start", "restart", "pause", "unpause")
+
+
+@app.command()
+def fault(node: str, kind: str = typer.Argument(..., help="kill | stop | start | restart | pause | unpause | ..."),
+          args: list[str] = typer.Argument(None), lab: Optional[str] = LabOpt) -> None:
+    """Inject a fault into NODE (see `kalab faults` for every kind)."""
+    lb = _attach(lab)
+    n = lb.node(node)
+    if kind in NODE_FAULTS:
+        getattr(n, kind)()
+        console.print(f"{kind} {node}: done")
+        return
+    from .nemesis import make_fault
+    f = make_fault(lb, kind, node, args or [])
+    f.apply()
+    console.print(f"{f.name} applied on {node}; heal with `kalab heal {f.name}` or `kalab heal --all`")
+
+
+@app.command()
+def heal(name: Optional[str] = typer.Argument(None), all_: bool = typer.Option(False, "--all"),
+         lab: Optional[str] = LabOpt) -> None:
+    """Heal one fault by name, or all faults (also unpauses and starts stopped nodes)."""
+    lb = _attach(lab)
+    from .nemesis import heal_recorded
+    healed = heal_recorded(lb, None if all_ else name)
+    console.print(f"healed: {', '.join(healed) or 'nothing to heal'}")
+
+
+@app.command()
+def watch(lab: Optional[str] = LabOpt) -> None:
+    """Print transitions as they happen, until Ctrl-C."""
+    lb = _attach(lab)
+    seen = len(lb.history)
+    for line in lb.history.events():
+        console.print(line.describe(lb.history.t0))
+    for n in lb.keepalived_nodes():
+        n.follow_events()
+    console.print("[dim]watching; Ctrl-C to stop[/]")
+    while True:
+        lb.history.wait_for(lambda h: len(h) > seen, 3600)
+        for ev in lb.history.events()[seen:]:
+            console.print(ev.describe(lb.history.t0))
+        seen = len(lb.history)
+
+
+@app.command()
+def logs(node: str, follow: bool = typer.Option(False, "-f", "--follow"), tail: int = 100,
+         lab: Optional[str] = LabOpt) -> None:
+    """keepalived's log (the container's console) of NODE."""
+    n = _attach(lab).node(node)
+    if not follow:
+        console.print(n.logs(tail=tail), markup=False, highlight=False)
+        return
+    for chunk in n.container.logs(stream=True, follow=True, tail=tail):
+        sys.stdout.write(chunk.decode(errors="replace"))
+        sys.stdout.flush()
+
+
+@app.command()
+def shell(node: str, lab: Optional[str] = LabOpt) -> None:
+    """An interactive shell in NODE (docker exec -it)."""
+    n = _attach(lab).node(node)
+    os.execvp("docker", ["docker", "exec", "-it", n.container.id, "bash"])
+
+
+@app.command()
+def report(out: Path = typer.Option(Path("reports/latest"), "--out"), lab: Optional[str] = LabOpt) -> None:
+    """Write the timeline picture (PNG, SVG), history (JSON lines) and an HTML report."""
+    from .report import write_report
+    page = write_report(_attach(lab), out)
+    console.print(f"report: {page}")
+
+
+@app.command()
+def down(lab: Optional[str] = LabOpt, all_: bool = typer.Option(False, "--all", help="every lab")) -> None:
+    """Remove a lab (its containers and networks)."""
+    from .runtime.cleanup import prune as prune_labs
+    from .runtime.engine import ensure_engine
+    client = ensure_engine(install=False)
+    if all_:
+        ids = prune_labs(client)
+    else:
+        ids = prune_labs(client, [_attach(lab).id])
+    console.print(f"removed: {', '.join(ids) or 'nothing'}")
+
+
+@app.command()
+def prune() -> None:
+    """Remove everything carrying the lab's labels (every lab, kept or not)."""
+    from .runtime.cleanup import prune as prune_labs
+    from .runtime.engine import ensure_engine
+    ids = prune_labs(ensure_engine(install=False))
+    console.print(f"removed {len(ids)} lab(s){': ' + ', '.join(ids) if ids else ''}")
+
+
+def _sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    """Entry point: run the typer app; LabError and Docker errors become one line and exit 1."""
+    from docker.errors import DockerException
+    signal.signal(signal.SIGTERM, _sigterm)
+    try:
+        app(standalone_mode=False)
+    except LabError as e:
+        console.print(f"[bold red]error:[/] {e}", markup=True, highlight=False)
+        sys.exit(1)
+    except DockerException as e:
+        console.print(f"[bold red]error:[/] Docker: {e}", highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        sys.exit(130)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except Exception as e:  # click usage errors (typer vendors click) and friends
+        if hasattr(e, "show") and hasattr(e, "exit_code"):
+            e.show()
+            sys.exit(e.exit_code)
+        if type(e).__name__ == "Abort":
+            sys.exit(130)
+        raise
+
+
+if __name__ == "__main__":
+    main()
