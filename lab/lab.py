@@ -64,6 +64,8 @@ class Lab:
         self.image: Optional[str] = None
         self.started_at: Optional[float] = None
         self._atexit = False
+        #: faults applied and not yet healed (objects with apply()/heal(); see lab.nemesis)
+        self.faults: list = []
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> "Lab":
@@ -140,6 +142,18 @@ class Lab:
         self.history.append("node", node=name, action="start")
         node.follow_events()
         return node
+
+    def heal_all(self) -> list[str]:
+        """Heal every fault still applied (newest first); returns their names. Idempotent."""
+        healed = []
+        for f in reversed(list(self.faults)):
+            try:
+                f.heal()
+                healed.append(getattr(f, "name", type(f).__name__))
+            except Exception as e:  # keep healing the rest; the failure is recorded
+                self.history.append("note", text=f"heal of {f!r} failed: {e}")
+        self.faults.clear()
+        return healed
 
     @classmethod
     def attach(cls, lab_id: Optional[str] = None) -> "Lab":

@@ -72,6 +72,10 @@ def lab_docker():
 
 def _finish(request: pytest.FixtureRequest, lab) -> None:
     """Attach history and logs on failure, write the report if asked, then remove (or keep) the lab."""
+    try:
+        lab.heal_all()
+    except Exception:
+        pass
     phases = request.node.stash.get(_PHASE_KEY, {})
     failed = any(r.failed for r in phases.values())
     report_dir = request.config.getoption("--lab-report")
