@@ -1,0 +1,274 @@
+"""keepalived-lab benchmark: the lab's overhead against the protocol's own clock.
+
+Run: ``./run bench`` (or ``.venv/bin/python bench/bench.py [--reps N] [--quick]``).
+Prints a table of ratios and writes ``bench/results.json``. Never part of the test suite.
+
+Every figure is measured side by side in the same run:
+* images: cold build (no cache, throwaway tag) vs warm "already built" check;
+* lab up: Lab start -> settled MASTER, for 2, 3 and 5 nodes, next to the topology's MDI
+  (the first election needs one master down interval of the highest-priority node);
+* takeover detection: after SIGKILL / pause of the master, the time until the lab *reports*
+  the new master (wait returns), divided by the new master's MDI; after SIGTERM (keepalived
+  sends priority-0 adverts, RFC 3768 §6.4.2), divided by the skew time; median and worst of N;
+* the reference harness beside it: what peers do (start the containers, fixed sleeps,
+  poll `ip addr` every second) on the same topology for the same measurements;
+* parallel: 1, 2, 4, 8 two-node labs at once (threads): all converge, memory per node/lab;
+* fast clock: VRRPv3, advert_int 0.1 s: kill-takeover scenarios per minute.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from lab.lab import MARGIN, Lab  # noqa: E402
+from lab.timers import master_down_interval, skew_time  # noqa: E402
+from lab.topology import validate  # noqa: E402
+
+console = Console()
+
+
+def n_node(n: int, advert_int: float = 1.0, version: int | None = None, name: str | None = None):
+    """A topology with ``n`` keepalived nodes (priorities 150, 140, ...) and a client, built in Python."""
+    inst = {"state": "BACKUP", "interface": "eth0", "virtual_router_id": 51, "advert_int": advert_int,
+            "virtual_ipaddress": ["lan+200/24"]}
+    if version:
+        inst["version"] = version
+    nodes = {f"n{i}": {"interfaces": {"eth0": {"network": "lan"}},
+                       "vrrp_instances": {"VI_1": {"priority": 150 - 10 * i}}} for i in range(n)}
+    nodes["client"] = {"kind": "client", "interfaces": {"eth0": {"network": "lan"}}}
+    return validate({"name": name or f"bench_{n}", "networks": {"lan": {}}, "vrrp_instances": {"VI_1": inst},
+                     "nodes": nodes}, "<bench>")
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}" if b else "-"
+
+
+# ----------------------------------------------------------------------------- images
+def bench_images(res: dict) -> None:
+    from lab.runtime.engine import ensure_engine
+    from lab.runtime.images import ensure_base, ensure_node_image, images_dir
+    client = ensure_engine(install=False)
+    tag = ensure_node_image(client, quiet=True)
+    t = time.monotonic()
+    for _ in range(5):
+        ensure_node_image(client, quiet=True)
+    warm = (time.monotonic() - t) / 5
+    base = ensure_base(client)
+    t = time.monotonic()
+    for _chunk in client.api.build(path=str(images_dir() / "node"), tag="kalab/bench-cold:latest", nocache=True,
+                                   buildargs={"BASE": base}, rm=True, forcerm=True, decode=True,
+                                   labels={"io.kalab.image": "bench"}):
+        pass
+    cold = time.monotonic() - t
+    client.images.remove("kalab/bench-cold:latest", force=True)
+    res["images"] = {"tag": tag, "warm_check_s": warm, "cold_build_s": cold, "base": base}
+
+
+# ----------------------------------------------------------------------------- lab up
+def bench_up(res: dict, sizes=(2, 3, 5)) -> None:
+    out = {}
+    for n in sizes:
+        topo = n_node(n)
+        t = time.monotonic()
+        with Lab(topo) as lab:
+            lab.wait_for_master("VI_1")
+            up = time.monotonic() - t
+        mdi = master_down_interval(150)          # the first election waits the top node's MDI
+        out[n] = {"up_s": up, "mdi_s": mdi, "over_mdi_s": up - mdi}
+    res["lab_up"] = out
+
+
+# ----------------------------------------------------------------------------- takeover
+def _one_takeover(lab: Lab, fault: str) -> dict:
+    master = lab.wait_for_master("VI_1")
+    backup = "n1"
+    if fault == "kill":
+        t_f = master.kill()
+    elif fault == "pause":
+        t_f = master.pause()
+    else:
+        t_f = master.kill("SIGTERM")
+    ev = lab.wait_for_transition("VI_1", "MASTER", node=backup, since=t_f,
+                                 timeout=lab.master_down_interval(backup, "VI_1") + MARGIN)
+    seen = time.monotonic()
+    # restore: the former master comes back and preempts
+    if fault == "pause":
+        master.unpause()
+    else:
+        master.start()
+    lab.wait_for_transition("VI_1", "MASTER", node=master.name, since=seen, timeout=lab.convergence_deadline("VI_1"))
+    return {"protocol_s": ev.t - t_f, "seen_s": seen - t_f}
+
+
+def bench_takeover(res: dict, reps: int) -> None:
+    out = {}
+    with Lab(n_node(2)) as lab:
+        mdi, skew = lab.master_down_interval("n1", "VI_1"), lab.skew_time("n1", "VI_1")
+        for fault, floor in (("kill", mdi), ("pause", mdi), ("sigterm", skew)):
+            runs = []
+            for i in range(reps):
+                with console.status(f"takeover after {fault} {i + 1}/{reps}"):
+                    runs.append(_one_takeover(lab, fault))
+            seen = [r["seen_s"] for r in runs]
+            out[fault] = {"floor_s": floor, "median_seen_s": statistics.median(seen), "worst_seen_s": max(seen),
+                          "median_protocol_s": statistics.median(r["protocol_s"] for r in runs),
+                          "median_ratio": statistics.median(seen) / floor, "worst_ratio": max(seen) / floor, "runs": runs}
+    res["takeover"] = out
+
+
+# ----------------------------------------------------------------------------- reference harness
+def bench_reference(res: dict, reps: int) -> None:
+    """What peers do: start containers, sleep a fixed 10 s, poll `ip addr` once a second after a kill."""
+    from lab.runtime.engine import ensure_engine
+    client = ensure_engine(install=False)
+    lab = Lab(n_node(2))
+    lab.start()                    # same containers and config; we only *observe* the peers' way
+    try:
+        t = time.monotonic()
+        time.sleep(10)             # the peers' fixed settle sleep
+        holders = lab.vip_holders("VI_1")
+        up = time.monotonic() - t + (lab.started_at - lab.history.t0)
+        seen = []
+        for _ in range(reps):
+            master = lab.node(holders[0]) if holders else lab.node("n0")
+            t_f = time.monotonic()
+            master.kill()
+            while True:            # poll every second
+                time.sleep(1)
+                h = lab.vip_holders("VI_1")
+                if h and h[0] != master.name:
+                    seen.append(time.monotonic() - t_f)
+                    break
+            master.start()
+            time.sleep(10)         # fixed re-settle sleep
+            holders = lab.vip_holders("VI_1")
+        res["reference"] = {"up_s": up, "median_seen_s": statistics.median(seen), "worst_seen_s": max(seen)}
+    finally:
+        lab.stop()
+    _ = client
+
+
+# ----------------------------------------------------------------------------- parallel
+def _mem_mb(container) -> float:
+    s = container.stats(stream=False)
+    return s["memory_stats"].get("usage", 0) / 2**20
+
+
+def bench_parallel(res: dict, counts=(1, 2, 4, 8)) -> None:
+    out = {}
+    for k in counts:
+        labs = [Lab(n_node(2, name=f"bench_par_{k}_{i}")) for i in range(k)]
+        t = time.monotonic()
+        converged, cross = 0, 0
+        try:
+            with ThreadPoolExecutor(max_workers=k) as pool:
+                list(pool.map(lambda lb: lb.start(), labs))
+                masters = list(pool.map(lambda lb: lb.wait_for_master("VI_1", timeout=60), labs))
+            converged = sum(1 for m in masters if m.name == "n0")
+            wall = time.monotonic() - t
+            mems = [_mem_mb(n.container) for lb in labs for n in lb.keepalived_nodes()]
+            # isolation: each lab's nodes only ever reported states of their own instance and VIP
+            for lb in labs:
+                vips = {str(v) for v in lb.vips("VI_1")}
+                for n in lb.keepalived_nodes():
+                    others = [other for other in labs if other is not lb]
+                    for o in others:
+                        if any(n.holds(v) for v in o.vips("VI_1")):
+                            cross += 1
+                _ = vips
+            out[k] = {"converged": converged, "labs": k, "wall_s": wall, "mem_per_node_mb": statistics.mean(mems),
+                      "mem_per_lab_mb": statistics.mean(mems) * 2, "foreign_vips_held": cross}
+        finally:
+            for lb in labs:
+                lb.stop()
+    res["parallel"] = out
+
+
+# ----------------------------------------------------------------------------- fast clock
+def bench_fast(res: dict, reps: int) -> None:
+    topo = n_node(2, advert_int=0.1, version=3, name="bench_fast")
+    with Lab(topo) as lab:
+        lab.wait_for_master("VI_1")
+        t = time.monotonic()
+        seen = []
+        for _ in range(reps):
+            r = _one_takeover(lab, "kill")
+            seen.append(r["seen_s"])
+        wall = time.monotonic() - t
+        mdi = master_down_interval(140, 0.1, 3)
+    res["fast_clock"] = {"mdi_s": mdi, "median_seen_s": statistics.median(seen), "scenarios_per_min": reps / wall * 60,
+                         "median_ratio": statistics.median(seen) / mdi}
+
+
+# ----------------------------------------------------------------------------- report
+def print_table(res: dict) -> None:
+    t = Table(title="keepalived-lab benchmark (ratios: lower is better; 1.00 = the protocol's floor)")
+    for c in ("measure", "lab", "reference harness", "protocol floor", "ratio", "target"):
+        t.add_column(c)
+    if "images" in res:
+        i = res["images"]
+        t.add_row("image: warm check", f"{i['warm_check_s'] * 1000:.0f} ms", "-", "-", "-", "<= 1 s")
+        t.add_row("image: cold build", f"{i['cold_build_s']:.1f} s", "-", "-", "-", "-")
+    for n, u in res.get("lab_up", {}).items():
+        ref = res.get("reference", {}).get("up_s") if str(n) == "2" else None
+        t.add_row(f"lab up, {n} nodes", f"{u['up_s']:.2f} s", f"{ref:.2f} s" if ref else "-", f"MDI {u['mdi_s']:.2f} s",
+                  ratio(u["up_s"], u["mdi_s"]), "<= MDI + 1.5 s")
+    ref = res.get("reference", {})
+    for fault, d in res.get("takeover", {}).items():
+        t.add_row(f"takeover seen after {fault} (median / worst)", f"{d['median_seen_s']:.2f} / {d['worst_seen_s']:.2f} s",
+                  f"{ref['median_seen_s']:.2f} / {ref['worst_seen_s']:.2f} s" if ref and fault == "kill" else "-",
+                  f"{'skew' if fault == 'sigterm' else 'MDI'} {d['floor_s']:.2f} s",
+                  f"{d['median_ratio']:.2f} / {d['worst_ratio']:.2f}", "median <= 1.05")
+    for k, p in res.get("parallel", {}).items():
+        t.add_row(f"parallel: {k} labs", f"{p['converged']}/{p['labs']} converged in {p['wall_s']:.1f} s",
+                  "-", "-", f"{p['mem_per_node_mb']:.1f} MB/node", "all converge, 0 foreign")
+    if "fast_clock" in res:
+        f = res["fast_clock"]
+        t.add_row("fast clock v3 0.1 s: takeover", f"{f['median_seen_s']:.3f} s ({f['scenarios_per_min']:.0f}/min)", "-",
+                  f"MDI {f['mdi_s']:.2f} s", f"{f['median_ratio']:.2f}", "-")
+    console.print(t)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--quick", action="store_true", help="3 repetitions, no cold build, parallel up to 4")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    a = ap.parse_args()
+    reps = 3 if a.quick else a.reps
+    res: dict = {"machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version()},
+                 "reps": reps, "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+    steps = [("images", lambda: bench_images(res)) if not a.quick else None,
+             ("lab up", lambda: bench_up(res)),
+             ("takeover", lambda: bench_takeover(res, reps)),
+             ("reference harness", lambda: bench_reference(res, max(3, reps // 3))),
+             ("parallel", lambda: bench_parallel(res, (1, 2, 4) if a.quick else (1, 2, 4, 8))),
+             ("fast clock", lambda: bench_fast(res, reps))]
+    for s in filter(None, steps):
+        name, fn = s
+        console.print(f"[bold]bench:[/] {name} ...")
+        fn()
+        a.out.write_text(json.dumps(res, indent=2, default=str))
+    print_table(res)
+    console.print(f"results: {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
