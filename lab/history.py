@@ -64,6 +64,8 @@ class History:
         self._events: list[Event] = sorted(events, key=lambda e: e.t)
         self._cond = threading.Condition()
         self.t0 = self._events[0].t if self._events else time.monotonic()
+        #: optional callable(Event) called after each append (e.g. a lab's persistent journal)
+        self.sink: Optional[Callable[[Event], None]] = None
 
     # -- writing
     def append(self, kind: str, t: Optional[float] = None, **data: Any) -> Event:
@@ -78,6 +80,8 @@ class History:
             else:
                 self._events.append(ev)
             self._cond.notify_all()
+        if self.sink is not None:
+            self.sink(ev)
         return ev
 
     def notify(self) -> None:

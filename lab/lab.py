@@ -32,6 +32,11 @@ from .timers import master_down_interval, skew_time
 from .topology import Topology, load
 
 CAPS = ["NET_ADMIN", "NET_RAW", "NET_BROADCAST"]
+#: A labelled volume mounted in every node: the journal of lab-level events (node lifecycle,
+#: faults) of labs that outlive their process (``kalab up``), so later commands see them.
+JOURNAL_DIR = "/var/lib/kalab/shared"
+JOURNAL = f"{JOURNAL_DIR}/journal.jsonl"
+JOURNAL_KINDS = ("node", "fault", "note")
 #: Deadline allowance for a container to start and keepalived to initialise on a
 #: loaded 2-core machine; added to protocol timers when waiting for first convergence.
 STARTUP_ALLOWANCE = 15.0
@@ -102,6 +107,9 @@ class Lab:
         for name, spec in self.topology.networks.items():
             net, subnet = create_network(self.docker, f"kalab-{self.id}-{name}", net_labels, name, spec.subnet, spec.prefix())
             self.networks[name], self.subnets[name] = net, subnet
+        self.docker.volumes.create(f"kalab-{self.id}-shared", labels=labels)
+        if self.keep:
+            self.history.sink = self._journal
         hosts = self.topology.host_numbers()
         with ThreadPoolExecutor(max_workers=8) as pool:
             futs = {n: pool.submit(self._create_node, n, hosts, labels) for n in self.topology.nodes}
@@ -124,6 +132,7 @@ class Lab:
         first_net = self.networks[itfs[0][1].network].name
         dc = DockerContainer(self.image)
         dc.with_name(f"kalab-{self.id}-{name}")
+        dc.with_volume_mapping(f"kalab-{self.id}-shared", JOURNAL_DIR, "rw")
         dc.with_envs(KALAB_NODE=name, KALAB_ROLE=spec.kind, KALAB_NGINX="1" if spec.runs_nginx() else "0",
                      KALAB_IFACES=" ".join(f"{itf}={a}" for itf, a in addrs.items()))
         dc.with_kwargs(
@@ -142,6 +151,31 @@ class Lab:
         self.history.append("node", node=name, action="start")
         node.follow_events()
         return node
+
+    def _journal(self, ev: Event) -> None:
+        """Append a lab-level event to the shared journal (through any running node)."""
+        import json
+        import shlex
+        if ev.kind not in JOURNAL_KINDS:
+            return
+        line = json.dumps({"t": ev.t, "kind": ev.kind, "data": ev.data}, default=str)
+        for n in list(self.nodes.values()):
+            if n.status() == "running" and n.exec(f"printf '%s\\n' {shlex.quote(line)} >> {JOURNAL}").ok:
+                return
+
+    def _load_journal(self) -> None:
+        import json
+        for n in self.nodes.values():
+            text = n.read_file_any_state(JOURNAL)
+            if text is None:
+                continue
+            for line in text.splitlines():
+                try:
+                    d = json.loads(line)
+                except ValueError:
+                    continue
+                self.history.append(d["kind"], t=d["t"], **d["data"])
+            return
 
     def heal_all(self) -> list[str]:
         """Heal every fault still applied (newest first); returns their names. Idempotent."""
@@ -200,8 +234,9 @@ class Lab:
             lab.nodes[name] = Node(name, spec.kind, c, addrs, lab.history)
         lab.image = next(iter(lab.nodes.values())).container.image.tags[0] if lab.nodes else None
         for n in lab.keepalived_nodes():
-            if n.status() == "running":
-                n.load_events()
+            n.load_events()
+        lab._load_journal()
+        lab.history.sink = lab._journal
         if len(lab.history):
             lab.history.t0 = lab.history.events()[0].t
         return lab

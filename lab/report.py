@@ -29,7 +29,7 @@ def lanes(history: History) -> list[tuple[str, str]]:
         key = (e["node"], e["instance"])
         if key not in out:
             out.append(key)
-    return out
+    return sorted(out, key=lambda k: (k[1], k[0]))
 
 
 def segments(history: History, node: str, instance: str, t_end: float) -> list[tuple[float, float, str]]:
@@ -124,7 +124,7 @@ def draw_timeline(history: History, out_base: Path, title: str = "") -> list[Pat
     ax.set_yticklabels(ylabels, fontsize=8)
     ax.set_xlabel("seconds since lab start")
     ax.set_xlim(0, t_end - t0)
-    ax.set_ylim(-0.6, len(ylabels) - 0.3)
+    ax.set_ylim(-0.6, len(ylabels) + 0.2)
     ax.set_title(title or "VRRP timeline", fontsize=10)
     ax.legend(handles=[Patch(color=c, label=s) for s, c in COLORS.items()] + [Patch(color="#ffcdd2", label="fault")],
               fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))

@@ -37,6 +37,8 @@ def lab_ids(client: docker.DockerClient) -> dict[str, dict[str, str]]:
         out.setdefault(c.labels[L.LAB], c.labels)
     for n in client.networks.list(filters={"label": L.LAB}):
         out.setdefault(n.attrs["Labels"][L.LAB], n.attrs["Labels"])
+    for v in client.volumes.list(filters={"label": L.LAB}):
+        out.setdefault(v.attrs["Labels"][L.LAB], v.attrs["Labels"])
     return out
 
 
@@ -61,6 +63,11 @@ def remove_lab(client: docker.DockerClient, lab_id: str) -> tuple[int, int]:
             n.remove()
             nn += 1
         except NotFound:
+            pass
+    for v in client.volumes.list(filters={"label": f"{L.LAB}={lab_id}"}):
+        try:
+            v.remove(force=True)
+        except (NotFound, APIError):
             pass
     return nc, nn
 

@@ -215,11 +215,24 @@ class Node:
         r = self.exec(["cat", f"/sys/class/net/{iface}/address"])
         return r.output.strip().lower() if r.ok else None
 
+    def read_file_any_state(self, path: str) -> Optional[str]:
+        """Read a file from the node even if it is stopped (docker cp); None if absent."""
+        import io
+        import tarfile
+        try:
+            stream, _ = self._container.get_archive(path)
+        except (APIError, NotFound):
+            return None
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+            member = tar.getmembers()[0]
+            f = tar.extractfile(member)
+            return f.read().decode(errors="replace") if f else None
+
     def load_events(self) -> int:
         """Read the whole events log once into the history (for a lab attached later). Returns lines read."""
-        r = self.exec(["cat", EVENTS_LOG])
+        text = self.read_file_any_state(EVENTS_LOG) or ""
         n = 0
-        for line in r.output.splitlines() if r.ok else []:
+        for line in text.splitlines():
             ev = parse_fifo_line(line)
             n += 1
             if ev:

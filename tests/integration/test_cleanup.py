@@ -24,8 +24,10 @@ CHILD = textwrap.dedent(f"""
 
 
 def labelled(docker, lab_id):
+    """(containers, networks + volumes) carrying the lab's label."""
     f = {"label": f"{L.LAB}={lab_id}"}
-    return len(docker.containers.list(all=True, filters=f)), len(docker.networks.list(filters=f))
+    return (len(docker.containers.list(all=True, filters=f)),
+            len(docker.networks.list(filters=f)) + len(docker.volumes.list(filters=f)))
 
 
 def start_child():
@@ -37,13 +39,13 @@ def start_child():
 
 def test_leaving_the_context_removes_containers_and_network(lab_docker):
     with Lab(TOPO) as lab:
-        assert labelled(lab_docker, lab.id) == (3, 1)
+        assert labelled(lab_docker, lab.id) == (3, 2)
     assert labelled(lab_docker, lab.id) == (0, 0)
 
 
 def test_ctrl_c_removes_everything(lab_docker):
     p, lab_id = start_child()
-    assert labelled(lab_docker, lab_id) == (3, 1)
+    assert labelled(lab_docker, lab_id) == (3, 2)
     p.send_signal(signal.SIGINT)
     p.wait(timeout=60)
     assert labelled(lab_docker, lab_id) == (0, 0)
@@ -53,7 +55,7 @@ def test_leftovers_of_a_killed_run_are_reaped_by_the_next_start(lab_docker):
     p, lab_id = start_child()
     p.send_signal(signal.SIGKILL)
     p.wait(timeout=10)
-    assert labelled(lab_docker, lab_id) == (3, 1), "SIGKILL leaves no chance to clean up"
+    assert labelled(lab_docker, lab_id) == (3, 2), "SIGKILL leaves no chance to clean up"
     with Lab(TOPO) as lab:
         assert lab.id != lab_id
         assert labelled(lab_docker, lab_id) == (0, 0)
