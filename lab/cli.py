@@ -142,11 +142,14 @@ def watch(lab: Optional[str] = LabOpt) -> None:
     for n in lb.keepalived_nodes():
         n.follow_events()
     console.print("[dim]watching; Ctrl-C to stop[/]")
-    while True:
-        lb.history.wait_for(lambda h: len(h) > seen, 3600)
-        for ev in lb.history.events()[seen:]:
-            console.print(ev.describe(lb.history.t0))
-        seen = len(lb.history)
+    try:
+        while True:
+            lb.history.wait_for(lambda h: len(h) > seen, 3600)
+            for ev in lb.history.events()[seen:]:
+                console.print(ev.describe(lb.history.t0))
+            seen = len(lb.history)
+    except KeyboardInterrupt:          # Ctrl-C is how a watch ends: not an error
+        console.print("[dim]stopped watching[/]")
 
 
 @app.command()
@@ -221,11 +224,11 @@ def main() -> None:
     except typer.Exit as e:
         sys.exit(e.exit_code)
     except Exception as e:  # click usage errors (typer vendors click) and friends
+        if type(e).__name__ == "Abort":
+            sys.exit(130)
         if hasattr(e, "show") and hasattr(e, "exit_code"):
             e.show()
             sys.exit(e.exit_code)
-        if type(e).__name__ == "Abort":
-            sys.exit(130)
         raise
 
 

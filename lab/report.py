@@ -90,6 +90,7 @@ def draw_timeline(history: History, out_base: Path, title: str = "") -> list[Pat
     """Draw the timeline to ``out_base.png`` and ``out_base.svg``; returns both paths."""
     import matplotlib
     matplotlib.use("Agg")
+    matplotlib.rcParams["svg.fonttype"] = "none"   # keep labels as text in the SVG
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 

@@ -1,0 +1,82 @@
+"""`kalab` as a person uses it: up, status, fault, watch, logs, report, down — each in its own process.
+
+The lab survives between commands (found through labels). Errors are one sentence, no traceback.
+"""
+import json
+import re
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MDI_B = 3 + (256 - 100) / 256          # b's master down interval, RFC 3768 §6.1
+MARGIN = 1.0
+
+
+def kalab(*args, check=True, timeout=180):
+    r = subprocess.run([sys.executable, "-m", "lab.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                       timeout=timeout, env={**os.environ, "COLUMNS": "200"})
+    if check:
+        assert r.returncode == 0, r.stdout + r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+    return r
+
+
+@pytest.fixture
+def cli_lab(lab_docker):
+    r = kalab("up", "two_node")
+    lab_id = re.search(r"lab (\w+) is up", r.stdout).group(1)
+    yield lab_id
+    kalab("down", "--lab", lab_id, check=False)
+
+
+def test_up_status_fault_watch_report_down(cli_lab, tmp_path):
+    lab_id = cli_lab
+    st = kalab("status", "--lab", lab_id).stdout
+    row_a = next(l for l in st.splitlines() if l.strip("│ ").startswith("a "))
+    assert "MASTER" in row_a and "yes" in row_a
+
+    kalab("fault", "a", "kill", "--lab", lab_id)
+    watch = subprocess.Popen([sys.executable, "-m", "lab.cli", "watch", "--lab", lab_id], cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        seen = []
+        for line in watch.stdout:                 # the live view prints b's takeover when it happens
+            seen.append(line)
+            if "b: VI_1 -> MASTER" in line:
+                break
+        assert any("a: kill" in l for l in seen)
+    finally:
+        watch.send_signal(signal.SIGINT)
+        rest = watch.communicate(timeout=30)[0]
+    assert watch.returncode == 0 and "stopped watching" in rest and "Traceback" not in rest
+
+    st = kalab("status", "--lab", lab_id).stdout
+    row_b = next(l for l in st.splitlines() if l.strip("│ ").startswith("b "))
+    assert "MASTER" in row_b and "yes" in row_b
+    assert "Entering MASTER STATE" in kalab("logs", "b", "--lab", lab_id).stdout
+
+    kalab("report", "--out", str(tmp_path), "--lab", lab_id)
+    img = mpimg.imread(tmp_path / "timeline.png")
+    assert img.shape[1] > 600
+    assert "b MASTER +" in (tmp_path / "timeline.svg").read_text()
+    hist = [json.loads(l) for l in (tmp_path / "history.jsonl").read_text().splitlines()]
+    kill = next(e for e in hist if e["kind"] == "node" and e["data"]["action"] == "kill")
+    took = next(e for e in hist if e["kind"] == "state" and e["data"]["node"] == "b" and e["data"]["state"] == "MASTER")
+    assert 0 < took["t"] - kill["t"] <= MDI_B + MARGIN
+
+    kalab("down", "--lab", lab_id)
+    r = kalab("status", "--lab", lab_id, check=False)
+    assert r.returncode == 1 and "no lab" in r.stdout
+
+
+def test_errors_are_one_sentence():
+    r = kalab("up", "no_such_topology", check=False)
+    assert r.returncode == 1 and "no such topology" in r.stdout
+    r = kalab("fault", "a", "kill", "--lab", "deadbeef", check=False)
+    assert r.returncode == 1 and "no lab 'deadbeef'" in r.stdout
