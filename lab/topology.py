@@ -51,21 +51,40 @@ class InterfaceSpec(_Strict):
 
 
 class VrrpScript(_Strict):
-    """``vrrp_script`` block (man 5 keepalived.conf, VRRP script section).
+    """``vrrp_script`` block (man 5 keepalived.conf, VRRP script(s)).
 
-    interval/timeout in seconds; weight in -253..253 (0 = failure puts the
-    instance in FAULT); ``reverse`` inverts the weight's sense (added on failure).
+    interval/timeout are whole seconds (keepalived 2.2.7 rejects ``interval 0.5``:
+    "must be between 1 and 4294"); weight in -253..253 (0 = failure puts the
+    instance in FAULT); ``reverse`` inverts the weight's sense; fall/rise are
+    consecutive failures/successes; ``user`` is ``USER [GROUP]``.
     """
 
     script: str
-    interval: float = Field(1, gt=0)
-    timeout: Optional[float] = Field(None, gt=0)
+    interval: int = Field(1, ge=1, le=4294)
+    timeout: Optional[int] = Field(None, ge=1, le=4294)
     weight: int = Field(0, ge=-253, le=253)
     reverse: bool = False
     rise: int = Field(1, ge=1)
     fall: int = Field(1, ge=1)
     init_fail: bool = False
     user: Optional[str] = None
+
+
+class VrrpTrackFile(_Strict):
+    """``track_file NAME`` (alias ``vrrp_track_file``) block (man 5 keepalived.conf, Track files).
+
+    The number in ``file`` times ``weight`` is added to the priority of every
+    instance tracking it (weight 0: non-zero means FAULT). ``init_file``
+    writes ``init_value`` (default 0) at start-up if the file is missing, or
+    always with ``overwrite``.
+    """
+
+    file: str
+    weight: int = Field(1, ge=-2147483647, le=2147483647)
+    reverse: bool = False
+    init_file: bool = False
+    init_value: Optional[int] = None
+    overwrite: bool = False
 
 
 class Track(_Strict):
@@ -101,8 +120,13 @@ class VrrpInstance(_Strict):
 
     advert_int is in seconds (keepalived accepts fractions with VRRPv3);
     preempt_delay in seconds (0..1000); priority 1..255 (255 = address owner).
-    virtual_ipaddress entries use keepalived's syntax
-    ``<addr>[/prefix] [dev IF] [label L] [scope S] [brd B]`` where ``<addr>`` may be ``net+host``.
+    virtual_ipaddress entries use keepalived's syntax (man 5 keepalived.conf,
+    vrrp_instance, virtual_ipaddress): ``<addr>[/prefix] [brd B] [dev IF]
+    [scope S] [label L] [peer P] [home] [-nodad] ...`` where ``<addr>`` may be
+    ``net+host``; a bare address means /32. track_* entries are names with an
+    optional ``weight W [reverse]``. notify_* are commands (quoted when they
+    have arguments). The lab's own ``vrrp_notify_fifo`` is global
+    (see :class:`GlobalDefs` ``notify_fifo`` for a user's own FIFO).
     """
 
     state: Literal["MASTER", "BACKUP"] = "BACKUP"
@@ -140,30 +164,49 @@ class VrrpInstance(_Strict):
 
 
 class VrrpSyncGroup(_Strict):
-    """``vrrp_sync_group``: instances that change state together."""
+    """``vrrp_sync_group``: instances that change state together (man 5 keepalived.conf,
+    VRRP synchronization group(s)). Tracking weights of members are forced to 0 by keepalived."""
 
-    group: list[str]
+    group: list[str] = Field(min_length=1)
+    track_script: list[Track] = Field(default_factory=list)
+    track_interface: list[Track] = Field(default_factory=list)
+    track_file: list[Track] = Field(default_factory=list)
     notify_master: Optional[str] = None
     notify_backup: Optional[str] = None
     notify_fault: Optional[str] = None
+    notify_stop: Optional[str] = None
+    notify: Optional[str] = None
     smtp_alert: bool = False
+
+    _t = field_validator("track_script", "track_interface", "track_file", mode="before")(
+        classmethod(lambda cls, v: _tracks(v)))
 
 
 class GlobalDefs(_Strict):
-    """``global_defs`` block keywords the lab supports (man 5 keepalived.conf, GLOBAL DEFINITIONS)."""
+    """``global_defs`` block keywords the lab supports (man 5 keepalived.conf, Global definitions).
+
+    smtp_connect_timeout in seconds; vrrp_garp_interval / vrrp_gna_interval in
+    seconds with microsecond resolution: keepalived 2.2.7 accepts
+    0.000001..4294.967295 and rejects 0 (the man page says "default: 0"; leave
+    the keyword out for no delay). ``vrrp_iptables`` is True (the keyword alone)
+    or the chain name(s). ``script_user`` is ``USER [GROUP]``. ``notify_fifo``
+    is the user's own FIFO (``notify_fifo FIFO``); the lab adds its own
+    ``vrrp_notify_fifo`` beside it.
+    """
 
     router_id: Optional[str] = None
     notification_email: list[str] = Field(default_factory=list)
     notification_email_from: Optional[str] = None
     smtp_server: Optional[str] = None
-    smtp_connect_timeout: Optional[int] = None
+    smtp_connect_timeout: Optional[int] = Field(None, ge=1)
     vrrp_skip_check_adv_addr: bool = False
     vrrp_strict: bool = False
     vrrp_iptables: Optional[Union[bool, str]] = None
-    vrrp_garp_interval: Optional[float] = None
-    vrrp_gna_interval: Optional[float] = None
+    vrrp_garp_interval: Optional[float] = Field(None, ge=0.000001, le=4294.967295)
+    vrrp_gna_interval: Optional[float] = Field(None, ge=0.000001, le=4294.967295)
     enable_script_security: bool = False
     script_user: Optional[str] = None
+    notify_fifo: Optional[str] = None
 
 
 class NodeSpec(_Strict):
@@ -179,6 +222,7 @@ class NodeSpec(_Strict):
     global_defs: dict[str, Any] = Field(default_factory=dict)
     vrrp_scripts: dict[str, dict[str, Any]] = Field(default_factory=dict)
     vrrp_instances: dict[str, Optional[dict[str, Any]]] = Field(default_factory=dict)
+    vrrp_track_files: dict[str, dict[str, Any]] = Field(default_factory=dict)
     vrrp_sync_groups: dict[str, VrrpSyncGroup] = Field(default_factory=dict)
     config_template: Optional[str] = None
 
@@ -195,6 +239,8 @@ class Topology(_Strict):
     global_defs: dict[str, Any] = Field(default_factory=dict)
     vrrp_scripts: dict[str, dict[str, Any]] = Field(default_factory=dict)
     vrrp_instances: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    vrrp_track_files: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    vrrp_sync_groups: dict[str, VrrpSyncGroup] = Field(default_factory=dict)
     nodes: dict[str, NodeSpec]
     source: Optional[str] = Field(None, exclude=True)
 
@@ -225,6 +271,23 @@ class Topology(_Strict):
         names = list(self.vrrp_scripts) + [n for n in spec.vrrp_scripts if n not in self.vrrp_scripts]
         return {n: VrrpScript.model_validate({**self.vrrp_scripts.get(n, {}), **spec.vrrp_scripts.get(n, {})})
                 for n in names}
+
+    def track_files(self, node: str) -> dict[str, VrrpTrackFile]:
+        """The node's ``track_file`` definitions (shared merged with the node's own)."""
+        spec = self.nodes[node]
+        names = list(self.vrrp_track_files) + [n for n in spec.vrrp_track_files if n not in self.vrrp_track_files]
+        return {n: VrrpTrackFile.model_validate({**self.vrrp_track_files.get(n, {}), **spec.vrrp_track_files.get(n, {})})
+                for n in names}
+
+    def sync_groups(self, node: str) -> dict[str, VrrpSyncGroup]:
+        """The node's sync groups: shared ones whose members all exist on the node, then the node's own."""
+        spec = self.nodes[node]
+        if spec.kind != "keepalived":
+            return {}
+        mine = self.instances(node)
+        out = {k: g for k, g in self.vrrp_sync_groups.items() if all(m in mine for m in g.group)}
+        out.update(spec.vrrp_sync_groups)
+        return out
 
     def global_defs_for(self, node: str) -> GlobalDefs:
         merged = {"router_id": node, **self.global_defs, **self.nodes[node].global_defs}
@@ -260,34 +323,56 @@ class Topology(_Strict):
 
 
 # ---------------------------------------------------------------- VIP syntax
-VIP_OPTS = {"dev", "label", "scope", "brd", "broadcast"}
+VIP_OPTS = {"dev", "label", "scope", "brd", "broadcast", "peer", "preferred_lft", "track_group"}
+VIP_FLAGS = {"home", "-nodad", "nodad", "mngtmpaddr", "noprefixroute", "autojoin", "no_track", "use_vmac"}
+VIP_SCOPES = {"site", "link", "host", "nowhere", "global"}
 
 
 def parse_vip(entry: str) -> dict[str, Any]:
     """Split a virtual_ipaddress entry into ``{"address", "prefix", "dev", "label", ...}``.
 
-    ``prefix`` is None when the entry has none (keepalived then uses /32, man 5
-    keepalived.conf, virtual_ipaddress). Raises ValueError with the allowed form.
+    Form (man 5 keepalived.conf, vrrp_instance, virtual_ipaddress):
+    ``<IPADDR>[/<MASK>] [brd <IPADDR>] [dev <STRING>] [use_vmac] [scope <SCOPE>]
+    [label <LABEL>] [peer <IPADDR>] [home] [-nodad] [mngtmpaddr] [noprefixroute]
+    [autojoin] [no_track] [preferred_lft nn|forever]``. ``<IPADDR>`` may be IPv4,
+    IPv6 or the lab's ``net+host``. ``prefix`` is None when the entry has none
+    (keepalived then uses /32, or /128 for IPv6). Flags appear as ``{flag: True}``.
+    Raises ValueError naming the bad part and the allowed form.
     """
     parts = entry.split()
     if not parts:
         raise ValueError("empty virtual_ipaddress entry")
-    addr, _, prefix = parts[0].partition("/")
-    out: dict[str, Any] = {"address": addr, "prefix": int(prefix) if prefix.isdigit() else None}
-    if prefix and not prefix.isdigit():
-        raise ValueError(f"bad prefix in {entry!r}: use <address>/<0-32>")
+    addr, slash, prefix = parts[0].partition("/")
+    if slash and not prefix.isdigit():
+        raise ValueError(f"bad prefix in {entry!r}: use <address>/<0-32> (or /<0-128> for IPv6)")
+    out: dict[str, Any] = {"address": addr, "prefix": int(prefix) if prefix else None}
     if not LAB_REF.match(addr):
         try:
-            ipaddress.IPv4Address(addr)
+            ip = ipaddress.ip_address(addr)
         except ValueError:
-            raise ValueError(f"{addr!r} is neither an IPv4 address nor <network>+<host> (e.g. lan+200)") from None
+            raise ValueError(f"{addr!r} is neither an IPv4 (or IPv6) address nor <network>+<host> (e.g. lan+200)") from None
+        if out["prefix"] is not None and out["prefix"] > ip.max_prefixlen:
+            raise ValueError(f"prefix /{out['prefix']} in {entry!r} is longer than /{ip.max_prefixlen}")
+    elif out["prefix"] is not None and out["prefix"] > 32:
+        raise ValueError(f"prefix /{out['prefix']} in {entry!r} is longer than /32")
     rest = parts[1:]
-    if len(rest) % 2:
-        raise ValueError(f"{entry!r}: options come in pairs (dev IF, label L, scope S, brd B)")
-    for k, v in zip(rest[::2], rest[1::2]):
+    i = 0
+    while i < len(rest):
+        k = rest[i]
+        if k in VIP_FLAGS:
+            out[k] = True
+            i += 1
+            continue
         if k not in VIP_OPTS:
-            raise ValueError(f"{entry!r}: unknown option {k!r}; allowed: {', '.join(sorted(VIP_OPTS))}")
-        out[k] = v
+            raise ValueError(f"{entry!r}: unknown option {k!r}; allowed: {', '.join(sorted(VIP_OPTS))} (each with a "
+                             f"value) and {', '.join(sorted(VIP_FLAGS))}")
+        if i + 1 >= len(rest):
+            raise ValueError(f"{entry!r}: option {k!r} needs a value")
+        v = rest[i + 1]
+        if k == "scope" and v not in VIP_SCOPES and not v.isdigit():
+            raise ValueError(f"{entry!r}: scope {v!r} is not one of {', '.join(sorted(VIP_SCOPES))}")
+        out["brd" if k == "broadcast" else k] = v
+        i += 2
     return out
 
 
@@ -334,17 +419,78 @@ def _line_for(lines: dict[tuple, int], loc: tuple) -> int | None:
     return None
 
 
-def _fmt_pydantic(err: ValidationError, prefix: tuple = ()) -> list[tuple[tuple, str]]:
+def _unwrap(ann: Any) -> Any:
+    """Optional[X] / Union[X, None] -> X (the first pydantic model among the union members, if any)."""
+    import typing
+
+    if typing.get_origin(ann) is Union:
+        args = [a for a in typing.get_args(ann) if a is not type(None)]
+        return next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), args[0] if args else ann)
+    return ann
+
+
+def _model_at(model: Any, loc: tuple) -> Any:
+    """The pydantic model class that owns the fields at ``loc`` below ``model`` (None if not a model)."""
+    import typing
+
+    cur: Any = _unwrap(model)
+    for part in loc:
+        if isinstance(cur, type) and issubclass(cur, BaseModel):
+            f = cur.model_fields.get(str(part))
+            if f is None:
+                return None
+            cur = _unwrap(f.annotation)
+        elif typing.get_origin(cur) in (dict, list):
+            cur = _unwrap(typing.get_args(cur)[-1])
+        else:
+            return None
+    return cur if isinstance(cur, type) and issubclass(cur, BaseModel) else None
+
+
+# which model validates the free-form dicts of a topology (shared and per-node)
+_DICT_MODELS = {"vrrp_instances": "VrrpInstance", "vrrp_scripts": "VrrpScript",
+                "vrrp_track_files": "VrrpTrackFile", "global_defs": "GlobalDefs"}
+
+
+def _fmt_pydantic(err: ValidationError, prefix: tuple = (), model: Any = None) -> list[tuple[tuple, str]]:
+    """Turn pydantic errors into (field path, message) with the bad value and what is allowed."""
+    import difflib
+
     out = []
     for e in err.errors():
-        loc = prefix + tuple(x for x in e["loc"] if not (isinstance(x, str) and x.startswith("function-")))
+        rel = tuple(x for x in e["loc"] if not (isinstance(x, str) and x.startswith("function-")))
+        loc = prefix + rel
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
-            msg = "unknown field (check spelling; see lab/topology.py for the allowed keywords)"
+            owner = _model_at(model, rel[:-1]) if model is not None else None
+            if owner is None:
+                owner = _owner_by_path(loc[:-1])
+            if owner is not None:
+                allowed = sorted(owner.model_fields)
+                close = difflib.get_close_matches(str(rel[-1]), allowed, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                msg = f"unknown field; {hint}allowed: {', '.join(allowed)}"
+            else:
+                msg = "unknown field (check spelling; see lab/topology.py for the allowed keywords)"
         elif "input" in e and not isinstance(e["input"], (dict, list)):
             msg = f"{msg} (got {e['input']!r})"
         out.append((loc, msg))
     return out
+
+
+def _owner_by_path(path: tuple) -> Any:
+    """Model for a path such as ('nodes', 'a', 'vrrp_instances', 'VI_1') by the dict it sits in."""
+    names = {"VrrpInstance": VrrpInstance, "VrrpScript": VrrpScript, "VrrpTrackFile": VrrpTrackFile,
+             "GlobalDefs": GlobalDefs}
+    for i in range(len(path) - 1, -1, -1):
+        key = path[i]
+        if key in _DICT_MODELS:
+            rest = path[i + 1:]
+            cls = names[_DICT_MODELS[key]]
+            if key == "global_defs":
+                return _model_at(cls, rest) if rest else cls
+            return _model_at(cls, rest[1:]) if len(rest) > 1 else cls
+    return None
 
 
 def validate(data: Any, source: str = "<builder>", text: str | None = None) -> Topology:
@@ -362,7 +508,7 @@ def validate(data: Any, source: str = "<builder>", text: str | None = None) -> T
     try:
         topo = Topology.model_validate(data)
     except ValidationError as e:
-        problems = _fmt_pydantic(e)
+        problems = _fmt_pydantic(e, (), Topology)
         raise TopologyError(source, [(".".join(map(str, p)), _line_for(lines, p), m) for p, m in problems]) from None
     topo.source = source
     problems += _semantic_problems(topo)
@@ -380,6 +526,21 @@ def _semantic_problems(t: Topology) -> list[tuple[tuple, str]]:
             VrrpScript.model_validate(t.vrrp_scripts[name])
         except ValidationError as e:
             P += _fmt_pydantic(e, ("vrrp_scripts", name))
+    for name in t.vrrp_track_files:
+        try:
+            VrrpTrackFile.model_validate(t.vrrp_track_files[name])
+        except ValidationError as e:
+            P += _fmt_pydantic(e, ("vrrp_track_files", name))
+    try:
+        GlobalDefs.model_validate(t.global_defs)
+    except ValidationError as e:
+        P += _fmt_pydantic(e, ("global_defs",))
+    for gname, g in t.vrrp_sync_groups.items():
+        declared = set(t.vrrp_instances) | {i for s in t.nodes.values() for i in s.vrrp_instances}
+        for j, member in enumerate(g.group):
+            if member not in declared:
+                P.append((("vrrp_sync_groups", gname, "group", j),
+                          f"no vrrp_instance named {member!r}; declared: {', '.join(sorted(declared)) or 'none'}"))
     for node, spec in t.nodes.items():
         base = ("nodes", node)
         for itf_name, itf in spec.interfaces.items():
@@ -388,10 +549,12 @@ def _semantic_problems(t: Topology) -> list[tuple[tuple, str]]:
                           f"unknown network {itf.network!r}; declared: {', '.join(t.networks)}"))
         if not spec.interfaces:
             P.append((base + ("interfaces",), "a node needs at least one interface, e.g. eth0: {network: lan}"))
-        try:
-            t.global_defs_for(node)
-        except ValidationError as e:
-            P += _fmt_pydantic(e, base + ("global_defs",))
+        if spec.global_defs:
+            try:
+                t.global_defs_for(node)
+            except ValidationError as e:
+                P += [(loc, m) for loc, m in _fmt_pydantic(e, base + ("global_defs",))
+                      if loc[len(base) + 1] in spec.global_defs]
         if spec.kind != "keepalived":
             continue
         try:
@@ -399,6 +562,11 @@ def _semantic_problems(t: Topology) -> list[tuple[tuple, str]]:
         except ValidationError as e:
             P += _fmt_pydantic(e, base + ("vrrp_scripts",))
             scripts = {}
+        try:
+            tfiles = t.track_files(node)
+        except ValidationError as e:
+            P += _fmt_pydantic(e, base + ("vrrp_track_files",))
+            tfiles = {}
         names = list(t.vrrp_instances) + [n for n in spec.vrrp_instances if n not in t.vrrp_instances]
         for iname in names:
             where = base + ("vrrp_instances", iname) if iname in spec.vrrp_instances else ("vrrp_instances", iname)
@@ -436,6 +604,32 @@ def _semantic_problems(t: Topology) -> list[tuple[tuple, str]]:
                 if tr.name not in scripts:
                     P.append((where + ("track_script", j), f"no vrrp_script named {tr.name!r}; "
                                                            f"declared: {', '.join(scripts) or 'none'}"))
+            for j, tr in enumerate(inst.track_file):
+                if tr.name not in tfiles:
+                    P.append((where + ("track_file", j), f"no track_file named {tr.name!r}; "
+                                                         f"declared (vrrp_track_files): {', '.join(tfiles) or 'none'}"))
+            for j, tr in enumerate(inst.track_interface):
+                if tr.name not in spec.interfaces:
+                    P.append((where + ("track_interface", j), f"node {node} has no interface {tr.name!r}; "
+                                                              f"it has: {', '.join(spec.interfaces)}"))
+            for key, addrs in (("unicast_src_ip", [inst.unicast_src_ip] if inst.unicast_src_ip else []),
+                               ("unicast_peer", inst.unicast_peer)):
+                for j, a in enumerate(addrs):
+                    m = LAB_REF.match(a)
+                    loc = where + ((key,) if key == "unicast_src_ip" else (key, j))
+                    if m and m["net"] not in t.networks:
+                        P.append((loc, f"unknown network {m['net']!r} in {a!r}; declared: {', '.join(t.networks)}"))
+                    elif not m:
+                        try:
+                            ipaddress.ip_address(a)
+                        except ValueError:
+                            P.append((loc, f"{a!r} is neither an IP address nor <network>+<host> (e.g. lan+11)"))
+        mine = set(names) - {n for n, v in spec.vrrp_instances.items() if v is None}
+        for gname, g in spec.vrrp_sync_groups.items():
+            for j, member in enumerate(g.group):
+                if member not in mine:
+                    P.append((base + ("vrrp_sync_groups", gname, "group", j),
+                              f"node {node} has no vrrp_instance {member!r}; it has: {', '.join(sorted(mine)) or 'none'}"))
     hosts = t.host_numbers()
     for (node, itf), h in hosts.items():
         net = t.networks[t.nodes[node].interfaces[itf].network] if t.nodes[node].interfaces[itf].network in t.networks else None

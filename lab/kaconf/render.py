@@ -121,7 +121,8 @@ def render_node(topo: Topology, node: str, subnets: dict[str, ipaddress.IPv4Netw
     return _env.get_template("keepalived.conf.j2").render(
         node=node, topology=topo.name, global_defs=topo.global_defs_for(node).model_dump(),
         scripts={k: v.model_dump() for k, v in topo.scripts(node).items()},
-        instances=instances, sync_groups={k: v.model_dump() for k, v in spec.vrrp_sync_groups.items()},
+        track_files={k: v.model_dump() for k, v in topo.track_files(node).items()},
+        instances=instances, sync_groups={k: v.model_dump() for k, v in topo.sync_groups(node).items()},
         notify_fifo=notify_fifo,
     )
 
