@@ -202,6 +202,44 @@ def prune() -> None:
     console.print(f"removed {len(ids)} lab(s){': ' + ', '.join(ids) if ids else ''}")
 
 
+@app.command()
+def lint(files: list[Path] = typer.Argument(..., help="keepalived.conf files of one cluster (one per node), "
+                                                     "or a topology YAML"),
+         json_out: bool = typer.Option(False, "--json", help="machine-readable output"),
+         no_keepalived: bool = typer.Option(False, "--no-keepalived", help="skip `keepalived -t` (no Docker)"),
+         subnet: list[str] = typer.Option([], "--subnet", help="a CIDR of the nodes' networks (repeatable)"),
+         interface: list[str] = typer.Option(["eth0"], "--interface", help="an interface the nodes have (repeatable)"),
+         config_id: Optional[str] = typer.Option(None, "--config-id", help="keepalived -i (for @ID lines)")) -> None:
+    """keepalived -t (in the node image) plus the lab's semantic checks; exit 1 when anything is an error."""
+    import ipaddress
+
+    from .kaconf.lint import exit_code, format_json, format_text, lint_files, lint_topology
+    if len(files) == 1 and files[0].suffix in (".yaml", ".yml"):
+        topo = _topology(str(files[0]))
+        subnets = {n: ipaddress.IPv4Network(f"10.213.{i}.0/{s.prefix()}") for i, (n, s) in enumerate(topo.networks.items())}
+        res = lint_topology(topo, {n: topo.networks[n].subnet or s for n, s in subnets.items()})
+    else:
+        res = lint_files([str(f) for f in files], keepalived_test=not no_keepalived, subnets=subnet,
+                         interfaces=interface, config_id=config_id)
+    sys.stdout.write((format_json(res) if json_out else format_text(res)) + "\n")
+    sys.stdout.flush()
+    sys.exit(exit_code(res))      # sys.exit: main() runs click with standalone_mode=False, which swallows typer.Exit
+
+
+@app.command()
+def render(topology: str, node: str) -> None:
+    """Print the keepalived.conf TOPOLOGY gives NODE (placeholder subnets 10.213.N.0/24 unless declared)."""
+    import ipaddress
+
+    from .kaconf.render import render_node
+    topo = _topology(topology)
+    subnets = {n: s.subnet or ipaddress.IPv4Network(f"10.213.{i}.0/{s.prefix()}")
+               for i, (n, s) in enumerate(topo.networks.items())}
+    if node not in topo.keepalived_nodes():
+        raise LabError(f"{node!r} is not a keepalived node of {topo.name}; nodes: {', '.join(topo.keepalived_nodes())}")
+    sys.stdout.write(render_node(topo, node, subnets))
+
+
 def _sigterm(signum, frame):
     raise KeyboardInterrupt
 

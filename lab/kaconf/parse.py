@@ -70,6 +70,7 @@ class Stmt:
     file: str = "<text>"
     line: int = 0
     text: str = ""
+    end_line: Optional[int] = None     # line of the closing '}' of a block
 
     # ---- navigation
     @property
@@ -143,6 +144,17 @@ class Config:
                 if s.children:
                     yield from rec(s.children, path + (s.keyword,))
         yield from rec(self.statements, ())
+
+    def at(self, file: str, line: int) -> Optional[tuple[tuple[str, ...], Stmt]]:
+        """The innermost statement on ``file:line``, or the block whose ``}`` is there; with its path."""
+        best = None
+        for path, s in self.walk():
+            if s.file != file:
+                continue
+            if s.line == line or s.end_line == line:
+                if best is None or len(path) >= len(best[0]):
+                    best = (path, s)
+        return best
 
 
 # ------------------------------------------------------------------ tokenisers
@@ -549,6 +561,8 @@ def _build(lines: Iterator[_Line], problems: list[ParseProblem]) -> list[Stmt]:
                 problems.append(ParseProblem(ln.file, ln.line, "Extra '}' found", "error"))
                 continue
             blk, cur = stack.pop()
+            if ln.file == blk.file:
+                blk.end_line = ln.line
             last = None
             continue
         ws, err = words(ln.text)
