@@ -15,6 +15,7 @@ an error. Rule ids:
 =================  ===========================================================
 keepalived-t       a message of ``keepalived -t`` (its exit code explained)
 parse              the reader's own findings (unbalanced braces, missing include)
+model              what keepalived drops while reading (only without keepalived -t)
 nopreempt-master   nopreempt / preempt_delay with initial state MASTER
 weight-gap         a tracker's weight cannot move the VIP (arithmetic shown)
 auth-pass-length   auth_pass longer than 8 characters (truncated)
@@ -548,13 +549,25 @@ def _ktest_diagnostics(m: Member, res) -> list[Diagnostic]:
 
 
 # ------------------------------------------------------------------ entry points
-def lint_members(members: list[Member], rules: Optional[Iterable[str]] = None) -> list[Diagnostic]:
-    """Apply the semantic rules (all, or the named ones) and the reader's problems to a cluster."""
+def lint_members(members: list[Member], rules: Optional[Iterable[str]] = None,
+                 notes: bool = False) -> list[Diagnostic]:
+    """Apply the semantic rules (all, or the named ones) and the reader's problems to a cluster.
+
+    ``notes``: also report what :mod:`lab.kaconf.from_config` dropped the way keepalived would
+    (rule "model"); used when keepalived -t does not run and cannot say it itself.
+    """
     out: list[Diagnostic] = []
     for m in members:
         if m.kc.config is not None:
             for p in m.kc.config.problems:
                 out.append(Diagnostic(p.file or m.file, p.line, None, p.severity, p.message, "parse"))
+        if notes:
+            for p in m.kc.notes:
+                kw = None
+                if m.kc.config is not None and p.line:
+                    hit = m.kc.config.at(p.file, p.line)
+                    kw = hit[1].keyword if hit else None
+                out.append(Diagnostic(p.file or m.file, p.line, kw, p.severity, p.message, "model"))
     for name in rules or RULES:
         out += RULES[name](members)
     return out
@@ -567,7 +580,7 @@ def lint_texts(texts: dict[str, str], subnets: Optional[dict[str, list]] = None,
     for name, text in texts.items():
         members.append(Member(name, from_config(parse_text(text, name)),
                               [ipaddress.ip_network(s) for s in (subnets or {}).get(name, [])]))
-    return LintResult(_sorted(lint_members(members, rules)), {n: None for n in texts})
+    return LintResult(_sorted(lint_members(members, rules, notes=True)), {n: None for n in texts})
 
 
 def lint_files(files: list[str | Path], *, keepalived_test: bool = True, subnets: Iterable[str] = (),
@@ -590,7 +603,7 @@ def lint_files(files: list[str | Path], *, keepalived_test: bool = True, subnets
     for f in files:
         cfg = parse_file(f, config_id=config_id)
         members.append(Member(str(f), from_config(cfg), list(nets)))
-    diags = lint_members(members)
+    diags = lint_members(members, notes=not keepalived_test)
     codes: dict[str, Optional[int]] = {m.file: None for m in members}
     if keepalived_test:
         from .ktest import run_config_test
