@@ -95,7 +95,7 @@ def vip_addresses(topo: Topology, node: str, instance: str,
 
 
 def render_node(topo: Topology, node: str, subnets: dict[str, ipaddress.IPv4Network],
-                notify_fifo: str | None = NOTIFY_FIFO) -> str:
+                notify_fifo: str | None = NOTIFY_FIFO, script_wrapper: str | None = None) -> str:
     """Return the keepalived.conf text for ``node``.
 
     Args:
@@ -103,6 +103,9 @@ def render_node(topo: Topology, node: str, subnets: dict[str, ipaddress.IPv4Netw
         node: a keepalived node's name.
         subnets: network name -> allocated IPv4Network.
         notify_fifo: path keepalived writes state changes to (``vrrp_notify_fifo``), None for none.
+        script_wrapper: if set (the lab passes ``/usr/local/sbin/kalab-check``), each vrrp_script
+            command becomes ``<wrapper> <script name> <command>`` so a fault can force its result
+            (lab.nemesis.services); a user's own config_template is never wrapped.
     Raises:
         ConfigError: a user template is missing or fails to render (names the file and line).
     """
@@ -120,11 +123,19 @@ def render_node(topo: Topology, node: str, subnets: dict[str, ipaddress.IPv4Netw
         instances[name] = d
     return _env.get_template("keepalived.conf.j2").render(
         node=node, topology=topo.name, global_defs=topo.global_defs_for(node).model_dump(),
-        scripts={k: v.model_dump() for k, v in topo.scripts(node).items()},
+        scripts={k: _wrap_script(v.model_dump(), k, script_wrapper) for k, v in topo.scripts(node).items()},
         track_files={k: v.model_dump() for k, v in topo.track_files(node).items()},
         instances=instances, sync_groups={k: v.model_dump() for k, v in topo.sync_groups(node).items()},
         notify_fifo=notify_fifo,
     )
+
+
+def _wrap_script(d: dict[str, Any], name: str, wrapper: str | None) -> dict[str, Any]:
+    """Prefix a vrrp_script's command with ``wrapper name`` (outer quotes of the command dropped)."""
+    if wrapper:
+        cmd = d["script"][1:-1] if d["script"].startswith('"') and d["script"].endswith('"') else d["script"]
+        d["script"] = f"{wrapper} {name} {cmd}"
+    return d
 
 
 def render_user_template(path: Path, facts: Facts, notify_fifo: str | None) -> str:
