@@ -1,0 +1,259 @@
+"""VRRP advert capture on the lab networks (scapy), recorded as ``advert`` events.
+
+Two paths, chosen per lab network by :func:`start_capture`:
+
+* ``host``: scapy ``AsyncSniffer`` on the host side of the lab bridge (``br-<network id[:12]>``)
+  with the BPF filter ``ip proto 112``. Needs root and a local engine (the bridge must be one
+  of this host's interfaces).
+* ``container``: ``tcpdump -U -w - ip proto 112`` inside a lab container (a client if there is
+  one, else the first keepalived node on that network), the pcap stream read through
+  ``docker exec`` and decoded with scapy. Works with a remote engine (``DOCKER_HOST``).
+
+Each advert becomes ``history.append("advert", t=..., src, vrid, priority, advert_int,
+version, auth, addresses, network, path)``; ``advert_int`` is in seconds (VRRPv2 carries whole
+seconds, VRRPv3 centiseconds: RFC 3768 §5.3.7, RFC 5798 §5.2.7); ``auth`` is None or
+``{"type": "PASS"|"AH"|int, "pass": str}`` (RFC 2338 §5.3.6 / keepalived's PASS, 8 characters).
+Timestamps: the packet's capture time moved onto the host's monotonic clock (containers share
+the host kernel's clock when the engine is local); arrival time on the host otherwise.
+"""
+from __future__ import annotations
+
+import io
+import ipaddress
+import os
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Iterator, Optional
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..history import History
+
+AUTH_TYPES = {0: None, 1: "PASS", 2: "AH"}
+
+
+def decode_vrrp(packet) -> Optional[dict[str, Any]]:
+    """Decode a scapy packet holding an IPv4 VRRP advert; None for anything else.
+
+    Returns ``{"src", "dst", "ttl", "vrid", "priority", "advert_int" (s), "version", "auth",
+    "addresses"}``. Raises nothing on malformed input (returns None).
+    """
+    from scapy.layers.inet import IP
+    from scapy.layers.vrrp import VRRP, VRRPv3
+
+    if IP not in packet or packet[IP].proto != 112:
+        return None
+    ip = packet[IP]
+    try:
+        if VRRPv3 in packet:
+            v = packet[VRRPv3]
+            adv = v.adv / 100.0
+            auth = None
+        elif VRRP in packet:
+            v = packet[VRRP]
+            adv = float(v.adv)
+            kind = AUTH_TYPES.get(v.authtype, v.authtype)
+            auth = None
+            if kind is not None:
+                raw = int(v.auth1).to_bytes(4, "big") + int(v.auth2).to_bytes(4, "big")
+                auth = {"type": kind, "pass": raw.rstrip(b"\0").decode(errors="replace") if kind == "PASS" else raw.hex()}
+        else:
+            return None
+        addrs = v.addrlist
+        if isinstance(addrs, (bytes, bytearray)):
+            addrs = [str(ipaddress.IPv4Address(bytes(addrs[i:i + 4]))) for i in range(0, len(addrs) - 3, 4)]
+        return {"src": ip.src, "dst": ip.dst, "ttl": ip.ttl, "vrid": int(v.vrid), "priority": int(v.priority),
+                "advert_int": adv, "version": int(v.version), "auth": auth, "addresses": [str(a) for a in addrs]}
+    except Exception:   # a truncated or odd packet must not stop the capture
+        return None
+
+
+def engine_is_local() -> bool:
+    """Whether the Docker engine runs on this host (no DOCKER_HOST, or a unix socket)."""
+    host = os.environ.get("DOCKER_HOST", "")
+    return not host or host.startswith("unix://")
+
+
+def _as_ether(pkt):
+    """Re-dissect a frame scapy could not type (a bridge without libpcap reports an odd link type)."""
+    from scapy.layers.inet import IP
+    from scapy.layers.l2 import Ether
+
+    if IP in pkt:
+        return pkt
+    try:
+        e = Ether(bytes(pkt))
+        e.time = pkt.time
+        return e
+    except Exception:
+        return pkt
+
+
+def _is_vrrp(pkt) -> bool:
+    from scapy.layers.inet import IP
+    pkt = _as_ether(pkt)
+    return IP in pkt and pkt[IP].proto == 112
+
+
+class _StreamReader(io.RawIOBase):
+    """A file-like view of docker-py's exec output generator (for scapy's PcapReader)."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks, self._buf = chunks, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        while not self._buf:
+            try:
+                self._buf = next(self._chunks)
+            except StopIteration:
+                return 0
+        n = min(len(b), len(self._buf))
+        b[:n], self._buf = self._buf[:n], self._buf[n:]
+        return n
+
+
+class Capture:
+    """A running capture on one lab network. Stop it with :meth:`stop` (idempotent).
+
+    Attributes:
+        network: the topology's network name; path: "host" or "container"; where: the bridge
+        interface or the container's node name and interface.
+    """
+
+    def __init__(self, history: "History", network: str):
+        self.history, self.network = history, network
+        self.path = ""
+        self.where = ""
+        self.count = 0
+        self._sniffer = None
+        self._thread: Optional[threading.Thread] = None
+        self._exec_id: Optional[str] = None
+        self._node = None
+        self._stopped = threading.Event()
+        self._wall_to_mono = time.time() - time.monotonic()
+
+    def _record(self, pkt, t: Optional[float] = None) -> None:
+        pkt = _as_ether(pkt)
+        d = decode_vrrp(pkt)
+        if d is None:
+            return
+        if t is None:
+            t = float(pkt.time) - self._wall_to_mono
+        self.count += 1
+        self.history.append("advert", t=t, network=self.network, path=self.path, **d)
+
+    # ---------------------------------------------------------------- host path
+    def start_host(self, iface: str) -> "Capture":
+        """Sniff on host interface ``iface``. Raises OSError/RuntimeError when it cannot."""
+        import logging
+
+        from scapy.sendrecv import AsyncSniffer
+        logging.getLogger("scapy.runtime").setLevel(logging.ERROR)   # "Unable to guess type" on a bridge
+
+        self.path, self.where = "host", iface
+        try:
+            return self._sniff(AsyncSniffer, iface, dict(filter="ip proto 112"))
+        except RuntimeError as e:
+            if "filter" not in str(e).lower():
+                raise
+        # no libpcap/tcpdump on the host to compile the BPF filter: filter in Python instead
+        self.where = f"{iface} (python filter)"
+        return self._sniff(AsyncSniffer, iface, dict(lfilter=_is_vrrp))
+
+    def _sniff(self, AsyncSniffer, iface: str, kw: dict) -> "Capture":
+        started = threading.Event()
+        self._sniffer = AsyncSniffer(iface=iface, store=False, prn=self._record, started_callback=started.set, **kw)
+        self._sniffer.start()
+        deadline = time.monotonic() + 10
+        while not started.is_set() and time.monotonic() < deadline:
+            # the sniffer thread dies at once on a bad filter; its error is on the sniffer
+            if self._sniffer.thread is not None and not self._sniffer.thread.is_alive():
+                break
+            started.wait(0.05)
+        if not started.is_set():
+            err = getattr(self._sniffer, "exception", None)
+            self._sniffer = None
+            raise RuntimeError(f"capture on {iface} did not start: {err}")
+        return self
+
+    # ---------------------------------------------------------------- container path
+    def start_container(self, node, iface: str, local_clock: bool = True) -> "Capture":
+        """Stream ``tcpdump -U -w -`` from ``node`` (a lab Node) on ``iface`` and decode it."""
+        self.path, self.where, self._node = "container", f"{node.name}:{iface}", node
+        api = node.container.client.api
+        ex = api.exec_create(node.container.id, ["sh", "-c", f"exec tcpdump -U -n -s 0 -i {iface} -w - 'ip proto 112' 2>/dev/null"])
+        self._exec_id = ex["Id"]
+        stream = api.exec_start(self._exec_id, stream=True)
+        ready = threading.Event()
+
+        def run():
+            from scapy.utils import PcapReader
+            try:
+                reader = PcapReader(io.BufferedReader(_StreamReader(iter(stream))))
+                ready.set()
+                for pkt in reader:
+                    if self._stopped.is_set():
+                        break
+                    self._record(pkt, None if local_clock else time.monotonic())
+            except Exception:
+                pass
+            finally:
+                ready.set()
+                self.history.notify()
+
+        self._thread = threading.Thread(target=run, name=f"kalab-capture-{self.network}", daemon=True)
+        self._thread.start()
+        # the pcap header arrives as soon as tcpdump has opened the interface
+        ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        """Stop capturing (the container path ends with its tcpdump or its container)."""
+        self._stopped.set()
+        if self._sniffer is not None:
+            try:
+                if getattr(self._sniffer, "running", False):
+                    self._sniffer.stop(join=True)
+            except Exception:
+                pass
+            self._sniffer = None
+        if self._node is not None:
+            try:
+                self._node.exec(["sh", "-c", "pkill -x tcpdump || true"])
+            except Exception:
+                pass
+            self._node = None
+
+
+def start_capture(lab, network: str, path: str = "auto") -> Capture:
+    """Start capturing VRRP adverts on the lab network ``network``.
+
+    Args:
+        lab: a started :class:`lab.lab.Lab`.
+        path: "host" (root + local engine), "container", or "auto" (host when possible, else container).
+    Raises:
+        RuntimeError: the requested path is impossible (says why), or no container is on the network.
+    """
+    from .network import bridge_name
+
+    cap = Capture(lab.history, network)
+    host_ok = os.geteuid() == 0 and engine_is_local()
+    if path in ("auto", "host") and host_ok:
+        iface = bridge_name(lab.networks[network])
+        try:
+            return cap.start_host(iface)
+        except Exception as e:
+            if path == "host":
+                raise RuntimeError(f"host capture on {iface} failed: {e}") from None
+    elif path == "host":
+        raise RuntimeError("host-side capture needs root and a local Docker engine; use path='container'")
+    # container path: prefer a client (it runs no keepalived), else a keepalived node on the network
+    names = lab.topology.client_nodes() + lab.topology.keepalived_nodes()
+    for name in names:
+        spec = lab.topology.nodes[name]
+        itf = next((i for i, s in spec.interfaces.items() if s.network == network), None)
+        if itf and name in lab.nodes:
+            return cap.start_container(lab.nodes[name], itf, local_clock=engine_is_local())
+    raise RuntimeError(f"no container on network {network!r} to capture from")

@@ -1,0 +1,147 @@
+"""The election model and real keepalived 2.2.7 agree (lab.model, lab.checks).
+
+Expected values are written from the rules before running (man 5 keepalived.conf 2.2.7,
+RFC 3768); every test also replays its whole history through the model
+(``lab.check.assert_matches_model()``), so model and daemon are compared at every step.
+Timers: advert_int 1 s, so master down interval = 3 + (256 - p)/256 s (RFC 3768 §6.1);
+script interval 1 s, fall/rise as configured. Margin: lab.MARGIN (1 s) on every deadline.
+"""
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lab.checks import CheckFailed
+from lab.topology import validate
+
+pytestmark = pytest.mark.integration
+TOPOS = Path(__file__).resolve().parents[2] / "topologies"
+
+
+def variant(a: dict, b: dict, scripts: dict | None = None, base: str = "model_track"):
+    """topologies/<base>.yaml with node a's and b's VI_1 fields replaced, scripts overridden."""
+    path = TOPOS / f"{base}.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["nodes"]["a"]["vrrp_instances"]["VI_1"] = a
+    data["nodes"]["b"]["vrrp_instances"]["VI_1"] = b
+    for name, fields in (scripts or {}).items():
+        data["vrrp_scripts"][name].update(fields)
+    return validate(data, str(path))
+
+
+# (id, a's VI_1, b's VI_1, script flipped: (node, script, ok), expected MASTER after, flipped node's effective priority)
+WEIGHT_CASES = [
+    # man: negative weight subtracted on failure. 150 - 40 = 110 > 100: a keeps the VIP
+    ("negative_weight_too_small", dict(priority=150, track_script=[{"chk": {"weight": -40}}]), dict(priority=100),
+     ("a", "chk", False), "a", 110),
+    # 150 - 60 = 90 < 100: b preempts (it discards a's lower adverts, RFC 3768 §6.4.2)
+    ("negative_weight_moves", dict(priority=150, track_script=[{"chk": {"weight": -60}}]), dict(priority=100),
+     ("a", "chk", False), "b", 90),
+    # 150 - 50 = 100 == 100: a backup does not preempt an equal-priority master (RFC 3768 §6.4.2)
+    ("negative_weight_to_equal", dict(priority=150, track_script=[{"chk": {"weight": -50}}]), dict(priority=100),
+     ("a", "chk", False), "a", 100),
+    # man: positive weight added on success. b: 100 + 60 = 160 > 150: b preempts
+    ("positive_weight_moves", dict(priority=150), dict(priority=100, track_script=["chk_up"]),
+     ("b", "chk_up", True), "b", 160),
+    # b: 100 + 40 = 140 < 150: a keeps the VIP
+    ("positive_weight_too_small", dict(priority=150), dict(priority=100, track_script=[{"chk_up": {"weight": 40}}]),
+     ("b", "chk_up", True), "a", 140),
+]
+
+
+@pytest.mark.parametrize("a,b,flip,master,prio", [c[1:] for c in WEIGHT_CASES], ids=[c[0] for c in WEIGHT_CASES])
+def test_weights_move_the_vip_by_the_arithmetic(lab_factory, a, b, flip, master, prio):
+    lab = lab_factory(variant(a, b))
+    assert lab.wait_for_master("VI_1").name == "a"
+    node, script, ok = flip
+    t = lab.set_script(node, script, ok)
+    lab.check.assert_matches_model()                       # waits for the model's deadline, judges all
+    lab.check.assert_master(master, "VI_1", within=0)
+    lab.check.assert_effective_priority(node, "VI_1", prio)
+    if master == "a":
+        lab.check.assert_no_vip_flap("VI_1", during=(t, None))
+    assert lab.vip_holders("VI_1") == [master]
+    assert lab.client.http_get_vip("VI_1") == master
+
+
+def test_killed_master_comes_back_and_preempts(lab_factory):
+    lab = lab_factory(TOPOS / "two_node.yaml")
+    assert lab.wait_for_master("VI_1").name == "a"
+    lab.node("a").kill()
+    lab.check.assert_master("b", "VI_1")                    # model deadline: b's master down interval
+    took = lab.check.assert_takeover_time("VI_1")
+    assert took <= 3 + 156 / 256 + 1.0                      # RFC 3768 §6.1 + margin
+    lab.node("a").start()
+    lab.check.assert_master("a", "VI_1")                    # preempt (man 5: default), a's MDI after start
+    lab.check.assert_notify_sequence("b", ["BACKUP", "MASTER", "BACKUP"], instance="VI_1")
+    lab.check.assert_matches_model()
+    lab.check.assert_single_master("VI_1", during=(lab.history.events("state", node="a", state="MASTER")[-1].t, None))
+
+
+def test_nopreempt_node_stays_backup_when_it_comes_back(lab_factory):
+    # man 5 keepalived.conf nopreempt: the higher priority machine does not take over (initial state BACKUP)
+    lab = lab_factory(variant(dict(priority=150, nopreempt=True), dict(priority=100)))
+    assert lab.wait_for_master("VI_1").name == "a"
+    lab.node("a").kill()
+    lab.check.assert_master("b", "VI_1")
+    t = lab.node("a").start()
+    lab.check.assert_matches_model()                        # waits a's start allowance + MDI: a must stay BACKUP
+    assert lab.history.masters("VI_1") == ["b"]
+    lab.check.assert_notify_sequence("a", ["BACKUP"], instance="VI_1", since=t)
+    lab.check.assert_no_vip_flap("VI_1", during=(t, None))
+
+
+def test_weight_zero_failure_faults_after_fall_runs_and_recovers_after_rise_runs(lab_factory):
+    # man 5: weight 0 -> FAULT after <fall> consecutive failures, leave FAULT after <rise> successes
+    lab = lab_factory(variant(dict(priority=150, track_script=[{"chk": {"weight": 0}}]), dict(priority=100),
+                              scripts={"chk": {"weight": 0, "fall": 3, "rise": 2, "interval": 1}}))
+    assert lab.wait_for_master("VI_1").name == "a"
+    t_ko = lab.set_script("a", "chk", False)
+    fault = lab.wait_for_transition("VI_1", "FAULT", node="a", since=t_ko, timeout=3 + 1.0)
+    # three failing runs, one per second: the third comes 2..3 s after the flip
+    assert 2 - 1.0 <= fault.t - t_ko <= 3 + 1.0, f"FAULT {fault.t - t_ko:.3f} s after the flip"
+    lab.check.assert_master("b", "VI_1")
+    t_ok = lab.set_script("a", "chk", True)
+    backup = lab.wait_for_transition("VI_1", "BACKUP", node="a", since=t_ok, timeout=2 + 1.0)
+    assert 1 - 1.0 <= backup.t - t_ok <= 2 + 1.0, f"left FAULT {backup.t - t_ok:.3f} s after the flip"
+    lab.check.assert_master("a", "VI_1")                    # then preempts back (150 > 100)
+    lab.check.assert_notify_sequence("a", ["MASTER", "FAULT", "BACKUP", "MASTER"], instance="VI_1",
+                                     since=lab.history.events("state", node="a", state="MASTER")[0].t)
+    lab.check.assert_matches_model()
+
+
+def test_equal_priority_backup_does_not_preempt(lab_factory):
+    # RFC 3768 §6.4.2: a backup accepts adverts of priority >= its own
+    lab = lab_factory(variant(dict(priority=100), dict(priority=100)))
+    first = lab.wait_for_master("VI_1").name
+    other = "b" if first == "a" else "a"
+    lab.node(first).kill()
+    lab.check.assert_master(other, "VI_1")
+    t = lab.node(first).start()
+    lab.check.assert_matches_model()                        # the model's tie is resolved by what was observed
+    assert lab.history.masters("VI_1") == [other]
+    lab.check.assert_no_vip_flap("VI_1", during=(t, None))
+
+
+def test_graceful_stop_hands_over_after_the_skew_time(lab_factory):
+    # RFC 3768 §6.4.3/§6.4.2: shutdown sends priority 0; the backup takes over after Skew_Time
+    lab = lab_factory(TOPOS / "two_node.yaml")
+    assert lab.wait_for_master("VI_1").name == "a"
+    lab.node("a").stop()
+    took = lab.check.assert_takeover_time("VI_1")
+    assert took <= (256 - 100) / 256 + 1.0
+    zero = [e for e in lab.history.events("advert") if e["priority"] == 0]
+    assert zero and zero[0]["src"] == str(lab.node("a").address), "the priority-0 advert was captured"
+    lab.check.assert_matches_model()
+
+
+def test_a_wrong_expectation_fails_with_timeline_and_logs(lab_factory):
+    lab = lab_factory(TOPOS / "two_node.yaml")
+    lab.wait_for_master("VI_1")
+    with pytest.raises(CheckFailed) as err:
+        lab.check.assert_master("b", "VI_1")                # wrong on purpose: a has priority 150
+    text = str(err.value)
+    assert "expected b to be the only MASTER of VI_1" in text
+    assert "the model expects MASTER {a}" in text and "RFC 3768" in text
+    assert "timeline (last" in text and "a: VI_1 -> MASTER (priority 150)" in text
+    assert "--- a log tail ---" in text and "--- b log tail ---" in text
