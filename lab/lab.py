@@ -56,7 +56,7 @@ class Lab:
     """
 
     def __init__(self, topology: Topology | str | Path, *, keep: bool = False, lab_id: Optional[str] = None,
-                 say: Callable[[str], None] = lambda m: None):
+                 say: Callable[[str], None] = lambda m: None, capture: bool = True):
         self.topology = topology if isinstance(topology, Topology) else load(topology)
         self.keep = keep
         self.id = lab_id or secrets.token_hex(4)
@@ -71,6 +71,9 @@ class Lab:
         self._atexit = False
         #: faults applied and not yet healed (objects with apply()/heal(); see lab.nemesis)
         self.faults: list = []
+        #: record VRRP adverts (lab.runtime.capture) from start to stop
+        self.capture = capture
+        self.captures: list = []
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> "Lab":
@@ -116,7 +119,20 @@ class Lab:
             for n, f in futs.items():
                 self.nodes[n] = f.result()
         self.started_at = time.monotonic()
+        if self.capture:
+            self._start_captures()
         return self
+
+    def _start_captures(self) -> None:
+        """Record VRRP adverts on every lab network; a missing capture is noted, not fatal."""
+        from .runtime.capture import start_capture
+        for net in self.networks:
+            try:
+                c = start_capture(self, net)
+                self.captures.append(c)
+                self.history.append("note", text=f"capturing VRRP adverts on {net} ({c.path}: {c.where})")
+            except Exception as e:
+                self.history.append("note", text=f"no advert capture on {net}: {e}")
 
     def _create_node(self, name: str, hosts: dict, labels: dict[str, str]) -> "Node":
         from docker.types import EndpointConfig
@@ -243,6 +259,9 @@ class Lab:
 
     def stop(self) -> None:
         """Remove every container and network of this lab (idempotent)."""
+        for c in self.captures:
+            c.stop()
+        self.captures = []
         if self.docker is None:
             return
         from .runtime.cleanup import remove_lab
@@ -388,6 +407,45 @@ class Lab:
         who = cl.http_get(self.vip(instance))
         self.history.append("vip", instance=instance, holders=[who] if who else [], view="outside")
         return who
+
+    # ------------------------------------------------------------------ judging (lab.checks, lab.model)
+    @property
+    def check(self) -> "Checks":
+        """Checks bound to this lab (:class:`lab.checks.Checks`): ``lab.check.assert_master("b", "VI_1")``."""
+        from .checks import Checks
+        return Checks.for_lab(self)
+
+    def dump_json(self, node: str) -> dict:
+        """keepalived's JSON dump on ``node``: {instance: InstanceDump(state, effective_priority, ...)}."""
+        from .runtime.dump import dump_json
+        return dump_json(self.node(node))
+
+    async def wait_for(self, predicate: Callable[[History], object], timeout: float):
+        """``await lab.wait_for(pred, timeout)``: :meth:`History.wait_for` in a thread, for async tests."""
+        import asyncio
+        return await asyncio.to_thread(self.history.wait_for, predicate, timeout)
+
+    async def run(self, fn: Callable, *args, **kw):
+        """``await lab.run(node.kill)``: a blocking (docker) call in a thread, for async tests."""
+        import asyncio
+        return await asyncio.to_thread(fn, *args, **kw)
+
+    def set_script(self, node: str, script: str, ok: bool) -> float:
+        """Make the vrrp_script ``script`` on ``node`` succeed (``ok``) or fail from now on.
+
+        Lab topologies' convention: a script whose command mentions ``/run/kalab/ok-NAME`` succeeds
+        while that file exists (``test -e /run/kalab/ok-chk`` starts failing); any other fails while
+        ``/run/kalab/fail-NAME`` exists (``test ! -e /run/kalab/fail-chk``). Recorded as a ``fault``
+        event named ``script`` (the election model reads it). Returns the history time of the flip.
+        """
+        cmd = self.topology.scripts(node)[script].script
+        if f"/run/kalab/ok-{script}" in cmd:
+            path, present = f"/run/kalab/ok-{script}", ok
+        else:
+            path, present = f"/run/kalab/fail-{script}", not ok
+        self.node(node).exec(f"touch {path}" if present else f"rm -f {path}", check=True)
+        return self.history.append("fault", name="script", action="apply", target=node, script=script, ok=ok,
+                                   detail=f"{script} {'OK' if ok else 'KO'}").t
 
     def timeout_error(self, message: str) -> LabTimeout:
         """A LabTimeout whose text carries the history tail and each keepalived node's log tail."""
