@@ -7,7 +7,7 @@
 #                 address to the name the topology declares (Docker does not promise order).
 # keepalived is exec'd so that it is PID 1 (the lab's kill/stop faults hit keepalived itself).
 set -eu
-mkdir -p /var/www/kalab /run/kalab /var/lib/kalab
+mkdir -p /var/www/kalab /run/kalab/faults /run/kalab/scripts /var/lib/kalab
 printf '%s\n' "${KALAB_NODE:-unknown}" > /var/www/kalab/index.html
 
 wait_for_addresses() {
