@@ -1,0 +1,41 @@
+"""Drop VRRP (IP protocol 112) on one node: inbound, outbound or both, multicast and unicast alike.
+
+The rule matches the protocol, not the destination, so it catches adverts to 224.0.0.18 and
+unicast adverts to ``unicast_peer`` addresses. With ``peer=NODE`` only VRRP from (inbound) or to
+(outbound, unicast only) that node's addresses is dropped.
+Documented effect: a backup that hears no adverts becomes MASTER after its master down interval
+(RFC 3768 §6.4.2), giving two VIP holders; after heal the lower-priority one returns to BACKUP on
+the first higher-priority advert (§6.4.3).
+"""
+from __future__ import annotations
+
+from . import Fault, register
+from ._net import VRRP_PROTO, add_rule, chains, node_addresses, remove_tagged_rules
+
+
+@register
+class DropVrrp(Fault):
+    kind = "drop-vrrp"
+    summary = "drop VRRP (protocol 112) direction=in|out|both [peer=NODE] with iptables"
+    needs = ("iptables",)
+
+    def __init__(self, lab, target, *, direction: str = "both", peer: str = "", **kw):
+        chains(direction)
+        if peer:
+            lab.node(peer)
+        super().__init__(lab, target, direction=direction, peer=peer, **kw)
+
+    def _apply(self) -> str:
+        node = self.node()
+        peer = self.params["peer"]
+        addrs = ",".join(node_addresses(self.lab.node(peer))) if peer else ""
+        for chain in chains(self.params["direction"]):
+            match = ["-p", VRRP_PROTO]
+            if addrs:
+                match += ["-s" if chain == "INPUT" else "-d", addrs]
+            add_rule(node, chain, match, self.comment, ["DROP"])
+        return f"VRRP dropped {self.params['direction']}" + (f" from/to {peer}" if peer else "")
+
+    def _heal(self) -> str:
+        n = remove_tagged_rules(self.node(), self.comment) if self.node().status() == "running" else 0
+        return f"{n} rule(s) removed"

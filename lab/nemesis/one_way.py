@@ -1,0 +1,37 @@
+"""One-way loss between two nodes: packets from the target node to ``to`` are dropped (at ``to``).
+
+The rule sits in the receiver's INPUT chain and matches the sender's source addresses, so it
+catches multicast adverts too. Documented effect when the master's adverts stop reaching the
+backup: the backup becomes MASTER after its master down interval while the master, hearing only
+lower-priority adverts, stays MASTER (RFC 3768 §6.4.3): two VIP holders until heal.
+"""
+from __future__ import annotations
+
+from . import Fault, register
+from ._net import add_rule, node_addresses, proto_args, remove_tagged_rules, source_args
+
+
+@register
+class OneWayLoss(Fault):
+    kind = "one-way"
+    summary = "drop packets from the node to=NODE (one direction only) [proto=all|vrrp|icmp|tcp|udp]"
+    needs = ("iptables",)
+
+    def __init__(self, lab, target, *, to: str, proto: str = "all", **kw):
+        lab.node(to)
+        proto_args(proto)
+        super().__init__(lab, target, to=to, proto=proto, **kw)
+
+    def touched_nodes(self) -> list[str]:
+        return [self.target, self.params["to"]]
+
+    def _apply(self) -> str:
+        rx = self.lab.node(self.params["to"])
+        add_rule(rx, "INPUT", [*proto_args(self.params["proto"]), *source_args(node_addresses(self.node()))],
+                 self.comment, ["DROP"])
+        return f"{self.params['proto']} from {self.target} to {self.params['to']} dropped"
+
+    def _heal(self) -> str:
+        rx = self.lab.node(self.params["to"])
+        n = remove_tagged_rules(rx, self.comment) if rx.status() == "running" else 0
+        return f"{n} rule(s) removed"

@@ -1,0 +1,131 @@
+"""Node and keepalived faults against the two-node lab (a: priority 150, b: priority 100, advert_int 1).
+
+Expected values from the documented rules, written before running:
+* RFC 3768 §6.1: Skew_Time = (256 - Priority)/256 s; Master_Down_Interval = 3 x Advertisement_Interval
+  + Skew_Time. b: skew 0.609 s, MDI 3.609 s; a: MDI 3.414 s.
+* RFC 3768 §6.4.3 + keepalived(8) SIGNALS: on SIGTERM (graceful shutdown) the MASTER sends an advert
+  with priority 0; §6.4.2: a BACKUP receiving priority 0 sets its Master_Down_Timer to Skew_Time, so
+  it takes over after ~skew time. On SIGKILL nothing is sent: the backup waits MDI from the last
+  advert, i.e. MDI - advert_int .. MDI after the kill.
+* man 5 keepalived.conf: preemption is on by default, so a returning higher-priority node takes
+  the VIP back after its own master down interval (it discards lower-priority adverts, §6.4.2).
+* keepalived --help: the parent respawns child processes unless --dont-respawn; a new VRRP child
+  starts the instance in its initial state (BACKUP here).
+"""
+import pytest
+
+from lab.lab import MARGIN
+from lab.nemesis.keepalived import RESPAWN_DEADLINE
+
+pytestmark = pytest.mark.topology("two_node")
+
+ADVERT_INT = 1.0
+SKEW_B = (256 - 100) / 256                 # 0.609375 s
+MDI_B = 3 * ADVERT_INT + SKEW_B            # 3.609375 s
+MDI_A = 3 * ADVERT_INT + (256 - 150) / 256  # 3.4140625 s
+#: keepalived's timer resolution plus notify_fifo stamping, for lower bounds (stated, not fitted)
+TIMER_TOLERANCE = 0.1
+
+
+def _fault_events(lab, name):
+    return [(e["action"], e.t) for e in lab.history.events("fault", name=name)]
+
+
+def test_sigterm_hands_over_after_skew_time_and_sigkill_after_master_down_interval(lab):
+    assert lab.wait_for_master("VI_1").name == "a"
+
+    term = lab.fault("sigterm", "a")
+    term.apply()
+    ev = lab.wait_for_transition("VI_1", "MASTER", node="b", since=term.issued_at, timeout=SKEW_B + MARGIN)
+    term_takeover = ev.t - term.issued_at
+    assert SKEW_B - TIMER_TOLERANCE <= term_takeover <= SKEW_B + MARGIN, f"SIGTERM takeover {term_takeover:.3f} s"
+    assert lab.vip_holders("VI_1") == ["b"]
+
+    term.heal()                                 # start a again: it preempts b
+    back = lab.wait_for_transition("VI_1", "MASTER", node="a", since=term.healed_at,
+                                   timeout=lab.convergence_deadline("VI_1"))
+    assert [a for a, _ in _fault_events(lab, term.name)] == ["apply", "heal"]
+
+    kill = lab.fault("sigkill", "a")
+    kill.apply()
+    ev = lab.wait_for_transition("VI_1", "MASTER", node="b", since=back.t, timeout=MDI_B + MARGIN + 10)
+    kill_upper = ev.t - kill.issued_at
+    kill_lower = ev.t - kill.applied_at
+    print(f"SIGTERM takeover {term_takeover:.3f} s (skew {SKEW_B:.3f}); SIGKILL takeover {kill_upper:.3f} s (MDI {MDI_B:.3f})")
+    assert kill_upper <= MDI_B + MARGIN, f"SIGKILL takeover {kill_upper:.3f} s"
+    assert kill_lower >= MDI_B - ADVERT_INT - TIMER_TOLERANCE, f"SIGKILL takeover {kill_lower:.3f} s"
+    assert kill_lower > term_takeover, "a silent death must take longer than a graceful one"
+    assert lab.vip_holders("VI_1") == ["b"]
+
+
+def test_reload_with_a_lower_priority_hands_over_and_heal_restores(lab):
+    assert lab.wait_for_master("VI_1").name == "a"
+    f = lab.fault("reload", "a", priority=50, instance="VI_1")
+    f.apply()
+    # a now advertises 50 < 100: b discards those adverts (preempt) and times out after its MDI.
+    ev = lab.wait_for_transition("VI_1", "MASTER", node="b", since=f.issued_at, timeout=MDI_B + MARGIN)
+    down = lab.wait_for_transition("VI_1", "BACKUP", node="a", since=f.issued_at, timeout=MDI_B + ADVERT_INT + MARGIN)
+    assert down["priority"] == 50, "notify_fifo reports the reloaded priority"
+    assert ev.t - f.issued_at <= MDI_B + MARGIN
+    assert lab.vip_holders("VI_1") == ["b"]
+    assert "priority 50" in lab.node("a").read_file("/etc/keepalived/keepalived.conf")
+
+    f.heal()                                   # original config (150) and SIGHUP again: a preempts
+    up = lab.wait_for_transition("VI_1", "MASTER", node="a", since=f.heal_issued_at, timeout=MDI_A + MARGIN)
+    assert up["priority"] == 150
+    assert lab.wait_for_master("VI_1", timeout=ADVERT_INT + MARGIN).name == "a"
+    assert "priority 150" in lab.node("a").read_file("/etc/keepalived/keepalived.conf")
+
+
+def test_killing_the_vrrp_child_keeps_the_parent_and_respawns_the_child(lab):
+    assert lab.wait_for_master("VI_1").name == "a"
+    f = lab.fault("kill-vrrp-child", "a")
+    f.apply()
+    print(f"VRRP child {f.old_pid} -> {f.new_pid} after {f.respawn_s} s; log: {f.log_line}")
+    assert lab.node("a").status() == "running", "the parent (PID 1) survives"
+    assert f.parent_pid1_is_keepalived()
+    assert f.new_pid is not None and f.new_pid != f.old_pid, "the parent respawned the VRRP child"
+    assert f.respawn_s < RESPAWN_DEADLINE
+    assert f.log_line and "Respawning" in f.log_line
+    # the new child starts in the initial state (BACKUP) and wins the election again (highest priority)
+    lab.wait_for_transition("VI_1", "BACKUP", node="a", since=f.issued_at, timeout=MARGIN + 1)
+    assert lab.wait_for_master("VI_1", timeout=MDI_B + MDI_A + 2 * MARGIN).name == "a"
+    assert lab.vip_holders("VI_1") == ["a"]
+    f.heal()
+    assert [a for a, _ in _fault_events(lab, f.name)] == ["apply", "heal"]
+
+
+def test_pause_freezes_the_master_and_unpause_restores_it(lab):
+    assert lab.wait_for_master("VI_1").name == "a"
+    f = lab.fault("pause", "a")
+    f.apply()
+    ev = lab.wait_for_transition("VI_1", "MASTER", node="b", since=f.issued_at, timeout=MDI_B + MARGIN)
+    assert MDI_B - ADVERT_INT - TIMER_TOLERANCE <= ev.t - f.applied_at and ev.t - f.issued_at <= MDI_B + MARGIN
+    assert lab.node("a").status() == "paused"
+    f.heal()
+    # a wakes up still MASTER and advertises 150; b yields on the first one (RFC 3768 §6.4.3)
+    lab.wait_for_transition("VI_1", "BACKUP", node="b", since=f.heal_issued_at, timeout=ADVERT_INT + MARGIN)
+    assert lab.node("a").status() == "running"
+    assert lab.vip_holders("VI_1") == ["a"]
+    f.heal()                                    # idempotent
+    assert len(_fault_events(lab, f.name)) == 2
+
+
+def test_stop_is_graceful_and_restart_brings_the_master_back(lab):
+    assert lab.wait_for_master("VI_1").name == "a"
+    stop = lab.fault("stop", "a")
+    stop.apply()
+    ev = lab.wait_for_transition("VI_1", "MASTER", node="b", since=stop.issued_at, timeout=SKEW_B + MARGIN)
+    assert ev.t - stop.issued_at <= SKEW_B + MARGIN, "docker stop sends SIGTERM: priority-0 advert, skew time"
+    assert lab.node("a").status() == "exited"
+    stop.heal()
+    lab.wait_for_transition("VI_1", "MASTER", node="a", since=stop.healed_at, timeout=lab.convergence_deadline("VI_1"))
+
+    restart = lab.fault("restart", "a")
+    restart.apply()                             # stop (graceful) + start
+    lab.wait_for_transition("VI_1", "MASTER", node="b", since=restart.issued_at, timeout=SKEW_B + MARGIN + 10)
+    back = lab.wait_for_transition("VI_1", "MASTER", node="a", since=restart.applied_at,
+                                   timeout=lab.convergence_deadline("VI_1"))
+    assert back["priority"] == 150
+    restart.heal()
+    assert lab.vip_holders("VI_1") == ["a"]
