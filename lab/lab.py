@@ -42,6 +42,8 @@ JOURNAL_KINDS = ("node", "fault", "note")
 STARTUP_ALLOWANCE = 15.0
 #: Scheduling margin added to protocol deadlines (docker exec and notify_fifo latency).
 MARGIN = 1.0
+#: vrrp_script wrapper in the node image; lets the nemesis force a script's result (lab.nemesis.services).
+SCRIPT_WRAPPER = "/usr/local/sbin/kalab-check"
 
 
 class Lab:
@@ -157,7 +159,7 @@ class Lab:
             networking_config={first_net: EndpointConfig(self.docker.api._version, ipv4_address=str(addrs[itfs[0][0]]))},
         )
         if spec.kind == "keepalived":
-            conf = render_node(self.topology, name, self.subnets)
+            conf = render_node(self.topology, name, self.subnets, script_wrapper=SCRIPT_WRAPPER)
             dc.with_copy_into_container(conf.encode(), "/etc/keepalived/keepalived.conf")
         dc.start()
         container = dc.get_wrapped_container()
@@ -192,6 +194,20 @@ class Lab:
                     continue
                 self.history.append(d["kind"], t=d["t"], **d["data"])
             return
+
+    @property
+    def capabilities(self):
+        """What this host's kernel and engine allow (:mod:`lab.runtime.probe`), probed lazily once."""
+        from .runtime.probe import probe_lab
+        return probe_lab(self)
+
+    def fault(self, kind: str, target: str, **params):
+        """A fault of ``kind`` on node ``target`` (not applied yet): ``with lab.fault("pause", "a"): ...``.
+
+        See :mod:`lab.nemesis` for the kinds and their parameters.
+        """
+        from .nemesis import make_fault
+        return make_fault(self, kind, target, **params)
 
     def heal_all(self) -> list[str]:
         """Heal every fault still applied (newest first); returns their names. Idempotent."""
