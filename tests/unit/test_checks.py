@@ -1,0 +1,126 @@
+"""Checks over synthetic histories (pure: no Docker). Timers: advert_int 1 s, priorities 150/100
+(topologies/two_node.yaml), so b's master down interval is 3 + 156/256 = 3.609 s (RFC 3768 §6.1)."""
+import pytest
+
+from lab.checks import CheckFailed, Checks, model_inputs, timeline_tail
+from lab.history import History
+from lab.model import NodeDown, NodeUp, ScriptResult
+from lab.topology import load
+from pathlib import Path
+
+TOPO = load(Path(__file__).resolve().parents[2] / "topologies" / "two_node.yaml")
+MDI_B, MDI_A = 3 + 156 / 256, 3 + 106 / 256
+
+
+def history(*rows):
+    """rows: (t, kind, data) -> History with t0 = 0."""
+    h = History()
+    for t, kind, data in rows:
+        h.append(kind, t=t, **data)
+    h.t0 = 0.0
+    return h
+
+
+def st(t, node, state, prio):
+    return (t, "state", dict(node=node, instance="VI_1", state=state, priority=prio))
+
+
+def nd(t, node, action):
+    return (t, "node", dict(node=node, action=action))
+
+
+START = [nd(0.5, "a", "start"), nd(0.6, "b", "start"), st(0.7, "a", "BACKUP", 150), st(0.8, "b", "BACKUP", 100),
+         st(0.5 + MDI_A, "a", "MASTER", 150)]
+KILL_OK = START + [nd(10.0, "a", "kill"), st(10.0 + MDI_B - 0.4, "b", "MASTER", 100), (30.0, "note", dict(text="end"))]
+
+
+def checks(rows):
+    return Checks(history(*rows), TOPO, margin=1.0, startup=15.0)
+
+
+def test_model_inputs_map_lifecycle_and_script_faults():
+    h = history(nd(1, "a", "start"), nd(2, "a", "stop"), nd(3, "a", "exited"), nd(4, "client", "start"),
+                (5, "fault", dict(name="script", action="apply", target="a", script="chk", ok=False)))
+    inputs, stop = model_inputs(h, ["a", "b"])
+    assert [m for _, ms in inputs for m in ms] == [NodeUp("a"), NodeDown("a", graceful=True), ScriptResult("a", "chk", False)]
+    assert stop is None
+    h.append("fault", t=6, name="netem_delay", action="apply", target="a")
+    assert model_inputs(h, ["a", "b"])[1]["name"] == "netem_delay"      # unknown: model checking stops there
+
+
+def test_a_history_that_follows_the_rules_matches_the_model():
+    rep = checks(KILL_OK).assert_matches_model(settle=False)
+    judged = [j for j in rep.judgements if j.ok]
+    assert judged and judged[-1].observed == frozenset("b")
+
+
+def test_the_wrong_node_taking_over_is_reported_with_the_rule():
+    rows = START + [nd(10.0, "a", "kill"), (29.0, "note", dict(text="end"))]     # nobody took over
+    with pytest.raises(CheckFailed) as e:
+        checks(rows).assert_matches_model(settle=False)
+    text = str(e.value)
+    assert "after `a killed` at 10.000 s" in text and "expected {b}" in text and "RFC 3768 §6.1" in text
+    assert "timeline (last" in text and "a: kill" in text
+
+
+def test_a_takeover_faster_than_the_timers_allow_is_reported():
+    rows = START + [nd(10.0, "a", "kill"), st(10.2, "b", "MASTER", 100), (30.0, "note", dict(text="end"))]
+    with pytest.raises(CheckFailed, match="before the earliest"):
+        checks(rows).assert_matches_model(settle=False)
+
+
+def test_history_ending_before_the_deadline_cannot_pass_silently():
+    rows = START + [nd(10.0, "a", "kill"), st(12.0 + 0.9, "b", "MASTER", 100)]
+    with pytest.raises(CheckFailed, match="history ends before its deadline"):
+        checks(rows).assert_matches_model(settle=False)
+
+
+def test_single_master_allows_a_handover_but_not_a_split_brain():
+    ok = KILL_OK + [nd(20.0, "a", "start"), st(20.0 + MDI_A, "a", "MASTER", 150), st(20.0 + MDI_A + 0.01, "b", "BACKUP", 100)]
+    checks(ok).assert_single_master("VI_1", during=(0, 40))
+    split = KILL_OK + [nd(20.0, "a", "start"), st(24.0, "a", "MASTER", 150), (30.0, "note", dict(text="end"))]
+    with pytest.raises(CheckFailed, match="split brain: a, b were all MASTER of VI_1 from 24.000 s for 6.000 s"):
+        checks(split).assert_single_master("VI_1", during=(0, 30))
+
+
+def test_takeover_time_against_the_model_and_a_stated_bound():
+    c = checks(KILL_OK)
+    assert c.assert_takeover_time("VI_1") == pytest.approx(MDI_B - 0.4)
+    with pytest.raises(CheckFailed, match="took 3.209 s"):
+        c.assert_takeover_time("VI_1", at_most=3.0)
+
+
+def test_master_check_offline_says_what_the_model_expects():
+    c = checks(KILL_OK)
+    assert c.assert_master("b", "VI_1")["node"] == "b"
+    with pytest.raises(CheckFailed, match=r"(?s)expected a to be the only MASTER.*the model expects MASTER \{b\}"):
+        c.assert_master("a", "VI_1")
+
+
+def test_notify_sequence_is_exact():
+    c = checks(KILL_OK)
+    c.assert_notify_sequence("b", ["BACKUP", "MASTER"], instance="VI_1")
+    with pytest.raises(CheckFailed, match="expected BACKUP -> MASTER -> BACKUP, got BACKUP -> MASTER"):
+        c.assert_notify_sequence("b", ["BACKUP", "MASTER", "BACKUP"], instance="VI_1")
+
+
+def test_vip_flap_is_seen_in_states_and_in_vip_samples():
+    c = checks(KILL_OK + [(12.0, "vip", dict(instance="VI_1", holders=["a"], view="outside"))])
+    c.assert_no_vip_flap("VI_1", during=(5.0, 9.0))
+    with pytest.raises(CheckFailed, match="VIP of VI_1 moved"):
+        c.assert_no_vip_flap("VI_1", during=(5.0, 20.0))
+
+
+def test_effective_priority_offline_reads_the_last_advert():
+    rows = KILL_OK + [(15.0, "advert", dict(src="10.0.0.12", vrid=51, priority=100))]
+    c = Checks(history(*rows), TOPO, addresses={"b": {"eth0": "10.0.0.12"}})
+    assert c.assert_effective_priority("b", "VI_1", 100) == {"advert": 100}
+    with pytest.raises(CheckFailed, match="expected 90"):
+        c.assert_effective_priority("b", "VI_1", 90)
+
+
+def test_timeline_tail_omits_repeated_adverts():
+    rows = [(float(i), "advert", dict(src="x", vrid=1, priority=150)) for i in range(5)] + \
+           [(5.0, "advert", dict(src="x", vrid=1, priority=90))]
+    text = timeline_tail(history(*rows))
+    assert text.count("advert from") == 2 and "priority 90" in text
