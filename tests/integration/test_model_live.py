@@ -145,3 +145,13 @@ def test_a_wrong_expectation_fails_with_timeline_and_logs(lab_factory):
     assert "the model expects MASTER {a}" in text and "RFC 3768" in text
     assert "timeline (last" in text and "a: VI_1 -> MASTER (priority 150)" in text
     assert "--- a log tail ---" in text and "--- b log tail ---" in text
+
+
+async def test_async_wait_while_the_master_is_killed(lab_factory):
+    lab = lab_factory(TOPOS / "two_node.yaml")
+    assert (await lab.run(lab.wait_for_master, "VI_1")).name == "a"
+    t_kill = await lab.run(lab.node("a").kill)
+    mdi_b = 3 + (256 - 100) / 256                           # RFC 3768 §6.1
+    ev = await lab.wait_for(lambda h: next(iter(h.events("state", since=t_kill, state="MASTER")), None), mdi_b + 1.0)
+    assert ev is not None and ev["node"] == "b" and ev.t - t_kill <= mdi_b + 1.0
+    await lab.run(lab.check.assert_matches_model)
