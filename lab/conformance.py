@@ -77,3 +77,18 @@ def write(claims: dict[str, Claim], out: Path, readme: Path | None = None, heade
             pre, rest = text.split(START, 1)
             _, post = rest.split(END, 1)
             readme.write_text(f"{pre}{START}\n{summary}\n\n{body}\n{END}{post}")
+
+
+class ClaimDiffers(AssertionError):
+    """Raised by :func:`expect_claim` when a documented claim does not hold.
+
+    Conformance tests mark known disagreements with
+    ``@pytest.mark.xfail(strict=True, raises=ClaimDiffers, reason=...)``, so that any *other*
+    failure (a broken lab, a violated RFC precondition) still fails the test.
+    """
+
+
+def expect_claim(condition: bool, message: str) -> None:
+    """Assert a documented claim; raise :class:`ClaimDiffers` with ``message`` when it does not hold."""
+    if not condition:
+        raise ClaimDiffers(message)

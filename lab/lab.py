@@ -156,7 +156,8 @@ class Lab:
         dc.with_kwargs(
             hostname=name, cap_add=CAPS, labels={**labels, L.NODE: name, L.ROLE: spec.kind},
             network=first_net, detach=True,
-            networking_config={first_net: EndpointConfig(self.docker.api._version, ipv4_address=str(addrs[itfs[0][0]]))},
+            networking_config={first_net: EndpointConfig(self.docker.api._version, ipv4_address=str(addrs[itfs[0][0]]),
+                                                   aliases=[name])},
         )
         if spec.kind == "keepalived":
             conf = render_node(self.topology, name, self.subnets, script_wrapper=SCRIPT_WRAPPER)
@@ -164,7 +165,7 @@ class Lab:
         dc.start()
         container = dc.get_wrapped_container()
         for itf, i in itfs[1:]:
-            self.networks[i.network].connect(container, ipv4_address=str(addrs[itf]))
+            self.networks[i.network].connect(container, ipv4_address=str(addrs[itf]), aliases=[name])
         node = Node(name, spec.kind, container, addrs, self.history)
         self.history.append("node", node=name, action="start")
         node.follow_events()
@@ -490,3 +491,4 @@ class Client:
     def arp_vip(self, instance: str) -> Optional[str]:
         """The MAC address that answers ARP for the first VIP of ``instance`` (or None)."""
         return self.node.arp_mac(self.lab.vip(instance))
+

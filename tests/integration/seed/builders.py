@@ -1,0 +1,104 @@
+"""Topologies for the seed conformance suite, built in Python (the builder path of lab.topology).
+
+Each builder mirrors a configuration the seed document (``../shared/seeds/000_f1af7e39474d1e8c.txt``)
+shows or describes; field names are keepalived's keywords.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from lab.topology import Topology, validate
+
+BASE_INSTANCE = {"interface": "eth0", "virtual_router_id": 52, "advert_int": 1, "virtual_ipaddress": ["lan+200"]}
+
+#: a vrrp_script the lab can make fail by creating a flag file in the node (no shell syntax:
+#: keepalived execs the command, /bin/sh does the test)
+FLAG_SCRIPT = "/bin/sh -c 'test ! -e /tmp/fail-{name}'"
+
+
+def pair(a: dict[str, Any], b: dict[str, Any], *, shared: dict[str, Any] | None = None,
+         scripts: dict[str, dict[str, Any]] | None = None, global_defs: dict[str, Any] | None = None,
+         name: str = "seed_pair", client: bool = True, extra_nodes: dict[str, Any] | None = None) -> Topology:
+    """Two keepalived nodes ``s1`` and ``s2`` (the seed's Server1/Server2) plus a client.
+
+    Args:
+        a, b: VRRP instance fields of VI_1 for s1 and s2 (e.g. {"state": "MASTER", "priority": 100}).
+        shared: fields of VI_1 common to both (merged over BASE_INSTANCE).
+        scripts: vrrp_script blocks by name (shared by both nodes).
+    """
+    inst = {**copy.deepcopy(BASE_INSTANCE), **(shared or {})}
+    nodes: dict[str, Any] = {
+        "s1": {"interfaces": {"eth0": {"network": "lan"}}, "vrrp_instances": {"VI_1": a}},
+        "s2": {"interfaces": {"eth0": {"network": "lan"}}, "vrrp_instances": {"VI_1": b}},
+    }
+    if client:
+        nodes["client"] = {"kind": "client", "interfaces": {"eth0": {"network": "lan"}}}
+    nodes.update(extra_nodes or {})
+    return validate({"name": name, "networks": {"lan": {}}, "global_defs": global_defs or {},
+                     "vrrp_scripts": scripts or {}, "vrrp_instances": {"VI_1": inst}, "nodes": nodes}, "<seed builder>")
+
+
+def flag_script(name: str, **fields: Any) -> dict[str, dict[str, Any]]:
+    """A vrrp_script ``name`` that succeeds until ``/tmp/fail-<name>`` exists in the node."""
+    return {name: {"script": FLAG_SCRIPT.format(name=name), "interval": 1, **fields}}
+
+
+def fail_script(node, name: str) -> None:
+    """Make the flag script ``name`` fail on ``node`` (create its flag file)."""
+    node.exec(["touch", f"/tmp/fail-{name}"], check=True)
+
+
+def pass_script(node, name: str) -> None:
+    node.exec(["rm", "-f", f"/tmp/fail-{name}"], check=True)
+
+
+class Tcpdump:
+    """tcpdump in a node, started and read through a streaming docker exec (no polling).
+
+    ``Tcpdump(node, "arp", count=5)`` returns once tcpdump says it is listening;
+    ``.lines(timeout)`` blocks until ``count`` packets were printed (or the deadline) and
+    returns the packet lines (``-tt``: first field is the capture time in epoch seconds).
+    """
+
+    def __init__(self, node, bpf: str, count: int, timeout: float = 30, iface: str = "eth0"):
+        import queue
+        import threading
+        self._q: "queue.Queue[str | None]" = queue.Queue()
+        res = node.container.exec_run(["timeout", f"{timeout:g}", "tcpdump", "-n", "-tt", "-e", "-l", "-i", iface,
+                                       "-c", str(count), bpf], stream=True)
+        ready = threading.Event()
+
+        def pump():
+            buf = b""
+            for chunk in res.output:
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    text = line.decode(errors="replace")
+                    if "listening on" in text:
+                        ready.set()
+                    elif text and text[0].isdigit():
+                        self._q.put(text)
+            ready.set()
+            self._q.put(None)
+
+        self._t = threading.Thread(target=pump, daemon=True)
+        self._t.start()
+        if not ready.wait(10):
+            raise AssertionError("tcpdump did not start listening within 10 s")
+        self.count = count
+
+    def lines(self, timeout: float) -> list[str]:
+        import queue
+        import time
+        out, deadline = [], time.monotonic() + timeout
+        while len(out) < self.count:
+            try:
+                item = self._q.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if item is None:
+                break
+            out.append(item)
+        return out
