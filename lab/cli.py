@@ -79,7 +79,8 @@ def up(topology: str, keep: bool = typer.Option(False, "--keep", help="keep the 
             lab.stop()
         raise
     console.print(status_table(lab))
-    console.print(f"lab [bold]{lab.id}[/] is up. Next: `kalab fault NODE kill`, `kalab watch`, `kalab status`, `kalab down`.")
+    console.print(f"lab [bold]{lab.id}[/] is up. Next: `kalab fault NODE kill --lab {lab.id}`, "
+                  f"`kalab watch --lab {lab.id}`, `kalab status --lab {lab.id}`, `kalab down --lab {lab.id}`.")
 
 
 @app.command()
@@ -141,6 +142,7 @@ def watch(lab: Optional[str] = LabOpt) -> None:
         console.print(line.describe(lb.history.t0))
     for n in lb.keepalived_nodes():
         n.follow_events()
+    lb.follow_journal()
     console.print("[dim]watching; Ctrl-C to stop[/]")
     try:
         while True:
@@ -249,7 +251,11 @@ def main() -> None:
     from docker.errors import DockerException
     signal.signal(signal.SIGTERM, _sigterm)
     try:
-        app(standalone_mode=False)
+        rv = app(standalone_mode=False)      # typer returns the exit code (130 after Ctrl-C)
+        if rv == 130:
+            console.print("interrupted")
+        if isinstance(rv, int) and rv:
+            sys.exit(rv)
     except LabError as e:
         console.print(f"[bold red]error:[/] {e}", markup=True, highlight=False)
         sys.exit(1)

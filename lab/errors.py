@@ -58,3 +58,10 @@ class LabTimeout(LabError, AssertionError):
 
     Subclasses AssertionError so pytest reports it as a test failure, not an error.
     """
+
+
+class UnknownName(LabError, KeyError):
+    """A node, instance or lab name that does not exist (the message lists what does)."""
+
+    def __str__(self) -> str:  # KeyError would add quotes around the message
+        return str(self.args[0]) if self.args else ""

@@ -25,7 +25,7 @@ from typing import Callable, Optional
 
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")   # its reaper image cannot be pulled here
 
-from .errors import LabError, LabTimeout, TopologyError
+from .errors import LabError, LabTimeout, TopologyError, UnknownName
 from .history import Event, History
 from .kaconf.render import render_node, vip_addresses
 from .timers import master_down_interval, skew_time
@@ -73,6 +73,7 @@ class Lab:
         self._atexit = False
         #: faults applied and not yet healed (objects with apply()/heal(); see lab.nemesis)
         self.faults: list = []
+        self._journal_pending: list[str] = []
         #: record VRRP adverts (lab.runtime.capture) from start to stop
         self.capture = capture
         self.captures: list = []
@@ -105,7 +106,9 @@ class Lab:
             atexit.register(self.stop)
             self._atexit = True
         labels = L.lab_labels(self.id, self.topology.name, self.keep)
-        net_labels = {**labels, L.TOPOLOGY_JSON: self.topology.model_dump_json(exclude_none=True),
+        self.say(f"lab {self.id}: starting topology {self.topology.name}")
+        net_labels = {**labels, L.T0: repr(self.history.t0),
+                      L.TOPOLOGY_JSON: self.topology.model_dump_json(exclude_none=True),
                       L.TOPOLOGY_SOURCE: str(Path(self.topology.source).resolve()) if self.topology.source
                       and self.topology.source != "<builder>" else ""}
         self.history.append("note", text=f"lab {self.id} starting topology {self.topology.name}")
@@ -177,9 +180,38 @@ class Lab:
         import shlex
         if ev.kind not in JOURNAL_KINDS:
             return
-        line = json.dumps({"t": ev.t, "kind": ev.kind, "data": ev.data}, default=str)
-        for n in list(self.nodes.values()):
-            if n.status() == "running" and n.exec(f"printf '%s\\n' {shlex.quote(line)} >> {JOURNAL}").ok:
+        self._journal_pending.append(json.dumps({"t": ev.t, "kind": ev.kind, "data": ev.data}, default=str))
+        text = "\n".join(self._journal_pending)
+        for n in list(self.nodes.values()):          # before any node runs, lines wait in the buffer
+            if n.status() == "running" and n.exec(f"printf '%s\\n' {shlex.quote(text)} >> {JOURNAL}").ok:
+                self._journal_pending.clear()
+                return
+
+    def follow_journal(self) -> None:
+        """Stream the shared journal (faults and node events written by other processes) into the history."""
+        import json
+        import threading
+
+        def pump(node):
+            r = node.container.exec_run(["tail", "-n", "0", "-F", JOURNAL], stream=True)
+            buf = b""
+            for chunk in r.output:
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    try:
+                        d = json.loads(line)
+                    except ValueError:
+                        continue
+                    sink, self.history.sink = self.history.sink, None     # do not write it back
+                    try:
+                        self.history.append(d["kind"], t=d["t"], **d["data"])
+                    finally:
+                        self.history.sink = sink
+
+        for n in self.nodes.values():
+            if n.status() == "running":
+                threading.Thread(target=pump, args=(n,), daemon=True, name="kalab-journal").start()
                 return
 
     def _load_journal(self) -> None:
@@ -243,10 +275,14 @@ class Lab:
         docker = ensure_engine(install=False)
         ids = lab_ids(docker)
         if lab_id is None:
-            if len(ids) != 1:
-                raise LabError("no lab is running; start one with `kalab up TOPOLOGY`" if not ids else
-                               f"{len(ids)} labs are running ({', '.join(ids)}); choose one with --lab ID")
-            lab_id = next(iter(ids))
+            # without --lab only labs started by `kalab up` (kept) are candidates: a test's
+            # lab or someone else's run is never picked by accident
+            kept = [i for i, lb in ids.items() if lb.get(L.KEEP) == "1"]
+            if len(kept) != 1:
+                raise LabError("no lab started by `kalab up` is running; start one with `kalab up TOPOLOGY`"
+                               if not kept else f"{len(kept)} labs are running ({', '.join(kept)}); "
+                               f"choose one with --lab ID")
+            lab_id = kept[0]
         elif lab_id not in ids:
             raise LabError(f"no lab {lab_id!r}; running: {', '.join(ids) or 'none'}")
         nets = docker.networks.list(filters={"label": f"{L.LAB}={lab_id}"})
@@ -270,7 +306,9 @@ class Lab:
             n.load_events()
         lab._load_journal()
         lab.history.sink = lab._journal
-        if len(lab.history):
+        if nl.get(L.T0):
+            lab.history.t0 = float(nl[L.T0])
+        elif len(lab.history):
             lab.history.t0 = lab.history.events()[0].t
         return lab
 
@@ -295,7 +333,7 @@ class Lab:
         try:
             return self.nodes[name]
         except KeyError:
-            raise KeyError(f"no node {name!r}; nodes: {', '.join(self.nodes)}") from None
+            raise UnknownName(f"no node {name!r}; nodes: {', '.join(self.nodes)}") from None
 
     @property
     def client(self) -> "Client":
@@ -363,6 +401,24 @@ class Lab:
                 return None
         return m
 
+    def _raise_if_died(self, h: History, since: float) -> None:
+        """Raise LabError if a node's keepalived exited on its own and has not been started again.
+
+        Called inside waits, so a config keepalived refuses (it exits at once) fails the wait
+        immediately with the node's last log lines instead of at the deadline.
+        """
+        down: dict[str, Event] = {}
+        for e in h.events("node"):
+            if e["action"] == "died":
+                down[e["node"]] = e
+            elif e["action"] == "start":
+                down.pop(e["node"], None)
+        if down:
+            n, e = next(iter(down.items()))
+            raise LabError(f"keepalived on node {n} exited by itself (exit code {e.get('exit_code')}); "
+                           f"its last log lines:\n{e.get('log_tail', '')}")
+        return None
+
     def wait_for_master(self, instance: str, timeout: Optional[float] = None) -> "Node":
         """Wait until exactly one node is MASTER of ``instance`` and no BACKUP should preempt it.
 
@@ -372,7 +428,8 @@ class Lab:
         Raises: LabTimeout (an AssertionError) with the history tail and node logs.
         """
         timeout = self.convergence_deadline(instance) if timeout is None else timeout
-        m = self.history.wait_for(lambda h: self._settled_master(h, instance), timeout)
+        since = time.monotonic()
+        m = self.history.wait_for(lambda h: self._raise_if_died(h, since) or self._settled_master(h, instance), timeout)
         if not m:
             raise self.timeout_error(f"no single settled MASTER of {instance} within {timeout:.2f} s "
                                      f"(states now: {self.history.states(instance)})")

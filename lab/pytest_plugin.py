@@ -51,10 +51,19 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_CLAIMS_KEY] = {}
 
 
+#: the topologies shipped with keepalived-lab (a checkout or an editable install)
+BUNDLED = Path(__file__).resolve().parents[1] / "topologies"
+
+
 def _search_dirs(config: pytest.Config) -> list[Path]:
+    """--lab-topologies, then <rootdir>/topologies, ./topologies, and the bundled ones (deduplicated)."""
     opt = config.getoption("--lab-topologies")
-    dirs = [Path(opt)] if opt else []
-    return dirs + [Path(config.rootpath) / "topologies", Path.cwd() / "topologies"]
+    dirs = ([Path(opt)] if opt else []) + [Path(config.rootpath) / "topologies", Path.cwd() / "topologies", BUNDLED]
+    out: list[Path] = []
+    for d in dirs:
+        if d.resolve() not in [x.resolve() for x in out]:
+            out.append(d)
+    return out
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -143,17 +152,20 @@ def lab_factory(request: pytest.FixtureRequest, lab_docker):
     made = []
 
     def make(topology, **kw):
-        if not isinstance(topology, Topology):
-            p = Path(str(topology))
-            topology = p if p.suffix in (".yaml", ".yml") and p.exists() else find(str(topology), _search_dirs(request.config))
-        kw.setdefault("keep", bool(request.config.getoption("--lab-keep-on-failure")))
-        lab = Lab(topology, **kw)
-        made.append(lab)
-        request.config.stash[_LABS_KEY].append(lab.id)
+        problem = None
         try:
+            if not isinstance(topology, Topology):
+                p = Path(str(topology))
+                topology = p if p.suffix in (".yaml", ".yml") else find(str(topology), _search_dirs(request.config))
+            kw.setdefault("keep", bool(request.config.getoption("--lab-keep-on-failure")))
+            lab = Lab(topology, **kw)
+            made.append(lab)
+            request.config.stash[_LABS_KEY].append(lab.id)
             lab.start()
         except LabError as e:
-            pytest.fail(str(e), pytrace=False)
+            problem = str(e)
+        if problem:                      # outside the except block: one message, no chained traceback
+            pytest.fail(problem, pytrace=False)
         return lab
 
     yield make
@@ -167,10 +179,7 @@ def lab(request: pytest.FixtureRequest, lab_factory):
     marker = request.node.get_closest_marker("topology")
     if marker is None or not marker.args:
         pytest.fail("the `lab` fixture needs @pytest.mark.topology(\"NAME_OR_PATH\") on the test", pytrace=False)
-    try:
-        return lab_factory(marker.args[0], **marker.kwargs)
-    except LabError as e:
-        pytest.fail(str(e), pytrace=False)
+    return lab_factory(marker.args[0], **marker.kwargs)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

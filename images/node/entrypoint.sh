@@ -45,6 +45,11 @@ rename_ifaces() {
 }
 wait_for_addresses
 rename_ifaces
+# Network rule: lab nodes talk only to lab subnets. Without a default route any address outside
+# the lab's networks (a mistyped VIP, a peer on another net) is unreachable instead of routed out.
+if [ "${KALAB_KEEP_DEFAULT_ROUTE:-0}" != 1 ]; then
+    ip route del default 2>/dev/null || true
+fi
 
 if [ "${KALAB_ROLE:-keepalived}" = client ]; then
     [ "${KALAB_NGINX:-0}" = 1 ] && nginx

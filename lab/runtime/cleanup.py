@@ -31,44 +31,57 @@ def _owner_alive(owner: str) -> bool:
 
 
 def lab_ids(client: docker.DockerClient) -> dict[str, dict[str, str]]:
-    """Every lab id on the engine with the labels of one of its objects."""
+    """Every lab id on the engine with the labels of one of its objects.
+
+    Uses the engine's list calls only (no per-object inspect), so a parallel lab being
+    removed meanwhile cannot make this fail.
+    """
     out: dict[str, dict[str, str]] = {}
-    for c in client.containers.list(all=True, filters={"label": L.LAB}):
-        out.setdefault(c.labels[L.LAB], c.labels)
-    for n in client.networks.list(filters={"label": L.LAB}):
-        out.setdefault(n.attrs["Labels"][L.LAB], n.attrs["Labels"])
-    for v in client.volumes.list(filters={"label": L.LAB}):
-        out.setdefault(v.attrs["Labels"][L.LAB], v.attrs["Labels"])
+    for c in client.api.containers(all=True, filters={"label": L.LAB}):
+        out.setdefault(c["Labels"][L.LAB], c["Labels"])
+    for n in client.api.networks(filters={"label": L.LAB}):
+        out.setdefault(n["Labels"][L.LAB], n["Labels"])
+    for v in (client.api.volumes(filters={"label": L.LAB}) or {}).get("Volumes") or []:
+        out.setdefault(v["Labels"][L.LAB], v["Labels"])
     return out
 
 
+def _gone_or_busy(e: APIError) -> bool:
+    """Errors that mean someone else is removing the same object (or already did)."""
+    msg = str(e).lower()
+    return e.status_code in (404, 409) or "no such" in msg or "in progress" in msg or "not found" in msg
+
+
 def remove_lab(client: docker.DockerClient, lab_id: str) -> tuple[int, int]:
-    """Remove one lab's containers (force, with volumes) and networks. Returns (containers, networks) removed."""
+    """Remove one lab's containers (force, with volumes), networks and volumes.
+
+    Safe to run from two processes at once (objects that vanish meanwhile are skipped).
+    Returns (containers, networks) removed by this call.
+    """
+    f = {"label": f"{L.LAB}={lab_id}"}
     nc = nn = 0
-    for c in client.containers.list(all=True, filters={"label": f"{L.LAB}={lab_id}"}):
+    for c in client.api.containers(all=True, filters=f):
         try:
-            c.remove(force=True, v=True)
+            if c.get("State") == "paused":          # older engines refuse to remove a paused container
+                client.api.unpause(c["Id"])
+            client.api.remove_container(c["Id"], force=True, v=True)
             nc += 1
-        except NotFound:
-            pass
         except APIError as e:
-            if "paused" in str(e).lower():     # older engines refuse to remove a paused container
-                c.unpause()
-                c.remove(force=True, v=True)
-                nc += 1
-            elif "in progress" not in str(e):
+            if not _gone_or_busy(e):
                 raise
-    for n in client.networks.list(filters={"label": f"{L.LAB}={lab_id}"}):
+    for n in client.api.networks(filters=f):
         try:
-            n.remove()
+            client.api.remove_network(n["Id"])
             nn += 1
-        except NotFound:
-            pass
-    for v in client.volumes.list(filters={"label": f"{L.LAB}={lab_id}"}):
+        except APIError as e:
+            if not (_gone_or_busy(e) or "active endpoints" in str(e)):
+                raise
+    for v in (client.api.volumes(filters=f) or {}).get("Volumes") or []:
         try:
-            v.remove(force=True)
-        except (NotFound, APIError):
-            pass
+            client.api.remove_volume(v["Name"], force=True)
+        except APIError as e:
+            if not (_gone_or_busy(e) or "in use" in str(e)):
+                raise
     return nc, nn
 
 

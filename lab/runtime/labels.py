@@ -5,6 +5,7 @@
 ``io.kalab.keep``      "1" for labs started by ``kalab up`` (survive their process)
 ``io.kalab.topology``  topology name; ``io.kalab.node`` node name; ``io.kalab.role`` keepalived|client
 ``io.kalab.created``   unix time of creation
+``io.kalab.t0`` (networks) the lab's start on the host monotonic clock (history time origin)
 ``io.kalab.topology-json`` (networks) the validated topology, so a later command can attach
 """
 from __future__ import annotations
@@ -24,6 +25,7 @@ CREATED = f"{PREFIX}.created"
 SUBNET = f"{PREFIX}.subnet"
 NETWORK = f"{PREFIX}.network"
 TOPOLOGY_JSON = f"{PREFIX}.topology-json"
+T0 = f"{PREFIX}.t0"
 TOPOLOGY_SOURCE = f"{PREFIX}.topology-source"
 
 

@@ -81,7 +81,9 @@ def create_network(client: docker.DockerClient, name: str, lab_labels: dict[str,
             if "overlap" in str(e).lower():
                 continue                            # lost a race with a parallel lab
             raise
-    raise SubnetError(f"no free /{prefixlen} subnet left in pool {p}; run `kalab prune` or set KALAB_SUBNET_POOL.")
+    raise SubnetError(f"no free /{prefixlen} subnet left in pool {p} (other labs use the rest); use a smaller "
+                      f"network (prefixlen closer to 28), remove your own finished labs (`kalab list`, "
+                      f"`kalab down --lab ID`), or set KALAB_SUBNET_POOL to a larger pool.")
 
 
 def _create(client, name, labels, subnet: ipaddress.IPv4Network):
@@ -90,6 +92,9 @@ def _create(client, name, labels, subnet: ipaddress.IPv4Network):
     ipam = IPAMConfig(pool_configs=[IPAMPool(subnet=str(subnet), iprange=str(ip_range),
                                              gateway=str(subnet.network_address + 1))])
     assert size >= 16
+    # not `internal`: Docker's isolation rules for internal networks drop VRRP multicast
+    # (224.0.0.18 is outside the subnet). Nodes instead have no default route (entrypoint),
+    # so nothing in a lab can reach an address outside the lab's subnets.
     return client.networks.create(name, driver="bridge", ipam=ipam, labels={**labels, L.SUBNET: str(subnet)},
                                   check_duplicate=True)
 

@@ -271,4 +271,20 @@ class Node:
         except (APIError, NotFound, OSError):
             pass
         finally:
+            self._note_unexpected_exit()
             self._history.notify()
+
+    def _note_unexpected_exit(self) -> None:
+        """If the container stopped and the lab did not stop it, record a ``died`` node event."""
+        try:
+            self._container.reload()
+        except (APIError, NotFound):
+            return
+        if self._container.status not in ("exited", "dead"):
+            return
+        mine = [e for e in self._history.events("node", node=self.name)]
+        if mine and (mine[-1]["action"] in ("kill", "stop", "exited", "died") or mine[-1]["action"].startswith("signal")):
+            return
+        code = self._container.attrs.get("State", {}).get("ExitCode")
+        self._history.append("node", node=self.name, action="died", exit_code=code,
+                             log_tail=self.logs(tail=8).strip()[-1500:])
