@@ -104,23 +104,38 @@ def list_labs() -> None:
     console.print(t)
 
 
-NODE_FAULTS = ("kill", "stop", "start", "restart", "pause", "unpause")
+#: plain node actions that are not faults (no heal): they act at once
+NODE_ACTIONS = ("start", "unpause")
 
 
 @app.command()
-def fault(node: str, kind: str = typer.Argument(..., help="kill | stop | start | restart | pause | unpause | ..."),
-          args: list[str] = typer.Argument(None), lab: Optional[str] = LabOpt) -> None:
-    """Inject a fault into NODE (see `kalab faults` for every kind)."""
+def fault(node: str, kind: str = typer.Argument(..., help="a fault kind (see `kalab faults`), or start | unpause"),
+          args: list[str] = typer.Argument(None, help="KEY=VALUE parameters of the fault"),
+          lab: Optional[str] = LabOpt) -> None:
+    """Inject a fault into NODE (`kalab faults` lists every kind and its parameters)."""
     lb = _attach(lab)
     n = lb.node(node)
-    if kind in NODE_FAULTS:
+    if kind in NODE_ACTIONS:
         getattr(n, kind)()
         console.print(f"{kind} {node}: done")
         return
     from .nemesis import make_fault
     f = make_fault(lb, kind, node, args or [])
     f.apply()
-    console.print(f"{f.name} applied on {node}; heal with `kalab heal {f.name}` or `kalab heal --all`")
+    console.print(f"{f.name} applied on {node}; heal with `kalab heal {f.name} --lab {lb.id}` "
+                  f"or `kalab heal --all --lab {lb.id}`")
+
+
+@app.command()
+def faults() -> None:
+    """Every fault kind with its parameters."""
+    from rich.table import Table
+
+    from .nemesis import kinds
+    t = Table("kind", "what it does / parameters")
+    for k, cls in sorted(kinds().items()):
+        t.add_row(k, cls.summary)
+    console.print(t)
 
 
 @app.command()
@@ -196,12 +211,23 @@ def down(lab: Optional[str] = LabOpt, all_: bool = typer.Option(False, "--all", 
 
 
 @app.command()
-def prune() -> None:
-    """Remove everything carrying the lab's labels (every lab, kept or not)."""
+def prune(yes: bool = typer.Option(False, "--yes", "-y", help="do not ask")) -> None:
+    """Remove everything carrying the lab's labels: every lab on this engine, kept or not, anyone's."""
+    from .runtime import labels as L
+    from .runtime.cleanup import lab_ids
     from .runtime.cleanup import prune as prune_labs
     from .runtime.engine import ensure_engine
-    ids = prune_labs(ensure_engine(install=False))
-    console.print(f"removed {len(ids)} lab(s){': ' + ', '.join(ids) if ids else ''}")
+    client = ensure_engine(install=False)
+    ids = lab_ids(client)
+    if not ids:
+        console.print("nothing to remove")
+        return
+    for i, lb in ids.items():
+        console.print(f"  {i}  {lb.get(L.TOPOLOGY, '?')}  owner {lb.get(L.OWNER, '?')}")
+    if not yes and not typer.confirm(f"remove these {len(ids)} lab(s)?", default=False):
+        raise typer.Exit(1)
+    removed = prune_labs(client, list(ids))
+    console.print(f"removed {len(removed)} lab(s): {', '.join(removed)}")
 
 
 @app.command()

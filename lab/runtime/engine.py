@@ -79,6 +79,10 @@ def ensure_engine(install: bool = True, say=print) -> docker.DockerClient:
     if os.environ.get("DOCKER_HOST"):
         raise EngineError(f"The Docker engine at DOCKER_HOST={os.environ['DOCKER_HOST']} does not answer; "
                           f"start it or unset DOCKER_HOST to use the local engine.")
+    sock = Path("/var/run/docker.sock")
+    if sock.exists() and not os.access(sock, os.R_OK | os.W_OK):
+        raise EngineError(f"{sock} exists but this user may not use it; run as root or add the user to the "
+                          f"`docker` group (`sudo usermod -aG docker $USER`, then log in again).")
     if not install or os.geteuid() != 0 or not _is_debian():
         raise EngineError("No Docker engine answers at /var/run/docker.sock; start one "
                           "(`sudo systemctl start docker`, or as root `dockerd &`) and run again.")
