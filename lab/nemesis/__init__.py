@@ -316,7 +316,8 @@ def heal_recorded(lab: "Lab", name: Optional[str] = None) -> list[str]:
             f.heal()
             healed.append(f.name)
             recorded.pop(f.name, None)
-    for n, spec in recorded.items():
+    # unfreeze first: the other heals exec into the nodes
+    for n, spec in sorted(recorded.items(), key=lambda kv: kv[1].get("kind") != "pause"):
         if name is not None and n != name:
             continue
         cls = ks.get(spec["kind"])

@@ -36,22 +36,32 @@ def chains(direction: str) -> list[str]:
     return {"in": ["INPUT"], "out": ["OUTPUT"], "both": ["INPUT", "OUTPUT"]}[direction]
 
 
-def add_rule(node: "Node", chain: str, match: list[str], comment: str, target: list[str]) -> None:
-    """``iptables -w -I CHAIN <match> -m comment --comment COMMENT -j <target>`` in ``node``.
+TABLES = ("filter", "raw")
+
+
+def add_rule(node: "Node", chain: str, match: list[str], comment: str, target: list[str],
+             table: str = "filter") -> None:
+    """``iptables -w -t TABLE -I CHAIN <match> -m comment --comment COMMENT -j <target>`` in ``node``.
 
     Raises RuntimeError (from Node.exec) with iptables' message if the rule is refused.
     """
-    node.exec(["iptables", "-w", "-I", chain, *match, "-m", "comment", "--comment", comment, "-j", *target],
-              check=True)
+    node.exec(["iptables", "-w", "-t", table, "-I", chain, *match, "-m", "comment", "--comment", comment,
+               "-j", *target], check=True)
 
 
 def tagged_rules(node: "Node", comment: Optional[str] = None) -> list[str]:
-    """``iptables -S`` lines (filter table) tagged with ``comment`` (default: any ``kalab:`` tag)."""
-    r = node.exec(["iptables", "-w", "-S"])
-    if not r.ok:
-        return []
+    """``-t TABLE -S`` lines (filter and raw tables) tagged with ``comment`` (default: any ``kalab:`` tag)."""
     out = []
-    for line in r.output.splitlines():
+    for table in TABLES:
+        r = node.exec(["iptables", "-w", "-t", table, "-S"])
+        if r.ok:
+            out += [f"-t {table} {line}" for line in _tagged(r.output, comment)]
+    return out
+
+
+def _tagged(output: str, comment: Optional[str]) -> list[str]:
+    out = []
+    for line in output.splitlines():
         if not line.startswith("-A "):
             continue
         words = shlex.split(line)
@@ -67,7 +77,7 @@ def remove_tagged_rules(node: "Node", comment: Optional[str] = None) -> int:
     n = 0
     for line in tagged_rules(node, comment):
         words = shlex.split(line)
-        words[0] = "-D"
+        words[2] = "-D"                     # "-t TABLE -A CHAIN ..." -> "-t TABLE -D CHAIN ..."
         if node.exec(["iptables", "-w", *words]).ok:
             n += 1
     return n

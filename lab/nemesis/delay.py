@@ -78,6 +78,10 @@ class Delay(Fault):
                    "--jitter", f"{p['jitter_ms'] / 1000:.6f}", "--pidfile", self._pidfile, "--daemon"], check=True)
         try:
             for chain in chains(p["direction"]):
+                # Untracked: while the first packet of a flow waits in the queue its conntrack entry is
+                # unconfirmed, and later packets of the flow would be dropped as clashes on confirm.
+                add_rule(node, "PREROUTING" if chain == "INPUT" else "OUTPUT", proto_args(p["proto"]),
+                         self.comment, ["CT", "--notrack"], table="raw")
                 add_rule(node, chain, proto_args(p["proto"]), self.comment,
                          ["NFQUEUE", "--queue-num", str(self.queue_num), "--queue-bypass"])
         except BaseException:

@@ -41,6 +41,7 @@ class RogueAdvert(Fault):
         if not 0 <= int(priority) <= 255:
             raise LabError(f"rogue: priority must be 0..255, got {priority}")
         auth = cfg.authentication
+        kw.pop("iface", None)                  # rebuilt from a marker: recomputed below
         super().__init__(
             lab, target, priority=int(priority), instance=instance, vrid=int(vrid or cfg.virtual_router_id),
             version=int(version or cfg.version or 2), advert_int=float(advert_int or cfg.advert_int),
