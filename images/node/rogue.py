@@ -23,7 +23,9 @@ def build(args):
     from scapy.layers.vrrp import VRRP, VRRPv3
 
     addrs = [a for a in args.addresses.split(",") if a]
-    ip = IP(src=args.src, dst=args.dst, ttl=255, proto=112) if args.src else IP(dst=args.dst, ttl=255, proto=112)
+    from scapy.arch import get_if_addr
+
+    ip = IP(src=args.src or get_if_addr(args.iface), dst=args.dst, ttl=255, proto=112)
     if args.version == 3:
         return ip / VRRPv3(vrid=args.vrid, priority=args.priority, ipcount=len(addrs),
                            adv=int(round(args.advert_int * 100)), addrlist=addrs)
@@ -39,8 +41,20 @@ def run(args, ready_fd=None):
 
     stop = []
     signal.signal(signal.SIGTERM, lambda s, f: stop.append(s))
+    import ipaddress
+
+    from scapy.layers.l2 import Ether
+
     pkt = build(args)
-    sock = conf.L3socket(iface=args.iface)
+    dst = ipaddress.IPv4Address(args.dst)
+    if dst.is_multicast:    # layer 2 to the group's MAC (RFC 1112 §6.4): needs no route in the container
+        mac = "01:00:5e:%02x:%02x:%02x" % (dst.packed[1] & 0x7F, dst.packed[2], dst.packed[3])
+        from scapy.arch import get_if_hwaddr
+
+        pkt = Ether(src=get_if_hwaddr(args.iface), dst=mac) / pkt
+        sock = conf.L2socket(iface=args.iface)
+    else:
+        sock = conf.L3socket(iface=args.iface)
     if args.pidfile:
         with open(args.pidfile, "w") as f:
             f.write(f"{os.getpid()}\n")

@@ -1,0 +1,74 @@
+"""Rogue VRRP adverts from the attacker container (topologies/faults_auth.yaml: VRRPv2, PASS auth
+``kalab123``, VRID 63, a 150, b 100, advert_int 1).
+
+Expected values from RFC 3768, written before running:
+* §6.4.3: a MASTER receiving an advert with a higher priority (255 here) becomes BACKUP at once;
+  the rogue keeps mastership while it advertises; after it stops, a becomes MASTER after its master
+  down interval (3 x 1 + (256-150)/256 = 3.414 s) from the last rogue advert.
+* §6.4.2: a BACKUP receiving priority 0 sets its Master_Down_Timer to Skew_Time ((256-100)/256 =
+  0.609 s for b); §6.4.3: a MASTER receiving priority 0 sends an advert at once and stays MASTER,
+  which resets the backups' timers: with a live master, forged priority-0 adverts change nothing.
+* §7.1: a receiver MUST discard an advert whose authentication, VRID (no such virtual router),
+  version or advert interval does not match; keepalived logs it.
+"""
+import pytest
+
+from lab.lab import MARGIN
+
+pytestmark = pytest.mark.topology("faults_auth")
+
+ADVERT_INT = 1.0
+MDI_A = 3 * ADVERT_INT + (256 - 150) / 256
+SKEW_B = (256 - 100) / 256
+#: capture (host bridge) and notify_fifo stamping tolerance for one-packet timings
+PACKET_TOLERANCE = 0.15
+
+
+def test_rogue_priority_255_takes_mastership_and_priority_0_is_answered_by_the_master(lab):
+    assert lab.wait_for_master("VI_1").name == "a"
+    rogue = lab.fault("rogue", "attacker", priority=255)
+    rogue.apply()
+    ev = lab.wait_for_transition("VI_1", "BACKUP", node="a", since=rogue.issued_at, timeout=MARGIN)
+    assert ev.t - rogue.issued_at <= MARGIN, "the first higher-priority advert demotes the master"
+    assert lab.vip_holders("VI_1") == [], "the real routers released the VIP to the rogue"
+    assert lab.history.states("VI_1")["b"] == "BACKUP"
+    rogue.heal()
+    up = lab.wait_for_transition("VI_1", "MASTER", node="a", since=rogue.heal_issued_at, timeout=MDI_A + MARGIN)
+    assert up.t - rogue.heal_issued_at <= MDI_A + MARGIN
+    assert lab.vip_holders("VI_1") == ["a"]
+
+    # priority 0 ("the master stopped") while the real master lives: RFC 3768 §6.4.3 makes the MASTER
+    # answer at once with its own advert, which resets the backup's timer to the master down interval
+    # before its skew time (0.609 s) runs out; so b stays BACKUP and a MASTER.
+    zero = lab.fault("rogue", "attacker", priority=0, interval=0.7)
+    zero.apply()
+    changed = lab.history.wait_for(lambda h: h.events("state", since=zero.issued_at), 4 * 0.7 + SKEW_B + MARGIN)
+    zero.heal()
+    assert not changed, f"priority-0 adverts moved the election: {changed}"
+    rogue_ip, a_ip = str(lab.node("attacker").address), str(lab.node("a").address)
+    adverts = lab.history.events("advert", since=zero.issued_at)
+    zeros = [e for e in adverts if e["src"] == rogue_ip and e["priority"] == 0][:-1]
+    assert len(zeros) >= 3
+    for z in zeros:
+        assert any(e["src"] == a_ip and 0 <= e.t - z.t <= PACKET_TOLERANCE for e in adverts), \
+            f"a did not answer the priority-0 advert at {z.t - lab.history.t0:.3f} s"
+    assert lab.vip_holders("VI_1") == ["a"]
+
+
+@pytest.mark.parametrize("wrong,log_hint", [
+    ({"auth_pass": "wrongpw"}, "pass"),
+    ({"vrid": 64}, None),
+    ({"version": 3}, "version"),
+    ({"advert_int": 3}, "interval"),
+], ids=["wrong-auth", "wrong-vrid", "vrrpv3", "wrong-advert-int"])
+def test_malformed_rogue_adverts_are_ignored(lab, wrong, log_hint):
+    assert lab.wait_for_master("VI_1").name == "a"
+    f = lab.fault("rogue", "attacker", priority=255, interval=0.2, **wrong)
+    f.apply()
+    changed = lab.history.wait_for(lambda h: h.events("state", node="a", since=f.issued_at), ADVERT_INT + MARGIN)
+    f.heal()
+    assert not changed, f"a priority-255 advert with {wrong} was accepted: {changed}"
+    assert lab.vip_holders("VI_1") == ["a"]
+    if log_hint:
+        logs = lab.node("a").logs(tail=40).lower()
+        assert log_hint in logs, f"keepalived should log the discarded advert ({log_hint!r}):\n{logs[-800:]}"
