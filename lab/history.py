@@ -22,6 +22,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 
+#: states keepalived reports on notify_fifo. keepalived 2.2.7 also writes MASTER_RX_LOWER_PRI
+#: (a master heard a lower-priority advert) there: an event that leaves the node MASTER.
+STATES = frozenset({"MASTER", "BACKUP", "FAULT", "STOP", "DELETED"})
+
+
 @dataclass(frozen=True)
 class Event:
     """One thing that happened. ``t`` is seconds on the host's monotonic clock."""
@@ -117,6 +122,8 @@ class History:
             if at is not None and e.t > at:
                 break
             if e.kind == "state" and e.data.get("instance") == instance:
+                if e["state"] not in STATES:       # e.g. MASTER_RX_LOWER_PRI: an event, not a state
+                    continue
                 if out.get(e["node"]) == "PAUSED":
                     before_pause[e["node"]] = e["state"]
                 else:

@@ -45,3 +45,12 @@ def test_jsonl_round_trip(tmp_path):
     g = History.from_jsonl(tmp_path / "h.jsonl")
     assert [(e.t, e.kind, e.data) for e in g] == [(e.t, e.kind, e.data) for e in h]
     assert g.t0 == h.t0
+
+
+def test_master_rx_lower_pri_is_an_event_not_a_state():
+    # keepalived 2.2.7 writes `INSTANCE "VI_1" MASTER_RX_LOWER_PRI 150` to notify_fifo when a
+    # master hears a lower-priority advert; the node stays MASTER
+    h = History()
+    h.append("state", t=1, node="a", instance="VI_1", state="MASTER", priority=150)
+    h.append("state", t=2, node="a", instance="VI_1", state="MASTER_RX_LOWER_PRI", priority=150)
+    assert h.masters("VI_1") == ["a"]
