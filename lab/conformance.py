@@ -49,7 +49,8 @@ class Claim:
 
 
 def _key(claim_id: str):
-    return [int(p) if p.isdigit() else p for p in re.split(r"[.\-]", claim_id)]
+    """Sort key: numeric parts numerically, words alphabetically ("2.1-x" < "2.2-a" < "10")."""
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[.\-]", claim_id)]
 
 
 def table(claims: dict[str, Claim]) -> str:

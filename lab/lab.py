@@ -118,6 +118,7 @@ class Lab:
         self.docker.volumes.create(f"kalab-{self.id}-shared", labels=labels)
         if self.keep:
             self.history.sink = self._journal
+        self._watch_deaths(labels)
         hosts = self.topology.host_numbers()
         with ThreadPoolExecutor(max_workers=8) as pool:
             futs = {n: pool.submit(self._create_node, n, hosts, labels) for n in self.topology.nodes}
@@ -127,6 +128,28 @@ class Lab:
         if self.capture:
             self._start_captures()
         return self
+
+    def _watch_deaths(self, labels: dict[str, str]) -> None:
+        """Follow the engine's container ``die`` events of this lab: a keepalived that exits by
+        itself (a config it refuses) is recorded at once as a ``died`` node event."""
+        import threading
+        from datetime import datetime, timezone
+
+        from .runtime import labels as L
+        self._engine_events = self.docker.events(
+            since=datetime.now(timezone.utc), decode=True,
+            filters={"type": "container", "event": "die", "label": f"{L.LAB}={self.id}"})
+
+        def pump():
+            try:
+                for ev in self._engine_events:
+                    node = self.nodes.get(ev.get("Actor", {}).get("Attributes", {}).get(L.NODE, ""))
+                    if node is not None:
+                        node._note_unexpected_exit()
+            except Exception:   # the stream is closed at stop()
+                pass
+
+        threading.Thread(target=pump, daemon=True, name=f"kalab-deaths-{self.id}").start()
 
     def _start_captures(self) -> None:
         """Record VRRP adverts on every lab network; a missing capture is noted, not fatal."""
@@ -320,6 +343,10 @@ class Lab:
         if self.docker is None:
             return
         from .runtime.cleanup import remove_lab
+        stream = getattr(self, "_engine_events", None)
+        if stream is not None:
+            stream.close()
+            self._engine_events = None
         try:
             remove_lab(self.docker, self.id)
         finally:

@@ -69,6 +69,8 @@ class Node:
         self._lines_seen = 0
         self._stream_thread: Optional[threading.Thread] = None
         self._stream_lock = threading.Lock()
+        #: True while the lab (or a fault) is stopping the node on purpose: its exit is not a death
+        self.expect_exit = False
 
     def __repr__(self) -> str:
         return f"Node({self.name!r}, {self.kind})"
@@ -141,6 +143,8 @@ class Node:
         Returns the history time (monotonic seconds) at which the signal had been delivered.
         """
         t0 = time.monotonic()
+        if str(signal).upper().removeprefix("SIG") in ("KILL", "TERM", "INT", "QUIT", "9", "15", "2", "3"):
+            self.expect_exit = True          # set before the signal: the engine's die event may come first
         self._container.kill(signal=signal)
         action = "kill" if signal in ("SIGKILL", "KILL", 9) else f"signal {signal}"
         return self._record(action, t0, signal=str(signal))
@@ -148,6 +152,7 @@ class Node:
     def stop(self, timeout: int = 10) -> float:
         """Graceful stop: SIGTERM, SIGKILL after ``timeout`` seconds. Returns the time the stop was issued."""
         t0 = time.monotonic()
+        self.expect_exit = True
         self._history.append("node", t=t0, node=self.name, action="stop", t_issued=t0)
         self._container.stop(timeout=timeout)
         self._record("exited", t0)
@@ -156,6 +161,7 @@ class Node:
     def start(self) -> float:
         """Start a stopped/killed node again and resume reading its events. Returns the start time."""
         t0 = time.monotonic()
+        self.expect_exit = False
         self._container.start()
         t = self._record("start", t0)
         self.follow_events()
@@ -280,9 +286,9 @@ class Node:
             self._container.reload()
         except (APIError, NotFound):
             return
-        if self._container.status not in ("exited", "dead"):
+        if self.expect_exit or self._container.status not in ("exited", "dead"):
             return
-        mine = [e for e in self._history.events("node", node=self.name)]
+        mine = [e for e in self._history.events("node", node=self.name) if e["action"] != "pause"]
         if mine and (mine[-1]["action"] in ("kill", "stop", "exited", "died") or mine[-1]["action"].startswith("signal")):
             return
         code = self._container.attrs.get("State", {}).get("ExitCode")

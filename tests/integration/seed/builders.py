@@ -63,6 +63,7 @@ class Tcpdump:
 
     def __init__(self, node, bpf: str, count: int, timeout: float = 30, iface: str = "eth0"):
         import queue
+        import re
         import threading
         self._q: "queue.Queue[str | None]" = queue.Queue()
         res = node.container.exec_run(["timeout", f"{timeout:g}", "tcpdump", "-n", "-tt", "-e", "-l", "-i", iface,
@@ -78,7 +79,7 @@ class Tcpdump:
                     text = line.decode(errors="replace")
                     if "listening on" in text:
                         ready.set()
-                    elif text and text[0].isdigit():
+                    elif re.match(r"^\d+\.\d+ ", text):       # a packet line (-tt time first)
                         self._q.put(text)
             ready.set()
             self._q.put(None)

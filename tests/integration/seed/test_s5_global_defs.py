@@ -99,7 +99,7 @@ def _email_case(lab_factory, tmp_path, t, text, expect_claim_mode):
     assert lab.wait_for_master("VI_1").name == "s1"
     t_kill = lab.node("s1").kill()                  # a state change after the sink is up: s2 -> MASTER
     lab.wait_for_transition("VI_1", "MASTER", node="s2", since=t_kill, timeout=mdi(100) + MARGIN)
-    subject = wait_for_mail(lab.node("client"), r"Subject:.*VI_1.*MASTER", 10)
+    subject = wait_for_mail(lab.node("client"), r"Subject:.*RID_s2.*VI_1.*MASTER", 10)
     if expect_claim_mode:
         expect_claim(bool(subject), "no mail arrived at the SMTP server")
     else:
@@ -118,6 +118,9 @@ def test_vrrp_strict_blocks_vip(lab_factory, tmp_path):
 
 @pytest.mark.claim("5-strict-iptables", "§5 vrrp_iptables with vrrp_strict: no firewall rules are added, "
                    "the VIP answers")
+@pytest.mark.xfail(strict=True, raises=ClaimDiffers, reason="seed: vrrp_iptables stops vrrp_strict from adding "
+                   "firewall rules; Debian's keepalived 2.2.7 is built without iptables support, logs 'iptables not "
+                   "supported, using nftables instead' and installs the nftables table that drops VIP traffic")
 def test_vrrp_strict_with_vrrp_iptables(lab_factory, tmp_path):
     lab = lab_factory(topo(tmp_path, conf("    vrrp_strict\n    vrrp_iptables")))
     assert lab.wait_for_master("VI_1").name == "s1"
@@ -132,16 +135,30 @@ REFUSALS = {
 }
 
 
+def _differs(reason):
+    return pytest.mark.xfail(strict=True, raises=ClaimDiffers, reason=reason)
+
+
 @pytest.mark.claim("5-strict-refusals", "§5 vrrp_strict refuses to start the service with (1) no VIP, "
                    "(2) unicast peers, (3) IPv6 addresses in VRRPv2")
-@pytest.mark.parametrize("case", list(REFUSALS))
+@pytest.mark.parametrize("case", [
+    "no-vip",
+    pytest.param("unicast-peer", marks=_differs(
+        "seed: vrrp_strict refuses unicast peers; keepalived 2.2.7 runs the instance in unicast anyway "
+        "(sockpool 'unicast', the node becomes MASTER) and only installs its nftables VIP filter")),
+    pytest.param("ipv6-in-v2", marks=_differs(
+        "seed: vrrp_strict refuses IPv6 addresses in VRRPv2; keepalived 2.2.7 drops the IPv6 VIP with "
+        "'address family must match VRRP instance - ignoring' (with or without strict) and runs the instance")),
+])
 def test_vrrp_strict_refusals(lab_factory, tmp_path, case):
     extra, vips = REFUSALS[case]
     lab = lab_factory(topo(tmp_path, conf("    vrrp_strict", extra, vips)))
     # a started instance of the only priority-150 node would be MASTER within its master down interval
     became = lab.history.wait_for(lambda h: h.events("state", node="s1", state="MASTER"),
                                   lab.convergence_deadline("VI_1"))
-    assert not became, f"vrrp_strict let the instance run with {case}"
+    expect_claim(not became, f"vrrp_strict let the instance run with {case}: s1 became MASTER")
+    if case == "no-vip":
+        assert "No VIP specified; at least one is required" in lab.node("s1").logs(60)
 
 
 @pytest.mark.claim("5-garp-interval", "§5 vrrp_garp_interval: the delay between gratuitous ARPs; 0 means no delay")
@@ -151,14 +168,14 @@ def test_garp_interval(lab_factory, tmp_path, interval):
     assert lab.wait_for_master("VI_1").name == "s1"
     client, s2 = lab.node("client"), lab.node("s2")
     mac = s2.mac()
-    # s2's gratuitous ARPs when it takes over (5 per transition: vrrp_garp_master_repeat default)
-    dump = Tcpdump(client, f"arp and ether src {mac}", count=5)
+    # s2's gratuitous ARPs when it takes over: the first three
+    dump = Tcpdump(client, f"arp and ether src {mac}", count=3)
     t = lab.node("s1").kill()
     lab.wait_for_transition("VI_1", "MASTER", node="s2", since=t, timeout=mdi(100) + MARGIN)
-    times = [float(l.split()[0]) for l in dump.lines(timeout=5 * interval + 5)]
-    assert len(times) == 5, times
+    times = [float(l.split()[0]) for l in dump.lines(timeout=10)]
+    assert len(times) == 3, times
     gaps = [b - a for a, b in zip(times, times[1:])]
     if interval == 0:
-        assert max(gaps) < 0.1, gaps
+        assert max(gaps) < 0.1, f"0 means no delay between gratuitous ARPs: gaps {gaps}"
     else:
-        assert all(g >= interval - 0.05 for g in gaps), gaps
+        assert min(gaps) >= interval - 0.05, f"gaps {gaps} shorter than vrrp_garp_interval {interval}"
