@@ -90,6 +90,8 @@ def test_killall_check_as_written(lab_factory, tmp_path):
     stop_nginx(lab.node("s1"))
     moved = lab.history.wait_for(lambda h: h.events("state", since=t, node="s2", state="MASTER"),
                                  1 + mdi(100) + MARGIN)
+    if not moved:   # the stated reason must be the real one (otherwise this is a failure, not "differs")
+        assert "No script set for vrrp_script nginx_check" in lab.node("s1").logs(200)
     expect_claim(bool(moved), "nginx stopped on the master but the VIP did not move")
 
 
@@ -121,6 +123,9 @@ def test_dev_tcp_check_as_written(lab_factory, tmp_path):
     # with a working check, s1 (150, nginx up) would be MASTER after its master down interval
     s1_master = lab.history.wait_for(lambda h: h.events("state", node="s1", state="MASTER"),
                                      lab.convergence_deadline("VI_1"))
+    if not s1_master:   # the stated reason must be the real one
+        assert lab.history.states("VI_1").get("s1") == "FAULT"
+        assert "Unknown keyword 'fail'" in lab.node("s1").logs(300)
     expect_claim(bool(s1_master), f"s1 never became MASTER with nginx running: states {lab.history.states('VI_1')}")
 
 
