@@ -576,7 +576,15 @@ def _semantic_problems(t: Topology) -> list[tuple[tuple, str]]:
             try:
                 inst = VrrpInstance.model_validate(merged)
             except ValidationError as e:
-                P += _fmt_pydantic(e, where)
+                own = spec.vrrp_instances.get(iname) or {}
+                node_msgs = _fmt_pydantic(e, base + ("vrrp_instances", iname))
+                shared_msgs = _fmt_pydantic(e, ("vrrp_instances", iname))
+                for (nloc, nmsg), (sloc, smsg) in zip(node_msgs, shared_msgs):
+                    # blame the block the bad value came from: the node's override or the shared one
+                    field = nloc[len(base) + 2] if len(nloc) > len(base) + 2 else None
+                    item = (nloc, nmsg) if field in own else (sloc, smsg)
+                    if item not in P:
+                        P.append(item)
                 continue
             if spec.config_template:
                 continue

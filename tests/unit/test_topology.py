@@ -88,3 +88,23 @@ def test_builder_dict_validates_without_a_file():
                                   "vrrp_instances": {"VI_1": {"interface": "eth0", "virtual_router_id": 7,
                                                               "virtual_ipaddress": ["lan+130"]}}}}})
     assert t.instances("a")["VI_1"].priority == 100    # keepalived's default priority (man 5 keepalived.conf)
+
+
+def test_errors_in_shared_instances_point_at_the_shared_block(tmp_path):
+    p = write(tmp_path, """name: t
+networks: {lan: {}}
+vrrp_instances:
+  VI_1:
+    interface: eth0
+    virtual_router_id: 256
+    virtual_ipaddress: [lan+200]
+nodes:
+  a: {interfaces: {eth0: {network: lan}}, vrrp_instances: {VI_1: {priority: 150}}}
+  b: {interfaces: {eth0: {network: lan}}, vrrp_instances: {VI_1: {prority: 100}}}
+""")
+    with pytest.raises(TopologyError) as e:
+        load(p)
+    msg = str(e.value)
+    assert msg.count("virtual_router_id") == 1, "reported once, not once per node"
+    assert f"{p}:6: vrrp_instances.VI_1.virtual_router_id" in msg
+    assert f"{p}:10: nodes.b.vrrp_instances.VI_1.prority" in msg and "did you mean 'priority'" in msg
