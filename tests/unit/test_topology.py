@@ -105,6 +105,6 @@ nodes:
     with pytest.raises(TopologyError) as e:
         load(p)
     msg = str(e.value)
-    assert msg.count("virtual_router_id") == 1, "reported once, not once per node"
+    assert msg.count("VI_1.virtual_router_id:") == 1, "reported once, not once per node"
     assert f"{p}:6: vrrp_instances.VI_1.virtual_router_id" in msg
     assert f"{p}:10: nodes.b.vrrp_instances.VI_1.prority" in msg and "did you mean 'priority'" in msg
