@@ -41,11 +41,12 @@ def _is_debian() -> bool:
     return Path("/etc/debian_version").exists() and shutil.which("apt-get") is not None
 
 
-def apt_install(packages: list[str], say=print) -> None:
+def apt_install(packages: list[str], say=print, recommends: bool = False) -> None:
     """Install Debian packages with apt-get (root only). Raises EngineError with apt's last lines."""
     say(f"installing {' '.join(packages)} with apt-get ...")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages]):
+    extra = [] if recommends else ["--no-install-recommends"]
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *extra, *packages]):
         r = subprocess.run(cmd, env=env, capture_output=True, text=True)
         if r.returncode != 0:
             tail = "\n".join((r.stdout + r.stderr).strip().splitlines()[-5:])
@@ -87,7 +88,7 @@ def ensure_engine(install: bool = True, say=print) -> docker.DockerClient:
         raise EngineError("No Docker engine answers at /var/run/docker.sock; start one "
                           "(`sudo systemctl start docker`, or as root `dockerd &`) and run again.")
     if shutil.which("dockerd") is None:
-        apt_install(["docker.io"], say)
+        apt_install(["docker.io"], say, recommends=True)   # as measured: docker.io with its recommends
     _clear_stale_pidfile()
     say(f"starting dockerd (log: {DOCKERD_LOG}) ...")
     log = open(DOCKERD_LOG, "ab")
