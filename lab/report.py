@@ -172,7 +172,11 @@ def write_report(lab, out_dir: Path) -> Path:
 
 def attach_to_item(item, lab) -> None:
     """Add the history and each keepalived node's log tail to a failed pytest item's report."""
-    item.add_report_section("call", "lab history", text_timeline(lab.history, 40))
+    history = text_timeline(lab.history, 40)
+    item.add_report_section("call", "lab history", history)
+    item.user_properties.append(("lab_history", history))         # JUnit XML carries user properties
     for n in lab.nodes.values():
         if n.kind == "keepalived":
-            item.add_report_section("call", f"log {n.name}", n.logs(tail=25))
+            tail = n.logs(tail=25)
+            item.add_report_section("call", f"log {n.name}", tail)
+            item.user_properties.append((f"log_{n.name}", tail))
