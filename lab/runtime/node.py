@@ -161,8 +161,8 @@ class Node:
     def start(self) -> float:
         """Start a stopped/killed node again and resume reading its events. Returns the start time."""
         t0 = time.monotonic()
-        self.expect_exit = False
         self._container.start()
+        self.expect_exit = False             # only now: a late die event of the old run must not count
         t = self._record("start", t0)
         self.follow_events()
         return t
