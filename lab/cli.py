@@ -84,6 +84,20 @@ def up(topology: str, keep: bool = typer.Option(False, "--keep", help="keep the 
 
 
 @app.command()
+def predict(topology: str, events: list[str] = typer.Argument(None, help="events, e.g. kill:a up:a script:a:chk:fail")) -> None:
+    """The model's expected MASTER after each event, with its time window and rule (no Docker)."""
+    from rich.table import Table
+
+    from .predict import predict_topology
+    t = Table("event", "instance", "expected MASTER", "window (s after event)", "effective priorities", "rule")
+    for text, exp in predict_topology(_topology(topology), events or []):
+        prios = " ".join(f"{n}={p}" for n, p in sorted(exp.effective_priorities.items()))
+        t.add_row(text, exp.instance, exp.describe_options(), f"{exp.earliest:.2f} .. {exp.latest:.2f}", prios,
+                  (exp.rules[0].split(":")[0] if exp.rules else ""))
+    console.print(t)
+
+
+@app.command()
 def status(lab: Optional[str] = LabOpt) -> None:
     """Table: node, instance, state, priority, VIP held, nginx up, last transition."""
     from .status import status_table

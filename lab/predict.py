@@ -1,0 +1,66 @@
+"""``kalab predict``: the election model's expectations for a topology and a list of events (pure).
+
+Event syntax (one argument each; node and instance names from the topology):
+
+    up:NODE  kill:NODE  stop:NODE (graceful SIGTERM)  pause:NODE  resume:NODE
+    script:NODE:SCRIPT:ok|fail  link:NODE:IFACE:up|down  block:NODE  unblock:NODE
+    reload:NODE:INSTANCE:FIELD=VALUE[,FIELD=VALUE]     (e.g. reload:a:VI_1:priority=90)
+
+Every keepalived node starts with ``up`` unless the events begin with ``up`` entries.
+"""
+from __future__ import annotations
+
+from .errors import LabError
+from .model import (AdvertsBlocked, ElectionModel, Expectation, InterfaceChange, ModelEvent, NodeDown, NodePaused,
+                    NodeResumed, NodeUp, Reload, ScriptResult)
+from .topology import Topology
+
+SYNTAX = ("up:NODE, kill:NODE, stop:NODE, pause:NODE, resume:NODE, script:NODE:SCRIPT:ok|fail, "
+          "link:NODE:IFACE:up|down, block:NODE, unblock:NODE, reload:NODE:INSTANCE:FIELD=VALUE[,...]")
+
+
+def _value(v: str):
+    for cast in (int, float):
+        try:
+            return cast(v)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(v.lower(), v)
+
+
+def parse_event(text: str, topo: Topology) -> ModelEvent:
+    """Parse one event string (see the module docstring). Raises LabError naming the bad part."""
+    kind, _, rest = text.partition(":")
+    parts = rest.split(":") if rest else []
+    nodes = topo.keepalived_nodes()
+    if not parts or parts[0] not in nodes:
+        raise LabError(f"event {text!r}: unknown node {parts[0] if parts else ''!r}; keepalived nodes: {', '.join(nodes)}")
+    node = parts[0]
+    simple = {"up": NodeUp, "pause": NodePaused, "resume": NodeResumed}
+    if kind in simple and len(parts) == 1:
+        return simple[kind](node)
+    if kind in ("kill", "stop") and len(parts) == 1:
+        return NodeDown(node, graceful=kind == "stop")
+    if kind in ("block", "unblock") and len(parts) == 1:
+        return AdvertsBlocked(node, blocked=kind == "block")
+    if kind == "script" and len(parts) == 3 and parts[2] in ("ok", "fail"):
+        return ScriptResult(node, parts[1], parts[2] == "ok")
+    if kind == "link" and len(parts) == 3 and parts[2] in ("up", "down"):
+        return InterfaceChange(node, parts[1], parts[2] == "up")
+    if kind == "reload" and len(parts) == 3 and "=" in parts[2]:
+        changes = dict(kv.split("=", 1) for kv in parts[2].split(","))
+        return Reload.of(node, parts[1], **{k: _value(v) for k, v in changes.items()})
+    raise LabError(f"event {text!r} is not one of: {SYNTAX}")
+
+
+def predict_topology(topo: Topology, events: list[str]) -> list[tuple[str, Expectation]]:
+    """(event text, expectation) for every instance after every event, all nodes started first."""
+    model = ElectionModel.from_topology(topo)
+    parsed = [(e, parse_event(e, topo)) for e in events]
+    if not parsed or not isinstance(parsed[0][1], NodeUp):
+        parsed = [(f"up:{n}", NodeUp(n)) for n in topo.keepalived_nodes()] + parsed
+    out = []
+    for text, ev in parsed:
+        for exp in model.apply(ev):
+            out.append((text, exp))
+    return out
