@@ -173,10 +173,10 @@ def write_report(lab, out_dir: Path) -> Path:
 def attach_to_item(item, lab) -> None:
     """Add the history and each keepalived node's log tail to a failed pytest item's report."""
     history = text_timeline(lab.history, 40)
-    item.add_report_section("call", "lab history", history)
+    item.add_report_section("teardown", "lab history", history)   # the call report is already out
     item.user_properties.append(("lab_history", history))         # JUnit XML carries user properties
     for n in lab.nodes.values():
         if n.kind == "keepalived":
             tail = n.logs(tail=25)
-            item.add_report_section("call", f"log {n.name}", tail)
+            item.add_report_section("teardown", f"log {n.name}", tail)
             item.user_properties.append((f"log_{n.name}", tail))

@@ -23,17 +23,19 @@ def test_failed_lab_test_keeps_lab_and_reports(tmp_path, lab_docker):
                         f"--lab-topologies={ROOT / 'topologies'}", "--lab-keep-on-failure", f"--junitxml={junit}",
                         f"--lab-report={tmp_path / 'reports'}"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     out = r.stdout + r.stderr
-    assert r.returncode == 1, out
-    assert "a: VI_1 -> MASTER" in out, "the report shows the history"
-    m = re.search(r"lab (\w+) kept running\. Inspect: `kalab status --lab \1`", out)
-    assert m, out
-    lab_id = m.group(1)
+    kept = re.findall(r"lab (\w+) kept running", out)
     try:
+        assert r.returncode == 1, out
+        assert "a: VI_1 -> MASTER" in out, "the report shows the history"
+        assert "Entering MASTER STATE" in out, "and the nodes' log tails"
+        m = re.search(r"lab (\w+) kept running\. Inspect: `kalab status --lab \1`", out)
+        assert m, out
         from lab.runtime import labels as L
-        assert len(lab_docker.containers.list(filters={"label": f"{L.LAB}={lab_id}"})) == 3, "kept running"
+        assert len(lab_docker.containers.list(filters={"label": f"{L.LAB}={m.group(1)}"})) == 3, "kept running"
         props = {p.get("name"): p.get("value") for p in ET.parse(junit).iter("property")}
         assert "a: VI_1 -> MASTER" in props.get("lab_history", "")
         assert "Entering MASTER STATE" in props.get("log_a", "")
         assert list((tmp_path / "reports").rglob("timeline.png"))
     finally:
-        subprocess.run([sys.executable, "-m", "lab.cli", "down", "--lab", lab_id], cwd=ROOT, capture_output=True)
+        for lab_id in kept:
+            subprocess.run([sys.executable, "-m", "lab.cli", "down", "--lab", lab_id], cwd=ROOT, capture_output=True)
