@@ -160,6 +160,10 @@ class Node:
 
     def start(self) -> float:
         """Start a stopped/killed node again and resume reading its events. Returns the start time."""
+        if self.expect_exit and self.status() == "running":
+            # a graceful stop (SIGTERM) may still be running: `docker start` would be a no-op and the
+            # exit would come later. Block until it has exited (docker wait, event driven).
+            self._container.wait(timeout=60)
         t0 = time.monotonic()
         self._container.start()
         self.expect_exit = False             # only now: a late die event of the old run must not count
