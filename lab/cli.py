@@ -178,6 +178,8 @@ def watch(lab: Optional[str] = LabOpt) -> None:
             lb.history.wait_for(lambda h: len(h) > seen, 3600)
             for ev in lb.history.events()[seen:]:
                 console.print(ev.describe(lb.history.t0))
+                if ev.kind == "node" and ev.get("action") == "start" and ev.get("node") in lb.nodes:
+                    lb.node(ev["node"]).follow_events()     # restarted by another kalab process
             seen = len(lb.history)
     except KeyboardInterrupt:          # Ctrl-C is how a watch ends: not an error
         console.print("[dim]stopped watching[/]")

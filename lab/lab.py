@@ -216,7 +216,7 @@ class Lab:
         import threading
 
         def pump(node):
-            r = node.container.exec_run(["tail", "-n", "0", "-F", JOURNAL], stream=True)
+            r = node.container.exec_run(["tail", "-n", "0", "-F", "-s", "0.05", JOURNAL], stream=True)
             buf = b""
             for chunk in r.output:
                 buf += chunk
