@@ -179,3 +179,15 @@ def test_garp_interval(lab_factory, tmp_path, interval):
         assert max(gaps) < 0.1, f"0 means no delay between gratuitous ARPs: gaps {gaps}"
     else:
         assert min(gaps) >= interval - 0.05, f"gaps {gaps} shorter than vrrp_garp_interval {interval}"
+
+
+@pytest.mark.claim("5-garp-zero", "§5 the seed's `vrrp_garp_interval 0` and `vrrp_gna_interval 0` are valid settings")
+@pytest.mark.xfail(strict=True, raises=ClaimDiffers, reason="seed sets vrrp_garp_interval 0 and vrrp_gna_interval 0; "
+                   "keepalived 2.2.7 rejects 0 (\"number '0' outside range [0.000001, 4294.967295]\", \"'0' is invalid\") "
+                   "and keeps its default, which also sends without delay (see the garp-interval claim)")
+def test_garp_zero_is_accepted(lab_factory, tmp_path):
+    lab = lab_factory(topo(tmp_path, conf("    vrrp_garp_interval 0\n    vrrp_gna_interval 0")))
+    assert lab.wait_for_master("VI_1").name == "s1"
+    log = lab.node("s1").logs(300)
+    expect_claim("is invalid" not in log and "outside range" not in log,
+                 "keepalived rejected the value: " + next(l for l in log.splitlines() if "invalid" in l or "range" in l))
