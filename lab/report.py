@@ -149,6 +149,7 @@ def text_timeline(history: History, n: Optional[int] = None) -> str:
 def render_html(history: History, picture: Optional[Path], logs: dict[str, str], title: str) -> str:
     """A self-contained HTML page: the timeline picture (inline SVG), the event table, log tails."""
     svg = picture.with_suffix(".svg").read_text() if picture and picture.with_suffix(".svg").exists() else ""
+    svg = svg[svg.find("<svg"):] if "<svg" in svg else svg      # inline: drop the XML prolog and DOCTYPE
     rows = "".join(f"<tr><td>{e.t - history.t0:.3f}</td><td>{e.kind}</td><td>{html.escape(e.describe(history.t0).split('s  ', 1)[-1])}</td></tr>"
                    for e in history.events())
     logs_html = "".join(f"<h3>{html.escape(n)}</h3><pre>{html.escape(t)}</pre>" for n, t in logs.items())

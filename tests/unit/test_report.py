@@ -48,3 +48,4 @@ def test_html_is_self_contained(tmp_path):
     png, _ = draw_timeline(h, tmp_path / "timeline", "t")
     page = render_html(h, png, {"a": "log line <x>"}, "title")
     assert "<svg" in page and "log line &lt;x&gt;" in page and "a: kill" in page
+    assert "<?xml" not in page and "<!DOCTYPE svg" not in page, "the inline SVG has no prolog"
