@@ -199,10 +199,12 @@ def logs(node: str, follow: bool = typer.Option(False, "-f", "--follow"), tail: 
 
 
 @app.command()
-def shell(node: str, lab: Optional[str] = LabOpt) -> None:
-    """An interactive shell in NODE (docker exec -it)."""
+def shell(node: str, command: list[str] = typer.Argument(None, help="a command to run instead of an interactive bash"),
+          lab: Optional[str] = LabOpt) -> None:
+    """A shell in NODE (docker exec; a TTY only when this terminal has one), or run COMMAND there."""
     n = _attach(lab).node(node)
-    os.execvp("docker", ["docker", "exec", "-it", n.container.id, "bash"])
+    argv = ["docker", "exec", "-i"] + (["-t"] if sys.stdin.isatty() and sys.stdout.isatty() else [])
+    os.execvp("docker", argv + [n.container.id] + (command or ["bash"]))
 
 
 @app.command()

@@ -80,3 +80,15 @@ def test_errors_are_one_sentence():
     assert r.returncode == 1 and "no such topology" in r.stdout
     r = kalab("fault", "a", "kill", "--lab", "deadbeef", check=False)
     assert r.returncode == 1 and "no lab 'deadbeef'" in r.stdout
+
+
+def test_shell_runs_in_the_node_and_prune_asks_first(cli_lab):
+    r = kalab("shell", "a", "--lab", cli_lab, "--", "hostname")
+    assert r.stdout.strip() == "a"
+    r = subprocess.run([sys.executable, "-m", "lab.cli", "shell", "a", "--lab", cli_lab], input="ip -4 -o addr show eth0\n",
+                       cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert re.search(r"inet 10\.\d+\.\d+\.200/", r.stdout), "bash in the master node sees the VIP"
+    r = subprocess.run([sys.executable, "-m", "lab.cli", "prune"], input="n\n", cwd=ROOT, capture_output=True,
+                       text=True, timeout=60)
+    assert cli_lab in r.stdout and "remove these" in r.stdout and r.returncode != 0, "lists, asks, and stops on no"
+    assert kalab("status", "--lab", cli_lab).returncode == 0, "nothing was removed"
