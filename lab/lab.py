@@ -215,22 +215,20 @@ class Lab:
         import json
         import threading
 
+        from .runtime.node import stream_lines
+
         def pump(node):
             r = node.container.exec_run(["tail", "-n", "0", "-F", "-s", "0.05", JOURNAL], stream=True)
-            buf = b""
-            for chunk in r.output:
-                buf += chunk
-                while b"\n" in buf:
-                    line, buf = buf.split(b"\n", 1)
-                    try:
-                        d = json.loads(line)
-                    except ValueError:
-                        continue
-                    sink, self.history.sink = self.history.sink, None     # do not write it back
-                    try:
-                        self.history.append(d["kind"], t=d["t"], **d["data"])
-                    finally:
-                        self.history.sink = sink
+            for line in stream_lines(r.output):
+                try:
+                    d = json.loads(line)
+                except ValueError:
+                    continue
+                sink, self.history.sink = self.history.sink, None     # do not write it back
+                try:
+                    self.history.append(d["kind"], t=d["t"], **d["data"])
+                finally:
+                    self.history.sink = sink
 
         for n in self.nodes.values():
             if n.status() == "running":

@@ -11,7 +11,7 @@ import shlex
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Iterator, Optional
 
 from docker.errors import APIError, NotFound
 
@@ -35,6 +35,16 @@ class ExecResult:
     @property
     def ok(self) -> bool:
         return self.exit_code == 0
+
+
+def stream_lines(chunks) -> "Iterator[str]":
+    """Decoded lines from a streaming ``exec_run(..., stream=True)`` output (chunks split anywhere)."""
+    buf = b""
+    for chunk in chunks:
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            yield line.decode(errors="replace")
 
 
 def parse_fifo_line(line: str) -> Optional[dict]:
@@ -246,13 +256,17 @@ class Node:
         text = self.read_file_any_state(EVENTS_LOG) or ""
         n = 0
         for line in text.splitlines():
-            ev = parse_fifo_line(line)
             n += 1
-            if ev:
-                self._history.append("state", t=ev["t"], node=self.name, instance=ev["instance"],
-                                     state=ev["state"], priority=ev["priority"], type=ev["type"])
+            self._record_fifo_line(line)
         self._lines_seen = n
         return n
+
+    def _record_fifo_line(self, line: str) -> None:
+        """Append one events-log line to the history as a ``state`` event (other lines are ignored)."""
+        ev = parse_fifo_line(line)
+        if ev:
+            self._history.append("state", t=ev["t"], node=self.name, instance=ev["instance"],
+                                 state=ev["state"], priority=ev["priority"], type=ev["type"])
 
     def follow_events(self) -> None:
         """Stream the node's notify_fifo log into the history (a daemon thread, until the container stops)."""
@@ -268,19 +282,11 @@ class Node:
         start = self._lines_seen + 1
         try:
             r = self._container.exec_run(["tail", "-n", f"+{start}", "-F", "-s", str(TAIL_POLL), EVENTS_LOG], stream=True)
-            buf = b""
-            for chunk in r.output:
-                buf += chunk
-                while b"\n" in buf:
-                    line, buf = buf.split(b"\n", 1)
-                    text = line.decode(errors="replace")
-                    if text.startswith("tail:"):
-                        continue
-                    self._lines_seen += 1
-                    ev = parse_fifo_line(text)
-                    if ev:
-                        self._history.append("state", t=ev["t"], node=self.name, instance=ev["instance"],
-                                             state=ev["state"], priority=ev["priority"], type=ev["type"])
+            for text in stream_lines(r.output):
+                if text.startswith("tail:"):
+                    continue
+                self._lines_seen += 1
+                self._record_fifo_line(text)
         except (APIError, NotFound, OSError):
             pass
         finally:

@@ -8,7 +8,16 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from lab.timers import master_down_interval
 from lab.topology import Topology, validate
+
+#: advert_int (s) of every seed topology here
+ADV = 1.0
+
+
+def mdi(prio: int) -> float:
+    """Master down interval (s) of a backup of ``prio`` at advert_int ADV, VRRPv2 (RFC 3768 §6.1)."""
+    return master_down_interval(prio, ADV, 2)
 
 BASE_INSTANCE = {"interface": "eth0", "virtual_router_id": 52, "advert_int": 1, "virtual_ipaddress": ["lan+200"]}
 
@@ -65,22 +74,19 @@ class Tcpdump:
         import queue
         import re
         import threading
+
+        from lab.runtime.node import stream_lines
         self._q: "queue.Queue[str | None]" = queue.Queue()
         res = node.container.exec_run(["timeout", f"{timeout:g}", "tcpdump", "-n", "-tt", "-e", "-l", "-i", iface,
                                        "-c", str(count), bpf], stream=True)
         ready = threading.Event()
 
         def pump():
-            buf = b""
-            for chunk in res.output:
-                buf += chunk
-                while b"\n" in buf:
-                    line, buf = buf.split(b"\n", 1)
-                    text = line.decode(errors="replace")
-                    if "listening on" in text:
-                        ready.set()
-                    elif re.match(r"^\d+\.\d+ ", text):       # a packet line (-tt time first)
-                        self._q.put(text)
+            for text in stream_lines(res.output):
+                if "listening on" in text:
+                    ready.set()
+                elif re.match(r"^\d+\.\d+ ", text):       # a packet line (-tt time first)
+                    self._q.put(text)
             ready.set()
             self._q.put(None)
 

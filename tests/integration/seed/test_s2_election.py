@@ -9,13 +9,9 @@ import pytest
 from lab.conformance import ClaimDiffers, expect_claim
 from lab.lab import MARGIN
 
-from .builders import pair
-
-ADV = 1.0
+from .builders import ADV, mdi, pair
 
 
-def mdi(prio: int) -> float:
-    return 3 * ADV + (256 - prio) / 256          # RFC 3768 §6.1
 
 
 @pytest.mark.claim("2.1-states", "§2.1: a VRRP router is in Initialize, Master or Backup state")

@@ -7,13 +7,9 @@ import pytest
 from lab.conformance import ClaimDiffers, expect_claim
 from lab.lab import MARGIN
 
-from .builders import pair
-
-ADV = 1.0
+from .builders import ADV, mdi, pair
 
 
-def mdi(prio: int) -> float:
-    return 3 * ADV + (256 - prio) / 256
 
 
 def keepalived_pids(node) -> list[int]:

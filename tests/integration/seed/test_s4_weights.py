@@ -13,14 +13,10 @@ import pytest
 from lab.conformance import ClaimDiffers, expect_claim
 from lab.lab import MARGIN
 
-from .builders import fail_script, flag_script, pair, pass_script
+from .builders import fail_script, flag_script, mdi, pair, pass_script
 
-ADV = 1.0
 INTERVAL = 1.0
 
-
-def mdi(prio: int) -> float:
-    return 3 * ADV + (256 - prio) / 256
 
 
 def deadline(backup_prio: int) -> float:

@@ -8,13 +8,9 @@ from lab.conformance import ClaimDiffers, expect_claim
 from lab.lab import MARGIN
 from lab.topology import validate
 
-from .builders import Tcpdump
-
-ADV = 1.0
+from .builders import mdi, Tcpdump
 
 
-def mdi(prio: int) -> float:
-    return 3 * ADV + (256 - prio) / 256
 
 
 def conf(global_defs: str, instance_extra: str = "", vips: str = "{{ instances.VI_1.vips[0] }}") -> str:

@@ -10,13 +10,9 @@ from lab.conformance import ClaimDiffers, expect_claim
 from lab.lab import MARGIN
 from lab.topology import validate
 
-from .builders import BASE_INSTANCE, Tcpdump, pair
-
-ADV = 1.0
+from .builders import BASE_INSTANCE, mdi, pair, Tcpdump
 
 
-def mdi(prio: int) -> float:
-    return 3 * ADV + (256 - prio) / 256
 
 
 def addr_info(node, ip):

@@ -13,13 +13,9 @@ from lab.conformance import ClaimDiffers, expect_claim
 from lab.lab import MARGIN
 from lab.topology import validate
 
-from .builders import BASE_INSTANCE
-
-ADV = 1.0
+from .builders import BASE_INSTANCE, mdi
 
 
-def mdi(prio: int) -> float:
-    return 3 * ADV + (256 - prio) / 256
 
 
 def config(script_block: str, name="nginx_check") -> str:
