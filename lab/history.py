@@ -6,6 +6,8 @@ node when keepalived writes it, so late reading does not skew it.
 
 Event kinds and their fields (``Event.data``):
   state   node, instance, state (MASTER/BACKUP/FAULT/STOP), priority     (from notify_fifo)
+  priority node, instance, state (MASTER/BACKUP), priority: an effective priority change
+          (notify_fifo with vrrp_notify_priority_changes, which the lab turns on)
   fault   name, action (apply/heal), target, detail                     (from the nemesis / Lab)
   node    node, action (start/kill/stop/pause/unpause/restart/ready)
   advert  src, vrid, priority, advert_int, version, auth, addresses     (scapy capture)
@@ -45,6 +47,8 @@ class Event:
         d = self.data
         if self.kind == "state":
             txt = f"{d['node']}: {d['instance']} -> {d['state']} (priority {d.get('priority')})"
+        elif self.kind == "priority":
+            txt = f"{d['node']}: {d['instance']} effective priority {d.get('priority')} (in {d.get('state')})"
         elif self.kind == "fault":
             txt = f"fault {d['name']} {d['action']} on {d.get('target')}" + (f" ({d['detail']})" if d.get("detail") else "")
         elif self.kind == "node":
@@ -141,10 +145,13 @@ class History:
         return out
 
     def priorities(self, instance: str) -> dict[str, int]:
-        """Each node's priority as last reported with a state change of ``instance``."""
+        """Each node's effective priority of ``instance`` as last reported on notify_fifo.
+
+        Both state changes and ``priority`` events (keepalived's ``*_PRIORITY`` lines) count.
+        """
         out: dict[str, int] = {}
-        for e in self.events("state", instance=instance):
-            if e.get("priority") is not None:
+        for e in self.events(instance=instance):
+            if e.kind in ("state", "priority") and e.get("priority") is not None:
                 out[e["node"]] = e["priority"]
         return out
 

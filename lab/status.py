@@ -5,12 +5,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Optional
 
+from lab.history import STATES
+
 
 @dataclass
 class StatusRow:
     """One (node, instance): state from notify_fifo, priority (configured and last reported),
     whether the node holds the instance's VIPs (``ip addr``), whether nginx answers locally,
-    and the last transition's time (seconds since lab start)."""
+    and the last state change's time (seconds since lab start; MASTER_RX_LOWER_PRI and
+    priority changes are not state changes)."""
 
     node: str
     instance: str
@@ -33,12 +36,12 @@ def status_rows(lab) -> list[StatusRow]:
         for inst_name, inst in lab.topology.instances(node.name).items():
             vips = lab.vips(inst_name)
             held = bool(addrs) and all(any(i.ip == v for l in addrs.values() for i in l) for v in vips)
-            evs = lab.history.events("state", node=node.name, instance=inst_name)
+            evs = [e for e in lab.history.events("state", node=node.name, instance=inst_name) if e["state"] in STATES]
             state = lab.history.states(inst_name).get(node.name) or "?"
             if running != "running":
                 state = running.upper()
             rows.append(StatusRow(node.name, inst_name, running, state, inst.priority,
-                                  evs[-1].get("priority") if evs else None, held, nginx,
+                                  lab.history.priorities(inst_name).get(node.name), held, nginx,
                                   evs[-1].t - lab.history.t0 if evs else None))
         return rows
 

@@ -156,17 +156,27 @@ def render_user_template(path: Path, facts: Facts, notify_fifo: str | None) -> s
 
 
 def ensure_notify_fifo(text: str, notify_fifo: str | None) -> str:
-    """Make sure keepalived writes state changes where the lab reads them.
+    """Make sure keepalived writes state and priority changes where the lab reads them.
 
     If the config names no ``vrrp_notify_fifo``/``notify_fifo``, one is added to
-    its global_defs block (or a global_defs block is prepended).
+    its global_defs block (or a global_defs block is prepended). Unless the config
+    already says, ``vrrp_notify_priority_changes`` is added too, so every change of
+    effective priority reaches the history as ``MASTER_PRIORITY``/``BACKUP_PRIORITY``
+    (man 5 keepalived.conf, global_defs and notify_fifo).
     """
     import re
 
-    if not notify_fifo or re.search(r"^\s*(vrrp_)?notify_fifo\s", text, re.M):
+    if not notify_fifo:
         return text
+    lines = []
+    if not re.search(r"^\s*(vrrp_)?notify_fifo\s", text, re.M):
+        lines.append(f"vrrp_notify_fifo {notify_fifo}")
+    if not re.search(r"^\s*(vrrp_)?notify_priority_changes\b", text, re.M):
+        lines.append("vrrp_notify_priority_changes")
+    if not lines:
+        return text
+    block = "\n" + "".join(f"    {ln}   # added by keepalived-lab\n" for ln in lines)
     m = re.search(r"^\s*global_defs\s*\{", text, re.M)
-    line = f"\n    vrrp_notify_fifo {notify_fifo}   # added by keepalived-lab\n"
     if m:
-        return text[:m.end()] + line + text[m.end():]
-    return "global_defs {" + line + "}\n" + text
+        return text[:m.end()] + block + text[m.end():]
+    return "global_defs {" + block + "}\n" + text

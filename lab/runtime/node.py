@@ -51,8 +51,11 @@ def parse_fifo_line(line: str) -> Optional[dict]:
     """Parse one line of the node's events log: ``<monotonic> INSTANCE "VI_1" MASTER 150``.
 
     keepalived writes ``TYPE "NAME" STATE PRIORITY`` to notify_fifo (man 5
-    keepalived.conf, notify_fifo); TYPE is INSTANCE or GROUP. Returns
-    ``{"t", "type", "instance", "state", "priority"}`` or None for other lines.
+    keepalived.conf, notify_fifo); TYPE is INSTANCE or GROUP. With
+    vrrp_notify_priority_changes it also writes ``MASTER_PRIORITY``/``BACKUP_PRIORITY``
+    when the effective priority changes. Returns ``{"t", "kind", "type", "instance",
+    "state", "priority"}`` with kind "priority" for those lines (state then is MASTER or
+    BACKUP) and "state" for the rest, or None for lines that are not notify_fifo lines.
     """
     parts = shlex.split(line)
     if len(parts) < 4 or parts[1] not in ("INSTANCE", "GROUP"):
@@ -62,7 +65,9 @@ def parse_fifo_line(line: str) -> Optional[dict]:
     except ValueError:
         return None
     prio = int(parts[4]) if len(parts) > 4 and parts[4].lstrip("-").isdigit() else None
-    return {"t": t, "type": parts[1], "instance": parts[2], "state": parts[3], "priority": prio}
+    kind, state = ("priority", parts[3].removesuffix("_PRIORITY")) if parts[3].endswith("_PRIORITY") \
+        else ("state", parts[3])
+    return {"t": t, "kind": kind, "type": parts[1], "instance": parts[2], "state": state, "priority": prio}
 
 
 class Node:
@@ -262,10 +267,10 @@ class Node:
         return n
 
     def _record_fifo_line(self, line: str) -> None:
-        """Append one events-log line to the history as a ``state`` event (other lines are ignored)."""
+        """Append one events-log line to the history as a ``state`` or ``priority`` event (see parse_fifo_line)."""
         ev = parse_fifo_line(line)
         if ev:
-            self._history.append("state", t=ev["t"], node=self.name, instance=ev["instance"],
+            self._history.append(ev["kind"], t=ev["t"], node=self.name, instance=ev["instance"],
                                  state=ev["state"], priority=ev["priority"], type=ev["type"])
 
     def follow_events(self) -> None:

@@ -54,3 +54,19 @@ def test_master_rx_lower_pri_is_an_event_not_a_state():
     h.append("state", t=1, node="a", instance="VI_1", state="MASTER", priority=150)
     h.append("state", t=2, node="a", instance="VI_1", state="MASTER_RX_LOWER_PRI", priority=150)
     assert h.masters("VI_1") == ["a"]
+
+
+def test_priority_change_lines_are_priority_events_and_count_for_priorities():
+    # with vrrp_notify_priority_changes keepalived 2.2.7 writes `INSTANCE "VI_1" BACKUP_PRIORITY 120`
+    # when a tracked script changes the effective priority (man 5 keepalived.conf, notify_fifo)
+    from lab.runtime.node import parse_fifo_line
+
+    ev = parse_fifo_line('12.5 INSTANCE "VI_1" BACKUP_PRIORITY 120')
+    assert (ev["kind"], ev["state"], ev["priority"]) == ("priority", "BACKUP", 120)
+    assert parse_fifo_line('12.0 INSTANCE "VI_1" BACKUP 100')["kind"] == "state"
+    h = History()
+    h.append("state", t=12.0, node="a", instance="VI_1", state="BACKUP", priority=100)
+    h.append(ev["kind"], t=ev["t"], node="a", instance="VI_1", state=ev["state"], priority=ev["priority"])
+    assert h.priorities("VI_1") == {"a": 120}
+    assert h.states("VI_1") == {"a": "BACKUP"}
+    assert [e["state"] for e in h.events("state")] == ["BACKUP"]

@@ -71,3 +71,11 @@ def test_notify_fifo_is_inserted_into_existing_global_defs():
     out = ensure_notify_fifo("global_defs {\n router_id x\n}\n", "/f")
     assert out.count("global_defs") == 1 and "vrrp_notify_fifo /f" in out
     assert ensure_notify_fifo("global_defs {\n notify_fifo /mine\n}\n", "/f").count("notify_fifo") == 1
+
+
+def test_priority_changes_are_turned_on_once():
+    out = ensure_notify_fifo("global_defs {\n router_id x\n}\n", "/f")
+    assert out.count("vrrp_notify_priority_changes") == 1
+    assert "vrrp_notify_priority_changes" in render_node(load(ROOT / "topologies" / "two_node.yaml"), "b", SUBNETS)
+    mine = "global_defs {\n vrrp_notify_fifo /mine\n vrrp_notify_priority_changes false\n}\n"
+    assert ensure_notify_fifo(mine, "/f") == mine
