@@ -386,7 +386,8 @@ class Checks:
             at_most = (exp.latest if exp else 0.0) + self.margin
         first = lambda h: next((s for s in h.events("state", since=f.t, instance=instance, state="MASTER")
                                 if s["node"] != victim), None)
-        s = self.history.wait_for(first, max(0.0, f.t + at_most - time.monotonic())) if self.lab else first(self.history)
+        s = self.history.wait_for(first, max(0.0, f.t + at_most - time.monotonic()), clock_start=f.t) \
+            if self.lab else first(self.history)
         if s is None:
             raise self.fail(f"no takeover of {instance} within {at_most:.3f} s after "
                             f"{f.describe(self.history.t0).strip()}")

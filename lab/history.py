@@ -29,6 +29,58 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 STATES = frozenset({"MASTER", "BACKUP", "FAULT", "STOP", "DELETED"})
 
 
+#: event kinds stamped by keepalived (notify_fifo) or taken off the wire (adverts): what a wait
+#: on the protocol ends with
+PROTOCOL_KINDS = frozenset({"state", "priority", "advert"})
+
+
+@dataclass(frozen=True)
+class Wait:
+    """One :meth:`History.wait_for`, for the lab's time accounting (seconds, host monotonic clock).
+
+    ``start``/``end``: when the caller blocked and returned. ``clock_start``/``protocol_end``:
+    the stretch the protocol itself needed: from the event that started its clock (a kill, a
+    fault, a node start; the wait's own start if unknown) to the keepalived-stamped event that
+    satisfied the wait, or to the deadline for a wait that had to run out (proving that
+    nothing happens takes the whole protocol deadline). Empty when the wait was already
+    satisfied and carried no event.
+    """
+
+    start: float
+    end: float
+    clock_start: float
+    protocol_end: float
+    met: bool
+
+    @property
+    def protocol(self) -> float:
+        return max(0.0, self.protocol_end - self.clock_start)
+
+
+def union_seconds(spans: Iterable[tuple[float, float]]) -> float:
+    """Total length of the union of ``(start, end)`` spans, in seconds (overlaps counted once)."""
+    total, cur_s, cur_e = 0.0, None, None
+    for s, e in sorted((s, e) for s, e in spans if e > s):
+        if cur_e is None or s > cur_e:
+            if cur_e is not None:
+                total += cur_e - cur_s
+            cur_s, cur_e = s, e
+        else:
+            cur_e = max(cur_e, e)
+    if cur_e is not None:
+        total += cur_e - cur_s
+    return total
+
+
+def _event_times(value: Any) -> list[float]:
+    """Times of the Event(s) a wait predicate returned (an Event, or a list/tuple of Events)."""
+    if isinstance(value, Event):
+        return [value.t]
+    if isinstance(value, (list, tuple)):
+        return [v.t for v in value if isinstance(v, Event)]
+    return []
+
+
 @dataclass(frozen=True)
 class Event:
     """One thing that happened. ``t`` is seconds on the host's monotonic clock."""
@@ -75,6 +127,9 @@ class History:
         self.t0 = self._events[0].t if self._events else time.monotonic()
         #: optional callable(Event) called after each append (e.g. a lab's persistent journal)
         self.sink: Optional[Callable[[Event], None]] = None
+        #: every wait_for so far (see Wait, protocol_seconds)
+        self.waits: list[Wait] = []
+        self._arrivals: list[tuple[float, str]] = []     # (t, kind) in arrival order
 
     # -- writing
     def append(self, kind: str, t: Optional[float] = None, **data: Any) -> Event:
@@ -88,6 +143,7 @@ class History:
                 self._events.insert(i, ev)
             else:
                 self._events.append(ev)
+            self._arrivals.append((ev.t, kind))
             self._cond.notify_all()
         if self.sink is not None:
             self.sink(ev)
@@ -159,23 +215,48 @@ class History:
         """Nodes whose last reported state of ``instance`` is MASTER."""
         return sorted(n for n, s in self.states(instance, at).items() if s == "MASTER")
 
-    def wait_for(self, predicate: Callable[["History"], Any], timeout: float) -> Any:
+    def wait_for(self, predicate: Callable[["History"], Any], timeout: float,
+                 clock_start: Optional[float] = None) -> Any:
         """Block until ``predicate(self)`` is truthy; return its value, or None at the deadline.
 
         Args:
             predicate: called with this history after every append (keep it cheap).
             timeout: seconds, usually derived from protocol timers.
+            clock_start: host time (s) at which the protocol's clock for this wait started
+                (e.g. the kill); only for the time accounting in :attr:`waits`.
         """
-        deadline = time.monotonic() + timeout
+        start = time.monotonic()
+        deadline = start + timeout
         with self._cond:
+            n0, first = len(self._arrivals), True
             while True:
                 value = predicate(self)
                 if value:
+                    self._account(start, clock_start, value, n0, first)
                     return value
+                first = False
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
+                    end = time.monotonic()
+                    self.waits.append(Wait(start, end, min(start, clock_start or start), end, False))
                     return None
                 self._cond.wait(remaining)
+
+    def _account(self, start: float, clock_start: Optional[float], value: Any, n0: int, first: bool) -> None:
+        """Record a met wait: it ends with the event it returned, else the last protocol event that arrived."""
+        end = time.monotonic()
+        times = _event_times(value)
+        if not times and not first:
+            times = [t for t, k in self._arrivals[n0:] if k in PROTOCOL_KINDS]
+        if not times:                  # already true and no event to date it: the wait cost nothing
+            self.waits.append(Wait(start, end, start, start, True))
+            return
+        pe = min(max(times), end)
+        self.waits.append(Wait(start, end, min(start, clock_start if clock_start is not None else start), pe, True))
+
+    def protocol_seconds(self) -> float:
+        """Seconds the protocol itself made this history's waits last (union of their protocol spans)."""
+        return union_seconds((w.clock_start, w.protocol_end) for w in self.waits)
 
     def tail(self, n: int = 20) -> str:
         """The last ``n`` events as text, times relative to the history's start."""

@@ -454,7 +454,9 @@ class Lab:
         """
         timeout = self.convergence_deadline(instance) if timeout is None else timeout
         since = time.monotonic()
-        m = self.history.wait_for(lambda h: self._raise_if_died(h, since) or self._settled_master(h, instance), timeout)
+        causes = [e.t for e in self.history.events() if e.kind in ("node", "fault")]
+        m = self.history.wait_for(lambda h: self._raise_if_died(h, since) or self._settled_master(h, instance), timeout,
+                                  clock_start=max(causes) if causes else since)
         if not m:
             raise self.timeout_error(f"no single settled MASTER of {instance} within {timeout:.2f} s "
                                      f"(states now: {self.history.states(instance)})")
@@ -476,7 +478,7 @@ class Lab:
                           if instance in self.topology.instances(n)) + MARGIN
         match = {"instance": instance, "state": state, **({"node": node} if node else {})}
         ev = self.history.wait_for(lambda h: next(iter(h.events("state", since=since, **match)), None),
-                                   max(0.0, since + timeout - time.monotonic()))
+                                   max(0.0, since + timeout - time.monotonic()), clock_start=since)
         if ev is None:
             who = node or "any node"
             raise self.timeout_error(f"{who} did not report {instance} -> {state} within {timeout:.2f} s")

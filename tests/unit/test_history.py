@@ -70,3 +70,30 @@ def test_priority_change_lines_are_priority_events_and_count_for_priorities():
     assert h.priorities("VI_1") == {"a": 120}
     assert h.states("VI_1") == {"a": "BACKUP"}
     assert [e["state"] for e in h.events("state")] == ["BACKUP"]
+
+
+def test_union_seconds_counts_overlaps_once():
+    from lab.history import union_seconds
+
+    assert union_seconds([(0, 2), (1, 3), (5, 6), (6, 6)]) == 4
+    assert union_seconds([]) == 0
+
+
+def test_wait_accounting_protocol_spans():
+    h = History()
+    # met by an event: the protocol span runs from the clock start to keepalived's stamp, not to the return
+    t_kill = time.monotonic()
+    stamp = t_kill + 0.01
+    threading.Timer(0.05, lambda: h.append("state", t=stamp, node="b", instance="VI_1", state="MASTER")).start()
+    ev = h.wait_for(lambda hh: next(iter(hh.events("state")), None), timeout=5, clock_start=t_kill)
+    w = h.waits[-1]
+    assert w.met and w.protocol_end == ev.t == stamp and w.clock_start == t_kill
+    assert abs(w.protocol - 0.01) < 1e-9 and w.end - w.start >= 0.04
+    # already true, no event returned: costs nothing
+    h.wait_for(lambda hh: "yes", timeout=5)
+    assert h.waits[-1].protocol == 0
+    # a wait that runs out sat through its whole deadline: all protocol
+    h.wait_for(lambda hh: None, timeout=0.05)
+    w = h.waits[-1]
+    assert not w.met and w.protocol >= 0.05
+    assert abs(h.protocol_seconds() - (0.01 + w.protocol)) < 1e-6
