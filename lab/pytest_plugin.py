@@ -11,13 +11,18 @@ Options:
     --lab-topologies DIR     where topology names are looked up (default: <rootdir>/topologies)
     --lab-keep-on-failure    leave a failed test's containers running and print how to inspect them
     --lab-report DIR         write each lab test's history (JSON lines) and HTML report to DIR
+    --lab-timing FILE        write the time accounting (JSON): each lab test's duration and the
+                             protocol waits it needed (see lab.history.Wait); the terminal summary
+                             prints the totals and their ratio either way
 
 On failure the test report gets two sections: the lab's history tail and each node's log tail.
 At session end the plugin checks that no container or network of this process's labs remains.
 """
 from __future__ import annotations
 
+import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -29,6 +34,7 @@ os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 _PHASE_KEY = pytest.StashKey[dict]()
 _LABS_KEY = pytest.StashKey[list]()
 _CLAIMS_KEY = pytest.StashKey[dict]()
+_TIMING_KEY = pytest.StashKey[dict]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,6 +42,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--lab-topologies", default=None, help="directory of topology YAML files (default: <rootdir>/topologies)")
     g.addoption("--lab-keep-on-failure", action="store_true", help="keep a failed test's lab running for inspection")
     g.addoption("--lab-report", default=None, metavar="DIR", help="write each lab test's history and report to DIR")
+    g.addoption("--lab-timing", default=None, metavar="FILE",
+                help="write each lab test's duration and the protocol waits it needed to FILE (JSON)")
     g.addoption("--conformance-out", default=None, metavar="FILE",
                 help="write the docs-vs-reality table of @pytest.mark.claim tests to FILE (markdown)")
     g.addoption("--conformance-readme", default=None, metavar="FILE",
@@ -49,6 +57,7 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "(feeds the conformance table)")
     config.stash[_LABS_KEY] = []
     config.stash[_CLAIMS_KEY] = {}
+    config.stash[_TIMING_KEY] = {"session_start": time.monotonic(), "tests": {}}
 
 
 #: the topologies shipped with keepalived-lab (a checkout or an editable install)
@@ -70,8 +79,15 @@ def _search_dirs(config: pytest.Config) -> list[Path]:
 def pytest_runtest_makereport(item: pytest.Item, call):
     rep = yield
     item.stash.setdefault(_PHASE_KEY, {})[rep.when] = rep
+    if "lab_factory" in getattr(item, "fixturenames", ()):
+        _timing_entry(item)["duration"] += rep.duration
     _record_claim(item, rep)
     return rep
+
+
+def _timing_entry(item: pytest.Item) -> dict:
+    """This test's time accounting: summed phase durations, protocol waits of its labs (s), lab count."""
+    return item.config.stash[_TIMING_KEY]["tests"].setdefault(item.nodeid, {"duration": 0.0, "protocol": 0.0, "labs": 0})
 
 
 def _record_claim(item: pytest.Item, rep) -> None:
@@ -118,6 +134,9 @@ def _finish(request: pytest.FixtureRequest, lab) -> None:
         lab.heal_all()
     except Exception:
         pass
+    t = _timing_entry(request.node)
+    t["protocol"] += lab.history.protocol_seconds()
+    t["labs"] += 1
     phases = request.node.stash.get(_PHASE_KEY, {})
     failed = any(r.failed for r in phases.values())
     report_dir = request.config.getoption("--lab-report")
@@ -180,6 +199,37 @@ def lab(request: pytest.FixtureRequest, lab_factory):
     if marker is None or not marker.args:
         pytest.fail("the `lab` fixture needs @pytest.mark.topology(\"NAME_OR_PATH\") on the test", pytrace=False)
     return lab_factory(marker.args[0], **marker.kwargs)
+
+
+def _timing_totals(config: pytest.Config) -> dict:
+    """Session wall time, lab tests' summed durations and the protocol waits they needed (seconds)."""
+    tm = config.stash.get(_TIMING_KEY, None)
+    if not tm or not tm["tests"]:
+        return {}
+    tests = tm["tests"]
+    out = {"session_wall": time.monotonic() - tm["session_start"],
+           "lab_tests": len(tests), "labs": sum(t["labs"] for t in tests.values()),
+           "lab_tests_duration": sum(t["duration"] for t in tests.values()),
+           "protocol_waits": sum(t["protocol"] for t in tests.values())}
+    p = out["protocol_waits"] or float("nan")
+    out["wall_per_protocol"] = out["session_wall"] / p
+    out["lab_tests_per_protocol"] = out["lab_tests_duration"] / p
+    return out
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """One line: how much of the run the protocol itself required (lab.history.Wait)."""
+    tot = _timing_totals(config)
+    if not tot:
+        return
+    terminalreporter.write_line(
+        f"keepalived-lab time: {tot['lab_tests']} lab tests ({tot['labs']} labs) took {tot['lab_tests_duration']:.1f} s; "
+        f"the protocol waits they needed {tot['protocol_waits']:.1f} s (ratio {tot['lab_tests_per_protocol']:.2f}); "
+        f"session wall {tot['session_wall']:.1f} s (ratio {tot['wall_per_protocol']:.2f})")
+    out = config.getoption("--lab-timing")
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps({**tot, "tests": config.stash[_TIMING_KEY]["tests"]}, indent=1) + "\n")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
