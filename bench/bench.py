@@ -13,7 +13,9 @@ Every figure is measured side by side in the same run:
 * the reference harness beside it: what peers do (start the containers, fixed sleeps,
   poll `ip addr` every second) on the same topology for the same measurements;
 * parallel: 1, 2, 4, 8 two-node labs at once (threads): all converge, memory per node/lab;
-* fast clock: VRRPv3, advert_int 0.1 s: kill-takeover scenarios per minute.
+* fast clock: the takeover scenarios with VRRPv3, advert_int 0.1 s; scenarios per minute;
+* suite: wall time of tests/integration / the protocol waits its scenarios needed
+  (``pytest --lab-timing``; see bench_suite).
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from lab.lab import MARGIN, Lab  # noqa: E402
-from lab.timers import master_down_interval, skew_time  # noqa: E402
+from lab.timers import master_down_interval  # noqa: E402
 from lab.topology import validate  # noqa: E402
 
 console = Console()
@@ -118,20 +120,25 @@ def _one_takeover(lab: Lab, fault: str) -> dict:
     return {"protocol_s": ev.t - t_f, "seen_s": seen - t_f}
 
 
-def bench_takeover(res: dict, reps: int) -> None:
+def _takeovers(lab: Lab, reps: int, label: str = "") -> dict:
+    """kill / pause / SIGTERM takeovers, ``reps`` each, with their floors (MDI, MDI, skew time)."""
     out = {}
+    mdi, skew = lab.master_down_interval("n1", "VI_1"), lab.skew_time("n1", "VI_1")
+    for fault, floor in (("kill", mdi), ("pause", mdi), ("sigterm", skew)):
+        runs = []
+        for i in range(reps):
+            with console.status(f"{label}takeover after {fault} {i + 1}/{reps}"):
+                runs.append(_one_takeover(lab, fault))
+        seen = [r["seen_s"] for r in runs]
+        out[fault] = {"floor_s": floor, "median_seen_s": statistics.median(seen), "worst_seen_s": max(seen),
+                      "median_protocol_s": statistics.median(r["protocol_s"] for r in runs),
+                      "median_ratio": statistics.median(seen) / floor, "worst_ratio": max(seen) / floor, "runs": runs}
+    return out
+
+
+def bench_takeover(res: dict, reps: int) -> None:
     with Lab(n_node(2)) as lab:
-        mdi, skew = lab.master_down_interval("n1", "VI_1"), lab.skew_time("n1", "VI_1")
-        for fault, floor in (("kill", mdi), ("pause", mdi), ("sigterm", skew)):
-            runs = []
-            for i in range(reps):
-                with console.status(f"takeover after {fault} {i + 1}/{reps}"):
-                    runs.append(_one_takeover(lab, fault))
-            seen = [r["seen_s"] for r in runs]
-            out[fault] = {"floor_s": floor, "median_seen_s": statistics.median(seen), "worst_seen_s": max(seen),
-                          "median_protocol_s": statistics.median(r["protocol_s"] for r in runs),
-                          "median_ratio": statistics.median(seen) / floor, "worst_ratio": max(seen) / floor, "runs": runs}
-    res["takeover"] = out
+        res["takeover"] = _takeovers(lab, reps)
 
 
 # ----------------------------------------------------------------------------- reference harness
@@ -207,18 +214,41 @@ def bench_parallel(res: dict, counts=(1, 2, 4, 8)) -> None:
 
 # ----------------------------------------------------------------------------- fast clock
 def bench_fast(res: dict, reps: int) -> None:
-    topo = n_node(2, advert_int=0.1, version=3, name="bench_fast")
-    with Lab(topo) as lab:
+    """The takeover scenarios again with VRRPv3 and advert_int 0.1 s (RFC 5798 timers in centiseconds)."""
+    with Lab(n_node(2, advert_int=0.1, version=3, name="bench_fast")) as lab:
         lab.wait_for_master("VI_1")
         t = time.monotonic()
-        seen = []
-        for _ in range(reps):
-            r = _one_takeover(lab, "kill")
-            seen.append(r["seen_s"])
+        out = _takeovers(lab, reps, "fast clock: ")
         wall = time.monotonic() - t
-        mdi = master_down_interval(140, 0.1, 3)
-    res["fast_clock"] = {"mdi_s": mdi, "median_seen_s": statistics.median(seen), "scenarios_per_min": reps / wall * 60,
-                         "median_ratio": statistics.median(seen) / mdi}
+    res["fast_clock"] = {"takeover": out, "scenarios": 3 * reps, "wall_s": wall,
+                         "scenarios_per_min": 3 * reps / wall * 60}
+
+
+# ----------------------------------------------------------------------------- suite
+def bench_suite(res: dict, timing: Path | None) -> None:
+    """Integration suite wall time / the protocol waits its scenarios needed.
+
+    Runs ``pytest tests/integration --lab-timing FILE`` (the plugin adds up, per lab, the spans
+    the protocol itself took: from the event that started its clock to keepalived's stamp of
+    the awaited transition, or to the deadline of a wait that proves nothing happens;
+    lab.history.Wait) unless ``timing`` names such a file from an earlier run (e.g. CI's).
+    """
+    if timing is None:
+        timing = ROOT / "reports" / "bench-suite-timing.json"
+        cmd = [sys.executable, "-m", "pytest", "tests/integration", "-q", "-p", "no:cacheprovider",
+               f"--lab-timing={timing}"]
+        console.print(f"  running {' '.join(cmd[2:])} (about 15 min on 2 cores)")
+        t = time.monotonic()
+        rc = subprocess.run(cmd, cwd=ROOT).returncode
+        wall = time.monotonic() - t
+    else:
+        rc, wall = None, None
+    d = json.loads(timing.read_text())
+    res["suite"] = {"source": str(timing), "pytest_exit": rc, "wall_s": wall or d["session_wall"],
+                    "session_wall_s": d["session_wall"], "lab_tests": d["lab_tests"], "labs": d["labs"],
+                    "lab_tests_s": d["lab_tests_duration"], "protocol_s": d["protocol_waits"],
+                    "ratio": d["session_wall"] / d["protocol_waits"],
+                    "lab_tests_ratio": d["lab_tests_duration"] / d["protocol_waits"]}
 
 
 # ----------------------------------------------------------------------------- report
@@ -246,8 +276,18 @@ def print_table(res: dict) -> None:
                   "-", "-", f"{p['mem_per_node_mb']:.1f} MB/node", "all converge, 0 cross-lab")
     if "fast_clock" in res:
         f = res["fast_clock"]
-        t.add_row("fast clock v3 0.1 s: takeover", f"{f['median_seen_s']:.3f} s ({f['scenarios_per_min']:.0f}/min)", "-",
-                  f"MDI {f['mdi_s']:.2f} s", f"{f['median_ratio']:.2f}", "-")
+        for fault, d in f["takeover"].items():
+            t.add_row(f"fast clock (v3, 0.1 s): {fault} takeover", f"{d['median_seen_s']:.3f} / {d['worst_seen_s']:.3f} s",
+                      "-", f"{'skew' if fault == 'sigterm' else 'MDI'} {d['floor_s']:.3f} s",
+                      f"{d['median_ratio']:.2f} / {d['worst_ratio']:.2f}", "-")
+        t.add_row("fast clock: scenarios per minute", f"{f['scenarios_per_min']:.0f} ({f['scenarios']} in {f['wall_s']:.0f} s)",
+                  "-", "-", "-", "-")
+    if "suite" in res:
+        u = res["suite"]
+        t.add_row(f"suite: wall / protocol waits ({u['lab_tests']} lab tests, {u['labs']} labs)",
+                  f"{u['session_wall_s']:.0f} s (lab tests {u['lab_tests_s']:.0f} s)", "-",
+                  f"protocol waits {u['protocol_s']:.0f} s", f"{u['ratio']:.2f} (lab tests {u['lab_tests_ratio']:.2f})",
+                  "<= 1.3")
     console.print(t)
 
 
@@ -256,6 +296,10 @@ def main() -> int:
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--quick", action="store_true", help="3 repetitions, no cold build, parallel up to 4")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    ap.add_argument("--suite-timing", type=Path, default=None, metavar="FILE",
+                    help="take the suite figures from a `pytest --lab-timing FILE` run instead of running "
+                         "tests/integration (about 15 min)")
+    ap.add_argument("--no-suite", action="store_true", help="skip the suite figures")
     a = ap.parse_args()
     reps = 3 if a.quick else a.reps
     res: dict = {"machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version()},
@@ -265,7 +309,8 @@ def main() -> int:
              ("takeover", lambda: bench_takeover(res, reps)),
              ("reference harness", lambda: bench_reference(res, max(3, reps // 3))),
              ("parallel", lambda: bench_parallel(res, (1, 2, 4) if a.quick else (1, 2, 4, 8))),
-             ("fast clock", lambda: bench_fast(res, reps))]
+             ("fast clock", lambda: bench_fast(res, reps)),
+             ("suite", lambda: bench_suite(res, a.suite_timing)) if not a.no_suite else None]
     for s in filter(None, steps):
         name, fn = s
         console.print(f"[bold]bench:[/] {name} ...")
