@@ -152,24 +152,33 @@ def render_user_template(path: Path, facts: Facts, notify_fifo: str | None) -> s
     except jinja2.UndefinedError as e:
         raise ConfigError(str(path), None, f"{e.message}; available: node, topology, interfaces, peers, "
                                            f"instances, subnets, notify_fifo") from None
-    return ensure_notify_fifo(out, notify_fifo)
+    return ensure_notify_fifo(out, notify_fifo, str(path))
 
 
-def ensure_notify_fifo(text: str, notify_fifo: str | None) -> str:
+def ensure_notify_fifo(text: str, notify_fifo: str | None, source: str = "<config>") -> str:
     """Make sure keepalived writes state and priority changes where the lab reads them.
 
-    If the config names no ``vrrp_notify_fifo``/``notify_fifo``, one is added to
-    its global_defs block (or a global_defs block is prepended). Unless the config
-    already says, ``vrrp_notify_priority_changes`` is added too, so every change of
-    effective priority reaches the history as ``MASTER_PRIORITY``/``BACKUP_PRIORITY``
-    (man 5 keepalived.conf, global_defs and notify_fifo).
+    ``vrrp_notify_fifo <notify_fifo>`` is added to the global_defs block (or a global_defs
+    block is prepended); a global ``notify_fifo`` of the user's stays, keepalived writes
+    VRRP events to both (man 5 keepalived.conf, global_defs). Unless the config already
+    says, ``vrrp_notify_priority_changes`` is added too, so every change of effective
+    priority reaches the history as ``MASTER_PRIORITY``/``BACKUP_PRIORITY``.
+
+    Raises:
+        ConfigError: the config sets its own ``vrrp_notify_fifo`` to another path (names
+            ``source`` and the line; the fix is ``vrrp_notify_fifo {{ notify_fifo }}``).
     """
     import re
 
     if not notify_fifo:
         return text
     lines = []
-    if not re.search(r"^\s*(vrrp_)?notify_fifo\s", text, re.M):
+    own = re.search(r"^\s*vrrp_notify_fifo\s+(\S+)", text, re.M)
+    if own and own.group(1) != notify_fifo:
+        raise ConfigError(source, text.count("\n", 0, own.start(1)) + 1,
+                          f"vrrp_notify_fifo {own.group(1)}: keepalived-lab reads VRRP state changes from its own "
+                          f"fifo; write `vrrp_notify_fifo {{{{ notify_fifo }}}}` in the template (or drop the line)")
+    if not own:
         lines.append(f"vrrp_notify_fifo {notify_fifo}")
     if not re.search(r"^\s*(vrrp_)?notify_priority_changes\b", text, re.M):
         lines.append("vrrp_notify_priority_changes")

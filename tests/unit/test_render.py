@@ -70,12 +70,20 @@ nodes: {a: {interfaces: {eth0: {network: lan}}, config_template: bad.j2}}
 def test_notify_fifo_is_inserted_into_existing_global_defs():
     out = ensure_notify_fifo("global_defs {\n router_id x\n}\n", "/f")
     assert out.count("global_defs") == 1 and "vrrp_notify_fifo /f" in out
-    assert ensure_notify_fifo("global_defs {\n notify_fifo /mine\n}\n", "/f").count("notify_fifo") == 1
+    # a user's global notify_fifo stays; keepalived writes VRRP events to it and to the lab's vrrp_notify_fifo
+    out = ensure_notify_fifo("global_defs {\n notify_fifo /mine\n}\n", "/f")
+    assert "notify_fifo /mine" in out and "vrrp_notify_fifo /f" in out
+    assert ensure_notify_fifo("global_defs {\n vrrp_notify_fifo /f\n}\n", "/f").count("notify_fifo") == 1
+
+
+def test_own_vrrp_notify_fifo_is_an_error_naming_the_line():
+    with pytest.raises(ConfigError, match=r"ka.conf:3: vrrp_notify_fifo /tmp/x: .*\{\{ notify_fifo \}\}"):
+        ensure_notify_fifo("! mine\nglobal_defs {\n vrrp_notify_fifo /tmp/x\n}\n", "/f", "ka.conf")
 
 
 def test_priority_changes_are_turned_on_once():
     out = ensure_notify_fifo("global_defs {\n router_id x\n}\n", "/f")
     assert out.count("vrrp_notify_priority_changes") == 1
     assert "vrrp_notify_priority_changes" in render_node(load(ROOT / "topologies" / "two_node.yaml"), "b", SUBNETS)
-    mine = "global_defs {\n vrrp_notify_fifo /mine\n vrrp_notify_priority_changes false\n}\n"
+    mine = "global_defs {\n vrrp_notify_fifo /f\n vrrp_notify_priority_changes false\n}\n"
     assert ensure_notify_fifo(mine, "/f") == mine
