@@ -208,15 +208,16 @@ class Checks:
             t_next = boundaries[k + 1]
             for m in mevs:
                 for exp in model.apply(m, t=ev.t):
-                    if exp.instance in names:
-                        pending[exp.instance] = Judgement(ev, exp, ev.t + exp.latest + self.margin)
+                    if exp.instance not in names:
+                        continue
+                    old = pending.get(exp.instance)
+                    if old is not None and old.event is not ev:     # a new input for this instance first
+                        old.ok, old.problem = None, f"superseded by {ev.describe(self.history.t0).strip()} before its deadline"
+                        rep.judgements.append(old)
+                    pending[exp.instance] = Judgement(ev, exp, ev.t + exp.latest + self.margin)
             for inst, j in list(pending.items()):
                 if j.deadline <= min(t_next, until):
                     self._judge_one(j, model)
-                    rep.judgements.append(j)
-                    del pending[inst]
-                elif t_next < j.deadline:
-                    j.ok, j.problem = None, "superseded by the next input before its deadline"
                     rep.judgements.append(j)
                     del pending[inst]
         for j in pending.values():

@@ -124,3 +124,33 @@ def test_timeline_tail_omits_repeated_adverts():
            [(5.0, "advert", dict(src="x", vrid=1, priority=90))]
     text = timeline_tail(history(*rows))
     assert text.count("advert from") == 2 and "priority 90" in text
+
+
+def test_an_event_on_another_instance_does_not_supersede_a_pending_judgement():
+    # VI_1 on a/b and VI_2 on c/d share no node: killing c cannot change what VI_1 must do,
+    # so VI_1's takeover after a's kill is still judged at its deadline (not "superseded")
+    from lab.topology import validate
+
+    def node(inst, prio):
+        other = "VI_2" if inst == "VI_1" else "VI_1"         # shared instances apply to every node unless null
+        return {"interfaces": {"eth0": {"network": "lan"}}, "vrrp_instances": {inst: {"priority": prio}, other: None}}
+    topo = validate({"name": "two_pairs", "networks": {"lan": {}},
+                     "vrrp_instances": {"VI_1": {"state": "BACKUP", "interface": "eth0", "virtual_router_id": 1,
+                                                 "virtual_ipaddress": ["lan+200"]},
+                                        "VI_2": {"state": "BACKUP", "interface": "eth0", "virtual_router_id": 2,
+                                                 "virtual_ipaddress": ["lan+201"]}},
+                     "nodes": {"a": node("VI_1", 150), "b": node("VI_1", 100),
+                               "c": node("VI_2", 150), "d": node("VI_2", 100)}})
+
+    def s(t, n, inst, state, prio):
+        return (t, "state", dict(node=n, instance=inst, state=state, priority=prio))
+    rows = [nd(0.5, n, "start") for n in "abcd"] + [
+        s(0.7, "a", "VI_1", "BACKUP", 150), s(0.7, "b", "VI_1", "BACKUP", 100),
+        s(0.7, "c", "VI_2", "BACKUP", 150), s(0.7, "d", "VI_2", "BACKUP", 100),
+        s(0.5 + MDI_A, "a", "VI_1", "MASTER", 150), s(0.5 + MDI_A, "c", "VI_2", "MASTER", 150),
+        nd(10.0, "a", "kill"), nd(11.0, "c", "kill"),
+        s(10.0 + MDI_B - 0.4, "b", "VI_1", "MASTER", 100), s(11.0 + MDI_B - 0.4, "d", "VI_2", "MASTER", 100),
+        (30.0, "note", dict(text="end"))]
+    rep = Checks(history(*rows), topo, margin=1.0, startup=15.0).judge()
+    after_kill = [j for j in rep.judgements if j.event.t == 10.0 and j.expectation.instance == "VI_1"]
+    assert [(j.ok, j.observed) for j in after_kill] == [(True, frozenset("b"))], [j.problem for j in after_kill]
