@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from lab.checks import CheckFailed
+from lab.lab import MARGIN
 from lab.topology import validate
 
 pytestmark = pytest.mark.integration
@@ -62,6 +63,60 @@ def test_weights_move_the_vip_by_the_arithmetic(lab_factory, a, b, flip, master,
         lab.check.assert_no_vip_flap("VI_1", during=(t, None))
     assert lab.vip_holders("VI_1") == [master]
     assert lab.client.http_get_vip("VI_1") == master
+
+
+@pytest.mark.claim("man-clamp", "priority: tracking keeps the effective priority in 1..254 (a priority "
+                   "that is not 255 is never raised to 255)", source="man 5 keepalived.conf")
+def test_effective_priority_is_kept_in_1_to_254(lab_factory):
+    # man 5 keepalived.conf vrrp_instance priority (R_CLAMP): tracking cannot raise a priority that is
+    # not 255 to 255, and the effective priority stays in 1..254: a = 250 + 60 -> 254, b = 30 - 60 -> 1
+    lab = lab_factory(variant(dict(priority=250, track_script=["chk_up"]), dict(priority=30, track_script=["chk"]),
+                              scripts={"chk": {"fall": 1, "rise": 1}}))
+    assert lab.wait_for_master("VI_1").name == "a"
+    lab.set_script("a", "chk_up", True)
+    lab.set_script("b", "chk", False)
+    lab.check.assert_matches_model()
+    lab.check.assert_effective_priority("a", "VI_1", 254)    # JSON dump and a's next advert
+    lab.check.assert_effective_priority("b", "VI_1", 1)
+    assert lab.history.priorities("VI_1") == {"a": 254, "b": 1}, "notify_fifo's priority reports agree"
+
+
+@pytest.mark.claim("man-reverse", "track_script reverse: the direction of the priority adjustment is "
+                   "reversed (a positive weight is taken off while the script succeeds)", source="man 5 keepalived.conf")
+def test_reverse_weight_lowers_the_priority_while_the_script_succeeds(lab_factory):
+    # man 5 keepalived.conf track_script (R_REVERSE): reverse reverses the direction of the adjustment, so
+    # weight 20 reverse takes 20 off while the script succeeds: a = 150 - 20 = 130 < b 140, b preempts;
+    # when it fails again a is back at 150 > 140 and preempts (RFC 3768 §6.4.2: lower adverts are discarded)
+    lab = lab_factory(variant(dict(priority=150, track_script=[{"chk_up": {"weight": 20, "reverse": True}}]),
+                              dict(priority=140)))
+    assert lab.wait_for_master("VI_1").name == "a"          # chk_up starts failing: no adjustment
+    lab.set_script("a", "chk_up", True)
+    lab.check.assert_matches_model()
+    lab.check.assert_master("b", "VI_1", within=0)
+    lab.check.assert_effective_priority("a", "VI_1", 130)
+    lab.set_script("a", "chk_up", False)
+    lab.check.assert_matches_model()
+    lab.check.assert_master("a", "VI_1", within=0)
+    lab.check.assert_effective_priority("a", "VI_1", 150)
+
+
+@pytest.mark.claim("man-owner", "priority 255 with state MASTER becomes MASTER immediately, and track_scripts "
+                   "cannot reduce priority 255", source="man 5 keepalived.conf")
+def test_address_owner_is_master_at_once_and_keeps_255(lab_factory):
+    # man 5 keepalived.conf vrrp_instance: with priority 255 and state MASTER the instance becomes MASTER
+    # immediately (no 3-4 advert intervals wait, R_STARTUP); priority 255 cannot be reduced by
+    # track_scripts (R_OWNER), so a failing weight -60 script leaves a at 255 and b (200) never takes over
+    lab = lab_factory(variant(dict(priority=255, state="MASTER", track_script=["chk"]), dict(priority=200),
+                              scripts={"chk": {"fall": 1, "rise": 1}}))
+    t_start, t0 = lab.history.events("node", node="a", action="start")[-1].t, lab.history.t0
+    up = lab.wait_for_transition("VI_1", "MASTER", node="a", since=t0, timeout=t_start - t0 + MARGIN)
+    assert up.t - t_start <= MARGIN < 3 * 1.0, f"MASTER {up.t - t_start:.3f} s after start, not at once"
+    assert lab.wait_for_master("VI_1").name == "a"
+    t = lab.set_script("a", "chk", False)
+    lab.check.assert_matches_model()                        # waits past b's master down interval
+    lab.check.assert_effective_priority("a", "VI_1", 255)
+    assert lab.history.masters("VI_1") == ["a"]
+    lab.check.assert_no_vip_flap("VI_1", during=(t, None))
 
 
 def test_killed_master_comes_back_and_preempts(lab_factory):
