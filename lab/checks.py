@@ -278,13 +278,17 @@ class Checks:
         names = list(instances or self.topology.instance_names())
         if settle and self.lab is not None:
             deadlines = []
+            protocol_ends = []
             for i in names:
                 ev, exp = self.expectation(i)
                 if ev is not None:
                     deadlines.append(ev.t + exp.latest + self.margin)
+                    started = ev.kind == "node" and ev.get("action") in ("start", "restart")
+                    protocol_ends.append(deadlines[-1] - self.margin - (self.startup if started else 0.0))
             if deadlines:
                 d = max(deadlines)
-                self.history.wait_for(lambda h: time.monotonic() >= d, max(0.0, d - time.monotonic()))
+                self.history.wait_for(lambda h: time.monotonic() >= d, max(0.0, d - time.monotonic()),
+                                      slack=d - max(protocol_ends))
                 self.history.append("note", text="model deadline reached")
         rep = self.judge(names)
         bad = rep.failures

@@ -216,7 +216,7 @@ class History:
         return sorted(n for n, s in self.states(instance, at).items() if s == "MASTER")
 
     def wait_for(self, predicate: Callable[["History"], Any], timeout: float,
-                 clock_start: Optional[float] = None) -> Any:
+                 clock_start: Optional[float] = None, slack: float = 0.0) -> Any:
         """Block until ``predicate(self)`` is truthy; return its value, or None at the deadline.
 
         Args:
@@ -224,6 +224,8 @@ class History:
             timeout: seconds, usually derived from protocol timers.
             clock_start: host time (s) at which the protocol's clock for this wait started
                 (e.g. the kill); only for the time accounting in :attr:`waits`.
+            slack: seconds of ``timeout`` that are the lab's allowance (a margin, a start-up
+                allowance), not the protocol's; a wait that runs out counts them as overhead.
         """
         start = time.monotonic()
         deadline = start + timeout
@@ -238,7 +240,8 @@ class History:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     end = time.monotonic()
-                    self.waits.append(Wait(start, end, min(start, clock_start or start), end, False))
+                    cs = min(start, clock_start if clock_start is not None else start)
+                    self.waits.append(Wait(start, end, cs, max(cs, end - slack), False))
                     return None
                 self._cond.wait(remaining)
 

@@ -67,7 +67,7 @@ def test_one_way_loss_matters_only_from_master_to_backup(lab):
     assert lab.wait_for_master("VI_1").name == "a"
     quiet = lab.fault("one-way", "b", to="a")     # b -> a lost: a silent backup loses nothing
     quiet.apply()
-    changed = lab.history.wait_for(lambda h: h.events("state", since=quiet.issued_at), MDI_B + MARGIN)
+    changed = lab.history.wait_for(lambda h: h.events("state", since=quiet.issued_at), MDI_B + MARGIN, slack=MARGIN)
     assert not changed, f"b -> a loss changed states: {changed}"
     quiet.heal()
     f = lab.fault("one-way", "a", to="b")         # a -> b lost: b times out, a hears b and stays

@@ -43,7 +43,7 @@ def test_rogue_priority_255_takes_mastership_and_priority_0_is_answered_by_the_m
     # before its skew time (0.609 s) runs out; so b stays BACKUP and a MASTER.
     zero = lab.fault("rogue", "attacker", priority=0, interval=0.7)
     zero.apply()
-    changed = lab.history.wait_for(lambda h: h.events("state", since=zero.issued_at), 4 * 0.7 + SKEW_B + MARGIN)
+    changed = lab.history.wait_for(lambda h: h.events("state", since=zero.issued_at), 4 * 0.7 + SKEW_B + MARGIN, slack=MARGIN)
     zero.heal()
     assert not changed, f"priority-0 adverts moved the election: {changed}"
     rogue_ip, a_ip = str(lab.node("attacker").address), str(lab.node("a").address)
@@ -66,7 +66,7 @@ def test_malformed_rogue_adverts_are_ignored(lab, wrong, log_hint):
     assert lab.wait_for_master("VI_1").name == "a"
     f = lab.fault("rogue", "attacker", priority=255, interval=0.2, **wrong)
     f.apply()
-    changed = lab.history.wait_for(lambda h: h.events("state", node="a", since=f.issued_at), ADVERT_INT + MARGIN)
+    changed = lab.history.wait_for(lambda h: h.events("state", node="a", since=f.issued_at), ADVERT_INT + MARGIN, slack=MARGIN)
     f.heal()
     assert not changed, f"a priority-255 advert with {wrong} was accepted: {changed}"
     assert lab.vip_holders("VI_1") == ["a"]

@@ -58,7 +58,7 @@ def test_forcing_the_script_overrides_what_it_checks(lab):
     ok.apply()
     stop = lab.fault("nginx-stop", "a")
     stop.apply()                                # the real check would fail now; forced ok wins
-    changed = lab.history.wait_for(lambda h: h.events("state", since=stop.issued_at), CHECK + MDI_B + MARGIN)
+    changed = lab.history.wait_for(lambda h: h.events("state", since=stop.issued_at), CHECK + MDI_B + MARGIN, slack=MARGIN)
     assert not changed, f"forced ok should hold a at MASTER: {changed}"
     ok.heal()                                   # the real check runs again and fails
     _fails_over_to_b(lab, ok.heal_issued_at)

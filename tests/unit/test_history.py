@@ -97,3 +97,7 @@ def test_wait_accounting_protocol_spans():
     w = h.waits[-1]
     assert not w.met and w.protocol >= 0.05
     assert abs(h.protocol_seconds() - (0.01 + w.protocol)) < 1e-6
+    # its slack (a margin the lab adds) is the lab's time, not the protocol's
+    h.wait_for(lambda hh: None, timeout=0.2, slack=0.15)
+    w = h.waits[-1]
+    assert w.end - w.start >= 0.2 and 0.04 <= w.protocol <= (w.end - w.start) - 0.15 + 1e-9

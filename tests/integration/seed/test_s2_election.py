@@ -70,7 +70,7 @@ def test_nopreempt_recovered_master_stays_backup(lab_factory):
     lab.wait_for_transition("VI_1", "BACKUP", node="s1", since=t, timeout=15)
     # a preempting s1 would be MASTER one master down interval after it started: wait that long for it
     took = lab.history.wait_for(lambda h: h.events("state", since=t, node="s1", state="MASTER"),
-                                mdi(150) + MARGIN)
+                                mdi(150) + MARGIN, slack=MARGIN)
     assert not took, "s1 preempted despite nopreempt"
     assert lab.vip_holders("VI_1") == ["s2"]
 
@@ -112,11 +112,11 @@ def test_example_2_first_started_wins(lab_factory):
     t = lab.node("s1").start()                      # the higher priority joins later: no takeover
     lab.wait_for_transition("VI_1", "BACKUP", node="s1", since=t, timeout=15)
     assert not lab.history.wait_for(lambda h: h.events("state", since=t, node="s1", state="MASTER"),
-                                    mdi(150) + MARGIN)
+                                    mdi(150) + MARGIN, slack=MARGIN)
     t = lab.node("s2").kill()                       # failover
     assert lab.wait_for_transition("VI_1", "MASTER", since=t, timeout=mdi(150) + MARGIN)["node"] == "s1"
     t = lab.node("s2").start()                      # return: no takeover
     lab.wait_for_transition("VI_1", "BACKUP", node="s2", since=t, timeout=15)
     assert not lab.history.wait_for(lambda h: h.events("state", since=t, node="s2", state="MASTER"),
-                                    mdi(100) + MARGIN)
+                                    mdi(100) + MARGIN, slack=MARGIN)
     assert lab.vip_holders("VI_1") == ["s1"]

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from lab.conformance import ClaimDiffers, expect_claim
-from lab.lab import MARGIN
+from lab.lab import MARGIN, STARTUP_ALLOWANCE
 
 from .builders import ADV, mdi, pair
 
@@ -56,7 +56,7 @@ def test_nopreempt_on_one_node_only(lab_factory):
     lab.wait_for_transition("VI_1", "MASTER", node="s2", since=t, timeout=mdi(100) + MARGIN)
     t = lab.node("s1").start()
     took = lab.history.wait_for(lambda h: h.events("state", since=t, node="s1", state="MASTER"),
-                                lab.convergence_deadline("VI_1"))
+                                lab.convergence_deadline("VI_1"), slack=STARTUP_ALLOWANCE)
     expect_claim(bool(took), "with nopreempt on s1 only, s1 still did not take the VIP back")
 
 

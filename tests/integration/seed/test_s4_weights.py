@@ -41,7 +41,7 @@ def test_no_weight_failure(lab_factory):
     fail_script(lab.node("s1"), "chk")
     fault = lab.wait_for_transition("VI_1", "FAULT", node="s1", since=t, timeout=INTERVAL + MARGIN + 1)
     took = lab.history.wait_for(lambda h: h.events("state", since=fault.t - 0.1, node="s2", state="MASTER"),
-                                mdi(100) + MARGIN)
+                                mdi(100) + MARGIN, slack=MARGIN)
     holders = lab.vip_holders("VI_1")
     expect_claim(holders == ["s1"] and not took, f"the VIP moved: holders {holders}, s1 went FAULT")
 
@@ -74,7 +74,7 @@ def test_positive_weight_too_small_no_switch(lab_factory):
     assert lab.wait_for_master("VI_1").name == "s1"
     t = lab.history.events()[-1].t
     fail_script(lab.node("s1"), "chk")
-    moved = lab.history.wait_for(lambda h: h.events("state", since=t, node="s2", state="MASTER"), deadline(120))
+    moved = lab.history.wait_for(lambda h: h.events("state", since=t, node="s2", state="MASTER"), deadline(120), slack=MARGIN)
     assert not moved
     assert lab.vip_holders("VI_1") == ["s1"]
 
@@ -103,6 +103,6 @@ def test_negative_weight_too_small_no_switch(lab_factory):
     assert lab.wait_for_master("VI_1").name == "s1"
     t = lab.history.events()[-1].t
     fail_script(lab.node("s1"), "chk")
-    moved = lab.history.wait_for(lambda h: h.events("state", since=t, node="s2", state="MASTER"), deadline(100))
+    moved = lab.history.wait_for(lambda h: h.events("state", since=t, node="s2", state="MASTER"), deadline(100), slack=MARGIN)
     assert not moved
     assert lab.vip_holders("VI_1") == ["s1"]
