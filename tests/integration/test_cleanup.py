@@ -10,6 +10,7 @@ import pytest
 
 from lab.lab import Lab
 from lab.runtime import labels as L
+from lab.runtime.cleanup import remove_lab
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPO = ROOT / "topologies" / "two_node.yaml"
@@ -30,8 +31,15 @@ def labelled(docker, lab_id):
             len(docker.networks.list(filters=f)) + len(docker.volumes.list(filters=f)))
 
 
+def default_sigint():
+    """preexec_fn: Ctrl-C's default in the child even when this run ignores SIGINT (a shell's
+    background job does), so Python in the child raises KeyboardInterrupt as in a terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_child():
-    p = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    p = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                         preexec_fn=default_sigint)
     lab_id = p.stdout.readline().strip()        # blocks until the child's lab is up
     assert lab_id, p.stderr.read()
     return p, lab_id
@@ -45,10 +53,16 @@ def test_leaving_the_context_removes_containers_and_network(lab_docker):
 
 def test_ctrl_c_removes_everything(lab_docker):
     p, lab_id = start_child()
-    assert labelled(lab_docker, lab_id) == (3, 2)
-    p.send_signal(signal.SIGINT)
-    p.wait(timeout=60)
-    assert labelled(lab_docker, lab_id) == (0, 0)
+    try:
+        assert labelled(lab_docker, lab_id) == (3, 2)
+        p.send_signal(signal.SIGINT)
+        p.wait(timeout=60)
+        assert labelled(lab_docker, lab_id) == (0, 0)
+    finally:                                    # a failed test must not leave the child or its lab behind
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        remove_lab(lab_docker, lab_id)
 
 
 def test_leftovers_of_a_killed_run_are_reaped_by_the_next_start(lab_docker):

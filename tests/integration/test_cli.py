@@ -18,6 +18,11 @@ MDI_B = 3 + (256 - 100) / 256          # b's master down interval, RFC 3768 §6.
 MARGIN = 1.0
 
 
+def default_sigint():
+    """preexec_fn: Ctrl-C's default in `kalab watch` even when this run ignores SIGINT (background job)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def kalab(*args, check=True, timeout=180):
     r = subprocess.run([sys.executable, "-m", "lab.cli", *args], cwd=ROOT, capture_output=True, text=True,
                        timeout=timeout, env={**os.environ, "COLUMNS": "200"})
@@ -43,7 +48,7 @@ def test_up_status_fault_watch_report_down(cli_lab, tmp_path):
 
     kalab("fault", "a", "kill", "--lab", lab_id)
     watch = subprocess.Popen([sys.executable, "-m", "lab.cli", "watch", "--lab", lab_id], cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=default_sigint)
     try:
         seen = []
         for line in watch.stdout:                 # the live view prints b's takeover when it happens
