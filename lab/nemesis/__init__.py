@@ -27,6 +27,7 @@ import json
 import pkgutil
 import tarfile
 import time
+import typing
 from typing import TYPE_CHECKING, Any, ClassVar, Optional
 
 from docker.errors import APIError, NotFound
@@ -198,33 +199,36 @@ class Fault:
         """Build from CLI words ``key=value`` (types from ``__init__``'s annotations).
 
         Raises:
-            LabError: a word is not ``key=value`` or names no parameter (lists the parameters).
+            LabError: a word is not ``key=value``, names no parameter (lists the parameters), or
+                its value is not of the parameter's type (says which type).
         """
         sig = inspect.signature(cls.__init__)
+        hints = typing.get_type_hints(cls.__init__)
         allowed = {k: p for k, p in sig.parameters.items() if k not in ("self", "lab", "target")
                    and p.kind == p.KEYWORD_ONLY}
+        usage = ", ".join(f"{k}=..." for k in allowed) or "none"
         params: dict[str, Any] = {}
         for word in args:
             key, eq, value = word.partition("=")
             key = key.replace("-", "_")
-            if not eq or key not in allowed:
-                raise LabError(f"fault {cls.kind}: cannot use {word!r}; parameters are "
-                               f"{', '.join(f'{k}=...' for k in allowed) or 'none'}")
-            params[key] = _convert(value, allowed[key].annotation)
+            if not eq:
+                raise LabError(f"fault {cls.kind}: {word!r} is not KEY=VALUE; parameters are {usage}")
+            if key not in allowed:
+                raise LabError(f"fault {cls.kind}: no parameter {key!r}; parameters are {usage}")
+            params[key] = _convert(cls.kind, key, value, hints.get(key, str))
         return cls(lab, target, **params)
 
 
-def _convert(value: str, annotation: Any) -> Any:
-    ann = str(annotation)
-    if "list" in ann:
-        return [v for v in value.replace("|", ",").split(",") if v]
-    if ann.startswith("float") or "float" in ann and "str" not in ann:
-        return float(value)
-    if ann.startswith("int") or "int" in ann and "str" not in ann:
-        return int(value)
-    if "bool" in ann:
-        return value.lower() in ("1", "true", "yes", "on")
-    return value
+def _convert(kind: str, key: str, value: str, annotation: Any) -> Any:
+    """``value`` as ``annotation`` (pydantic's lax conversion: "3" -> 3, "yes" -> True)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    try:
+        return TypeAdapter(annotation).validate_python(value)
+    except ValidationError as e:
+        name = getattr(annotation, "__name__", str(annotation))
+        raise LabError(f"fault {kind}: {key}={value!r}: {e.errors()[0]['msg'].lower()} "
+                       f"(write {key}=<{name}>)") from None
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
