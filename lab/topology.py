@@ -661,9 +661,11 @@ def load(path: str | Path) -> Topology:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
+        mark, ctx = getattr(e, "problem_mark", None), getattr(e, "context_mark", None)
         line = mark.line + 1 if mark else None
-        raise TopologyError(str(p), [("", line, f"not valid YAML: {getattr(e, 'problem', e)}")]) from None
+        where = (f" ({e.context} at line {ctx.line + 1})"
+                 if ctx is not None and getattr(e, "context", None) and ctx.line + 1 != line else "")
+        raise TopologyError(str(p), [("", line, f"not valid YAML: {getattr(e, 'problem', e)}{where}")]) from None
     topo = validate(data, str(p), text)
     return topo
 
@@ -674,18 +676,24 @@ def find(name_or_path: str, search_dirs: list[Path]) -> Path:
     Looks for ``NAME``, ``NAME.yaml``, ``NAME.yml`` in each of ``search_dirs``.
     Raises TopologyError listing what was tried and what exists.
     """
+    import difflib
+
     p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml") and p.exists():
-        return p
-    tried = []
-    for d in search_dirs:
+    if p.suffix in (".yaml", ".yml") or len(p.parts) > 1:
+        if p.is_file():
+            return p
+        raise TopologyError(name_or_path, [("", None, "no such file (a topology path must name an existing "
+                                                      "YAML file; a bare name is looked up in the topology folders)")])
+    dirs = list(dict.fromkeys(d.resolve() for d in search_dirs))
+    for d in dirs:
         for cand in (d / name_or_path, d / f"{name_or_path}.yaml", d / f"{name_or_path}.yml"):
-            tried.append(str(cand))
             if cand.is_file():
                 return cand
-    known = sorted({f.stem for d in search_dirs if d.is_dir() for f in d.glob("*.y*ml")})
-    raise TopologyError(name_or_path, [("", None, f"no such topology; known: {', '.join(known) or 'none'} "
-                                                  f"(searched {', '.join(str(d) for d in search_dirs)})")])
+    known = sorted({f.stem for d in dirs if d.is_dir() for f in d.glob("*.y*ml")})
+    near = difflib.get_close_matches(name_or_path, known, n=1)
+    hint = f"did you mean {near[0]!r}? " if near else ""
+    raise TopologyError(name_or_path, [("", None, f"no such topology; {hint}known: {', '.join(known) or 'none'} "
+                                                  f"(searched {', '.join(str(d) for d in dirs)})")])
 
 
 # ---------------------------------------------------------------- Python builder

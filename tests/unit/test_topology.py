@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from lab.errors import TopologyError
-from lab.topology import load, parse_vip, resolve_address, validate
+from lab.topology import find, load, parse_vip, resolve_address, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,6 +57,26 @@ def test_bad_yaml_names_the_line(tmp_path):
     p = write(tmp_path, "name: t\nnetworks: {lan: {}\nnodes: {}\n")
     with pytest.raises(TopologyError, match=rf"{p}:\d+: not valid YAML"):
         load(p)
+
+
+def test_bad_yaml_also_names_where_the_open_block_began(tmp_path):
+    # PyYAML notices an unclosed flow mapping on a later line; the message names both lines
+    p = write(tmp_path, "name: t\nnetworks:\n  lan: {a: 1\n    b: 2\nnodes: {}\n")
+    with pytest.raises(TopologyError, match=rf"{p}:4: not valid YAML: .*\(while parsing a flow mapping at line 3\)"):
+        load(p)
+
+
+def test_unknown_topology_name_suggests_and_lists_each_folder_once():
+    d = ROOT / "topologies"
+    with pytest.raises(TopologyError) as e:
+        find("two_nod", [d, d / ".." / "topologies"])
+    msg = str(e.value)
+    assert "did you mean 'two_node'?" in msg and msg.count(str(d.resolve())) == 1
+
+
+def test_missing_topology_path_says_no_such_file():
+    with pytest.raises(TopologyError, match="nonexist/x.yaml: no such file"):
+        find("nonexist/x.yaml", [ROOT / "topologies"])
 
 
 def test_unknown_network_and_interface_are_reported(tmp_path):
