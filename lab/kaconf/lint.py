@@ -541,7 +541,8 @@ def _ktest_diagnostics(m: Member, res) -> list[Diagnostic]:
             if st is not None:
                 file, line = st.file, st.line
         out.append(Diagnostic(file or m.file, line, kw, km.severity, f"keepalived -t: {km.message}", "keepalived-t"))
-    if res.exit_code != 0:
+    if res.exit_code != 0 and not any(d.severity == "error" for d in out):
+        # only when no message said what is wrong; the exit code is in the report's file lines anyway
         out.append(Diagnostic(m.file, None, None, "error",
                               f"keepalived -t exit code {res.exit_code}: "
                               f"{EXIT_MEANING.get(res.exit_code, 'unknown')}", "keepalived-t"))
