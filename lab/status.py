@@ -55,7 +55,7 @@ def status_table(lab, title: str = ""):
     from rich.table import Table
 
     t = Table(title=title or f"lab {lab.id} ({lab.topology.name})")
-    for col in ("node", "instance", "state", "priority", "reported prio", "holds VIP", "nginx", "last change (s)"):
+    for col in ("node", "instance", "state", "priority", "effective prio", "holds VIP", "nginx", "state since (s after start)"):
         t.add_column(col)
     colors = {"MASTER": "bold green", "BACKUP": "cyan", "FAULT": "bold red"}
     for r in status_rows(lab):
