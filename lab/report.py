@@ -68,22 +68,51 @@ def fault_windows(history: History, t_end: float) -> list[tuple[float, float, st
                 t0, label = open_.pop(key)
                 out.append((t0, e.t, label))
     out += [(t0, t_end, label) for t0, label in open_.values()]
+    # a nemesis fault that kills/pauses a node also shows as the node's lifecycle: one window, the fault's name
+    faults = [(a, label.split(" on ")[-1]) for a, _, label in out if " on " in label]
+    out = [w for w in out if " on " in w[2]
+           or not any(abs(w[0] - a) < 0.5 and w[2].startswith(f"{node}: ") for a, node in faults)]
     return sorted(out)
 
 
+def label_levels(starts: list[float], widths: list[float]) -> list[int]:
+    """Greedy rows for labels starting at ``starts`` (data units) with ``widths``: no two on one row overlap."""
+    ends: list[float] = []
+    levels = []
+    for x, w in sorted(zip(starts, widths), key=lambda p: p[0]):
+        row = next((i for i, e in enumerate(ends) if e <= x), len(ends))
+        if row == len(ends):
+            ends.append(x + w)
+        else:
+            ends[row] = x + w
+        levels.append(row)
+    order = sorted(range(len(starts)), key=lambda i: starts[i])
+    out = [0] * len(starts)
+    for rank, i in enumerate(order):
+        out[i] = levels[rank]
+    return out
+
+
 def takeovers(history: History) -> list[tuple[Event, Event]]:
-    """(fault event, first MASTER transition of another node after it) pairs."""
-    out = []
+    """(fault event, first MASTER transition of another node after it) pairs.
+
+    Only faults on keepalived nodes count, and a takeover is paired with the latest such fault
+    before it (its nearest cause), once.
+    """
+    keepalived = {n for n, _ in lanes(history)}
+    by_master: dict[int, tuple[Event, Event]] = {}
     for f in history.events():
         is_fault = (f.kind == "node" and (f["action"] in ("kill", "exited", "pause") or f["action"].startswith("signal"))) \
             or (f.kind == "fault" and f["action"] == "apply")
         if not is_fault:
             continue
         victim = f.get("node") or f.get("target")
+        if victim not in keepalived:
+            continue
         nxt = next((e for e in history.events("state", since=f.t) if e["state"] == "MASTER" and e["node"] != victim), None)
         if nxt:
-            out.append((f, nxt))
-    return out
+            by_master[id(nxt)] = (f, nxt)            # later faults overwrite: the nearest cause wins
+    return sorted(by_master.values(), key=lambda p: p[1].t)
 
 
 def draw_timeline(history: History, out_base: Path, title: str = "") -> list[Path]:
@@ -98,10 +127,17 @@ def draw_timeline(history: History, out_base: Path, title: str = "") -> list[Pat
     t0 = history.t0
     t_end = (evs[-1].t if evs else t0) + 0.5
     L = lanes(history)
-    fig, ax = plt.subplots(figsize=(12, 1.2 + 0.7 * max(1, len(L))), dpi=110)
-    for (a, b, label) in fault_windows(history, t_end):
+    windows = fault_windows(history, t_end)
+    # fault labels stacked in rows above the lanes so that none overlaps another (7 pt text:
+    # about 4.3 pt per character on a 12 in wide axis)
+    per_pt = (t_end - t0) / (12 * 72 * 0.8)
+    levels = label_levels([a - t0 for a, _, _ in windows], [len(lb) * 4.3 * per_pt + 0.1 for _, _, lb in windows])
+    rows = max(levels, default=-1) + 1
+    fig, ax = plt.subplots(figsize=(12, 1.2 + 0.7 * max(1, len(L)) + 0.22 * rows), dpi=110)
+    top = len(L) + (1 if any(e.get("view") == "outside" for e in history.events("vip")) else 0)
+    for (a, b, label), lv in zip(windows, levels):
         ax.axvspan(a - t0, b - t0, color="#ffcdd2", alpha=0.5, zorder=0)
-        ax.text(a - t0, len(L) - 0.35, label, fontsize=7, color="#b71c1c", va="bottom")
+        ax.text(a - t0, top - 0.35 + 0.32 * lv, label, fontsize=7, color="#b71c1c", va="bottom")
     for y, (node, inst) in enumerate(reversed(L)):
         for a, b, s in segments(history, node, inst, t_end):
             ax.barh(y, b - a, left=a - t0, height=0.6, color=COLORS.get(s, "#bdbdbd"), edgecolor="black", linewidth=0.3)
@@ -125,7 +161,7 @@ def draw_timeline(history: History, out_base: Path, title: str = "") -> list[Pat
     ax.set_yticklabels(ylabels, fontsize=8)
     ax.set_xlabel("seconds since lab start")
     ax.set_xlim(0, t_end - t0)
-    ax.set_ylim(-0.6, len(ylabels) + 0.2)
+    ax.set_ylim(-0.6, max(len(ylabels) + 0.2, top - 0.35 + 0.32 * rows + 0.1))
     ax.set_title(title or "VRRP timeline", fontsize=10)
     ax.legend(handles=[Patch(color=c, label=s) for s, c in COLORS.items()] + [Patch(color="#ffcdd2", label="fault")],
               fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))

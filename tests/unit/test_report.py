@@ -27,6 +27,24 @@ def test_segments_and_windows():
     assert (f.t, m["node"], round(m.t - f.t, 2)) == (5.0, "b", 3.2)
 
 
+def test_one_window_and_one_takeover_per_cause():
+    h = sample_history()
+    # `kalab fault client kill`: the nemesis fault and the node event describe one window; a fault on
+    # the client cannot cause a takeover, and a takeover is paired with its nearest cause
+    h.append("fault", t=4.0, name="kill", action="apply", target="client")
+    h.append("node", t=4.01, node="client", action="kill")
+    h.append("fault", t=4.5, name="kill", action="heal", target="client")
+    h.append("node", t=4.51, node="client", action="start")
+    assert [w[2] for w in fault_windows(h, 10)] == ["kill on client", "a: kill"]
+    (f, m), = takeovers(h)
+    assert f["node"] == "a" and m["node"] == "b"
+
+
+def test_label_rows_never_overlap():
+    from lab.report import label_levels
+    assert label_levels([0, 1, 5, 1.5], [2, 2, 1, 10]) == [0, 1, 0, 2]
+
+
 def _has_colour(img: np.ndarray, hex_colour: str, tol: float = 0.02) -> int:
     rgb = np.array([int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)])
     return int((np.abs(img[..., :3] - rgb).max(axis=-1) < tol).sum())
