@@ -99,7 +99,7 @@ def predict(topology: str, events: list[str] = typer.Argument(None, help="events
 
 @app.command()
 def status(lab: Optional[str] = LabOpt) -> None:
-    """Table: node, instance, state, priority, VIP held, nginx up, last transition."""
+    """Table: node, instance, state, configured and effective priority, VIP held, nginx up, when the state began."""
     from .status import status_table
     console.print(status_table(_attach(lab)))
 
