@@ -462,6 +462,24 @@ class Lab:
                                      f"(states now: {self.history.states(instance)})")
         return self.nodes[m]
 
+    def keepalived_started(self, node: str, timeout: float = STARTUP_ALLOWANCE) -> Optional[float]:
+        """Wait until keepalived in ``node``'s current run logs ``Startup complete``; return when (host s).
+
+        The protocol's clocks of a freshly started node (its first master down interval, man 5
+        keepalived.conf ``state``) run from here, so a test that must show that nothing happens
+        after a start can wait from this moment instead of a start-up allowance.
+        Returns None when keepalived exited instead (a config it refuses): it runs no instance.
+        Raises: LabTimeout (with logs) if neither happens within ``timeout`` seconds.
+        """
+        n = self.node(node)
+        t = n.wait_for_log(r"Startup complete", timeout)
+        if t is None and n.status() != "running":
+            return None
+        if t is None:
+            raise self.timeout_error(f"keepalived on {node} did not log 'Startup complete' within {timeout:.1f} s")
+        self.history.append("node", t=t, node=node, action="ready")
+        return t
+
     def wait_for_transition(self, instance: str, state: str, *, node: Optional[str] = None,
                             since: Optional[float] = None, timeout: Optional[float] = None) -> Event:
         """Wait for a notify_fifo transition of ``instance`` to ``state`` after ``since``.

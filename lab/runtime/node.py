@@ -89,6 +89,8 @@ class Node:
         self._stream_lock = threading.Lock()
         #: True while the lab (or a fault) is stopping the node on purpose: its exit is not a death
         self.expect_exit = False
+        #: wall-clock time (s) just before the current run was started; None: the first run
+        self.run_started_wall: Optional[float] = None
 
     def __repr__(self) -> str:
         return f"Node({self.name!r}, {self.kind})"
@@ -150,6 +152,39 @@ class Node:
             return "removed"
 
     # ---------------------------------------------------------------- lifecycle (recorded)
+    def wait_for_log(self, pattern: str, timeout: float) -> Optional[float]:
+        """Block until a line of the current run's log (keepalived's console) matches ``pattern``.
+
+        Event driven: follows the engine's log stream (no polling). Args: ``pattern`` a regular
+        expression, ``timeout`` seconds. Returns the host monotonic time (s) the line was seen,
+        an upper bound of when keepalived wrote it; None at the deadline.
+        """
+        import queue
+        import re
+
+        rx = re.compile(pattern)
+        seen: "queue.Queue[Optional[float]]" = queue.Queue()
+        kw = {"since": self.run_started_wall} if self.run_started_wall else {}
+        stream = self._container.logs(stream=True, follow=True, **kw)
+
+        def read() -> None:
+            try:
+                for line in stream_lines(stream):
+                    if rx.search(line):
+                        seen.put(time.monotonic())
+                        return
+            except Exception:
+                pass
+            seen.put(None)                  # the stream ended (container stopped) or was closed
+
+        threading.Thread(target=read, name=f"kalab-log-{self.name}", daemon=True).start()
+        try:
+            return seen.get(timeout=max(0.0, timeout))
+        except queue.Empty:
+            return None
+        finally:
+            stream.close()
+
     def _record(self, action: str, t_issued: float, **extra) -> float:
         t = time.monotonic()
         self._history.append("node", t=t, node=self.name, action=action, t_issued=t_issued, **extra)
@@ -183,6 +218,7 @@ class Node:
             # exit would come later. Block until it has exited (docker wait, event driven).
             self._container.wait(timeout=60)
         t0 = time.monotonic()
+        self.run_started_wall = time.time()
         self._container.start()
         self.expect_exit = False             # only now: a late die event of the old run must not count
         t = self._record("start", t0)

@@ -48,6 +48,25 @@ def pair(a: dict[str, Any], b: dict[str, Any], *, shared: dict[str, Any] | None 
                      "vrrp_scripts": scripts or {}, "vrrp_instances": {"VI_1": inst}, "nodes": nodes}, "<seed builder>")
 
 
+def master_after_start(lab, node: str, prio: int, since: float = float("-inf")):
+    """``node``'s MASTER reports within one master down interval (+ MARGIN) of its keepalived start.
+
+    A node of priority ``prio`` that hears no higher advert becomes MASTER one MDI after it
+    starts (RFC 3768 §6.4.2; man 5 keepalived.conf, ``state``), so an empty list means it did
+    not. The wait runs from keepalived's own ``Startup complete`` (lab.keepalived_started), not
+    from a start-up allowance. Returns the list of MASTER state events (empty: none, also
+    when keepalived exited instead of starting).
+    """
+    import time
+
+    from lab.lab import MARGIN
+    up = lab.keepalived_started(node)
+    if up is None:
+        return []
+    return lab.history.wait_for(lambda h: h.events("state", since=since, node=node, state="MASTER"),
+                                up + mdi(prio) + MARGIN - time.monotonic(), clock_start=up, slack=MARGIN) or []
+
+
 def flag_script(name: str, **fields: Any) -> dict[str, dict[str, Any]]:
     """A vrrp_script ``name`` that succeeds until ``/tmp/fail-<name>`` exists in the node."""
     return {name: {"script": FLAG_SCRIPT.format(name=name), "interval": 1, **fields}}

@@ -5,10 +5,10 @@ import re
 import pytest
 
 from lab.conformance import ClaimDiffers, expect_claim
-from lab.lab import MARGIN, STARTUP_ALLOWANCE
+from lab.lab import MARGIN
 from lab.topology import validate
 
-from .builders import mdi, Tcpdump
+from .builders import Tcpdump, master_after_start, mdi
 
 
 
@@ -150,8 +150,7 @@ def test_vrrp_strict_refusals(lab_factory, tmp_path, case):
     extra, vips = REFUSALS[case]
     lab = lab_factory(topo(tmp_path, conf("    vrrp_strict", extra, vips)))
     # a started instance of the only priority-150 node would be MASTER within its master down interval
-    became = lab.history.wait_for(lambda h: h.events("state", node="s1", state="MASTER"),
-                                  lab.convergence_deadline("VI_1"), slack=STARTUP_ALLOWANCE)
+    became = master_after_start(lab, "s1", 150)
     expect_claim(not became, f"vrrp_strict let the instance run with {case}: s1 became MASTER")
     if case == "no-vip":
         assert "No VIP specified; at least one is required" in lab.node("s1").logs(60)

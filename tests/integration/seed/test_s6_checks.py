@@ -10,10 +10,10 @@ The seed's scripts have no weight, so a failure puts the instance in FAULT (man 
 import pytest
 
 from lab.conformance import ClaimDiffers, expect_claim
-from lab.lab import MARGIN, STARTUP_ALLOWANCE
+from lab.lab import MARGIN
 from lab.topology import validate
 
-from .builders import BASE_INSTANCE, mdi
+from .builders import BASE_INSTANCE, master_after_start, mdi
 
 
 
@@ -117,8 +117,7 @@ def test_dev_tcp_check_fixed_form_fall_rise(lab_factory, tmp_path):
 def test_dev_tcp_check_as_written(lab_factory, tmp_path):
     lab = lab_factory(topo_with_config(tmp_path, config(DEVTCP_AS_WRITTEN)))
     # with a working check, s1 (150, nginx up) would be MASTER after its master down interval
-    s1_master = lab.history.wait_for(lambda h: h.events("state", node="s1", state="MASTER"),
-                                     lab.convergence_deadline("VI_1"), slack=STARTUP_ALLOWANCE)
+    s1_master = master_after_start(lab, "s1", 150)
     if not s1_master:   # the stated reason must be the real one
         assert lab.history.states("VI_1").get("s1") == "FAULT"
         assert "Unknown keyword 'fail'" in lab.node("s1").logs(300)
