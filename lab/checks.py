@@ -214,7 +214,7 @@ class Checks:
                     if old is not None and old.event is not ev:     # a new input for this instance first
                         old.ok, old.problem = None, f"superseded by {ev.describe(self.history.t0).strip()} before its deadline"
                         rep.judgements.append(old)
-                    pending[exp.instance] = Judgement(ev, exp, ev.t + exp.latest + self.margin)
+                    pending[exp.instance] = Judgement(ev, exp, self._deadline(ev, exp))
             for inst, j in list(pending.items()):
                 if j.deadline <= min(t_next, until):
                     self._judge_one(j, model)
@@ -254,6 +254,38 @@ class Checks:
         if len(exp.options) > 1 and exp.allows(observed):
             model.observe_master(inst, observed)
 
+    _LIFECYCLE = ("start", "restart", "kill", "exited", "died", "stop")
+
+    def _ready(self, start: Event) -> Optional[Event]:
+        """The ``ready`` event (keepalived's 'Startup complete') of the run ``start`` began, if recorded."""
+        for e in self.history.events("node", since=start.t, node=start["node"]):
+            if e is start:
+                continue
+            if e["action"] == "ready":
+                return e
+            if e["action"] in self._LIFECYCLE:
+                return None
+        return None
+
+    def _see_start(self, ev: Event) -> bool:
+        """If ``ev`` starts a node: with a lab, record when its keepalived started (``ready``,
+        Lab.keepalived_started) unless known. Returns whether ``ev`` is a node start."""
+        started = ev.kind == "node" and ev.get("action") in ("start", "restart")
+        if started and self.lab is not None and self._ready(ev) is None:
+            self.lab.keepalived_started(ev["node"])
+        return started
+
+    def _deadline(self, ev: Event, exp: Expectation) -> float:
+        """When ``exp`` must hold: event time + latest + margin. After a node start, ``latest``
+        includes the start-up allowance; once keepalived's start was seen (a ``ready`` event), the
+        protocol's time runs from there instead (the earlier of the two)."""
+        d = ev.t + exp.latest + self.margin
+        if ev.kind == "node" and ev.get("action") in ("start", "restart"):
+            ready = self._ready(ev)
+            if ready is not None:
+                d = min(d, ready.t + max(0.0, exp.latest - self.startup) + self.margin)
+        return d
+
     def expectation(self, instance: str) -> tuple[Optional[Event], Optional[Expectation]]:
         """The latest input event and the model's expectation for ``instance`` after it."""
         model = self.model()
@@ -281,13 +313,15 @@ class Checks:
             protocol_ends = []
             for i in names:
                 ev, exp = self.expectation(i)
-                if ev is not None:
-                    deadlines.append(ev.t + exp.latest + self.margin)
-                    started = ev.kind == "node" and ev.get("action") in ("start", "restart")
-                    protocol_ends.append(deadlines[-1] - self.margin - (self.startup if started else 0.0))
+                if ev is None:
+                    continue
+                started = self._see_start(ev)
+                deadlines.append(self._deadline(ev, exp))
+                anchored = not started or self._ready(ev) is not None
+                protocol_ends.append(deadlines[-1] - self.margin - (0.0 if anchored else self.startup))
             if deadlines:
                 d = max(deadlines)
-                self.history.wait_for(lambda h: time.monotonic() >= d, max(0.0, d - time.monotonic()),
+                self.history.wait_for(lambda h: None, max(0.0, d - time.monotonic()),     # runs to the deadline
                                       slack=d - max(protocol_ends))
                 self.history.append("note", text="model deadline reached")
         rep = self.judge(names)
@@ -352,15 +386,17 @@ class Checks:
         """
         ev, exp = self.expectation(instance)
         if within is None:
-            deadline = (ev.t + exp.latest + self.margin) if ev is not None else self._now()
-            how = (f"the model's deadline {exp.latest:.3f} s + margin {self.margin:.1f} s after `{exp.cause}` "
-                   f"at {self._rel(ev.t)}") if ev is not None else "now"
+            if ev is not None:
+                self._see_start(ev)
+            deadline = self._deadline(ev, exp) if ev is not None else self._now()
+            how = (f"the model's deadline {deadline - self.margin - ev.t:.3f} s + margin {self.margin:.1f} s after "
+                   f"`{exp.cause}` at {self._rel(ev.t)}") if ev is not None else "now"
         else:
             deadline = time.monotonic() + within if self.lab is not None else self._now()
             how = f"{within:.3f} s"
         single = lambda h: h.masters(instance) == [node]
         if self.lab is not None:
-            self.history.wait_for(single, max(0.0, deadline - time.monotonic()))
+            self.history.wait_for(single, max(0.0, deadline - time.monotonic()), slack=self.margin)
         if not single(self.history):
             model_view = ""
             if exp is not None:

@@ -156,22 +156,31 @@ class Node:
         """Block until a line of the current run's log (keepalived's console) matches ``pattern``.
 
         Event driven: follows the engine's log stream (no polling). Args: ``pattern`` a regular
-        expression, ``timeout`` seconds. Returns the host monotonic time (s) the line was seen,
-        an upper bound of when keepalived wrote it; None at the deadline.
+        expression, ``timeout`` seconds. Returns when the engine received the line, on the host's
+        monotonic clock (s) (the engine's timestamp, mapped; never later than when it was read);
+        None at the deadline or when the stream ends first (the container stopped).
         """
         import queue
         import re
+        from datetime import datetime
 
         rx = re.compile(pattern)
         seen: "queue.Queue[Optional[float]]" = queue.Queue()
         kw = {"since": self.run_started_wall} if self.run_started_wall else {}
-        stream = self._container.logs(stream=True, follow=True, **kw)
+        stream = self._container.logs(stream=True, follow=True, timestamps=True, **kw)
 
         def read() -> None:
             try:
                 for line in stream_lines(stream):
-                    if rx.search(line):
-                        seen.put(time.monotonic())
+                    stamp, _, text = line.partition(" ")
+                    if rx.search(text):
+                        now_mono, now_wall = time.monotonic(), time.time()
+                        try:       # RFC 3339 with nanoseconds: keep microseconds for fromisoformat
+                            wall = datetime.fromisoformat(re.sub(r"(\.\d{6})\d*", r"\1", stamp.replace("Z", "+00:00")))
+                            t = min(now_mono, now_mono - (now_wall - wall.timestamp()))
+                        except ValueError:
+                            t = now_mono
+                        seen.put(t)
                         return
             except Exception:
                 pass

@@ -154,3 +154,17 @@ def test_an_event_on_another_instance_does_not_supersede_a_pending_judgement():
     rep = Checks(history(*rows), topo, margin=1.0, startup=15.0).judge()
     after_kill = [j for j in rep.judgements if j.event.t == 10.0 and j.expectation.instance == "VI_1"]
     assert [(j.ok, j.observed) for j in after_kill] == [(True, frozenset("b"))], [j.problem for j in after_kill]
+
+
+def test_a_seen_keepalived_start_replaces_the_start_up_allowance():
+    # after a restart the model allows startup (15 s) + MDI; once keepalived's 'Startup complete' is
+    # recorded (`ready`), the deadline runs from it: a history that ends MDI + margin later is judged
+    rows = KILL_OK[:-1] + [nd(20.0, "a", "start"), nd(20.4, "a", "ready"), st(20.5, "a", "BACKUP", 150),
+                           st(20.4 + MDI_A, "a", "MASTER", 150), st(20.4 + MDI_A + 0.01, "b", "BACKUP", 100),
+                           (20.4 + MDI_A + 1.2, "note", dict(text="end"))]
+    rep = checks(rows).judge()
+    j = [j for j in rep.judgements if j.event.t == 20.0][-1]
+    assert j.deadline == pytest.approx(20.4 + MDI_A + 1.0, abs=1e-5)
+    assert j.ok and j.observed == frozenset("a")
+    without = checks([r for r in rows if r[2].get("action") != "ready"]).judge()
+    assert [j for j in without.judgements if j.event.t == 20.0][-1].ok is None      # history ends first
