@@ -300,10 +300,15 @@ def main() -> int:
                     help="take the suite figures from a `pytest --lab-timing FILE` run instead of running "
                          "tests/integration (about 15 min)")
     ap.add_argument("--no-suite", action="store_true", help="skip the suite figures")
+    ap.add_argument("--only", action="append", default=[], metavar="STEP",
+                    help="run only this step (repeatable: images, lab up, takeover, reference harness, parallel, "
+                         "fast clock, suite) and update its figures in --out, keeping the others")
     a = ap.parse_args()
     reps = 3 if a.quick else a.reps
-    res: dict = {"machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version()},
-                 "reps": reps, "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+    res: dict = json.loads(a.out.read_text()) if a.only and a.out.exists() else {}
+    res["machine"] = {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version()}
+    if not a.only:
+        res.update({"reps": reps, "date": time.strftime("%Y-%m-%d %H:%M:%S")})
     steps = [("images", lambda: bench_images(res)) if not a.quick else None,
              ("lab up", lambda: bench_up(res)),
              ("takeover", lambda: bench_takeover(res, reps)),
@@ -311,8 +316,15 @@ def main() -> int:
              ("parallel", lambda: bench_parallel(res, (1, 2, 4) if a.quick else (1, 2, 4, 8))),
              ("fast clock", lambda: bench_fast(res, reps)),
              ("suite", lambda: bench_suite(res, a.suite_timing)) if not a.no_suite else None]
+    unknown = set(a.only) - {st[0] for st in steps if st}
+    if unknown:
+        ap.error(f"unknown step(s) {', '.join(sorted(unknown))}; steps: {', '.join(st[0] for st in steps if st)}")
     for s in filter(None, steps):
         name, fn = s
+        if a.only and name not in a.only:
+            continue
+        if a.only:
+            res.setdefault("updated", {})[name] = time.strftime("%Y-%m-%d %H:%M:%S")
         console.print(f"[bold]bench:[/] {name} ...")
         fn()
         a.out.write_text(json.dumps(res, indent=2, default=str))
