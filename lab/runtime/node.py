@@ -329,6 +329,25 @@ class Node:
             self._stream_thread.start()
 
     def _stream(self) -> None:
+        """Follow the events log; if the follow ends while the container still runs (an engine
+        hiccup), say so in the history and resume after the last line read (at most 3 times)."""
+        try:
+            for attempt in range(4):
+                problem = self._follow_once()
+                try:
+                    self._container.reload()
+                except (APIError, NotFound):
+                    return
+                if self._container.status != "running" or self.expect_exit:
+                    return
+                self._history.append("note", text=f"{self.name}: events follow ended ({problem or 'stream closed'}); "
+                                                  f"{'resuming' if attempt < 3 else 'giving up'}")
+        finally:
+            self._note_unexpected_exit()
+            self._history.notify()
+
+    def _follow_once(self) -> Optional[str]:
+        """One ``tail -F`` of the events log from the first unread line. Returns a problem or None."""
         start = self._lines_seen + 1
         try:
             r = self._container.exec_run(["tail", "-n", f"+{start}", "-F", "-s", str(TAIL_POLL), EVENTS_LOG], stream=True)
@@ -336,12 +355,13 @@ class Node:
                 if text.startswith("tail:"):
                     continue
                 self._lines_seen += 1
-                self._record_fifo_line(text)
-        except (APIError, NotFound, OSError):
-            pass
-        finally:
-            self._note_unexpected_exit()
-            self._history.notify()
+                try:
+                    self._record_fifo_line(text)
+                except ValueError as e:          # a line shlex cannot split: keep following
+                    self._history.append("note", text=f"{self.name}: unreadable events line {text!r}: {e}")
+        except (APIError, NotFound, OSError) as e:
+            return f"{type(e).__name__}: {e}"[:200]
+        return None
 
     def _note_unexpected_exit(self) -> None:
         """If the container stopped and the lab did not stop it, record a ``died`` node event."""
