@@ -49,9 +49,13 @@ def segments(history: History, node: str, instance: str, t_end: float) -> list[t
 
 
 def fault_windows(history: History, t_end: float) -> list[tuple[float, float, str]]:
-    """(start, end, label) for node lifecycle faults and nemesis faults (open ones end at t_end)."""
-    out: list = []
-    open_: dict = {}
+    """(start, end, label) for node lifecycle faults and nemesis faults (open ones end at t_end).
+
+    A nemesis fault that kills or pauses a node also shows as the node's lifecycle; the two are
+    one window, labelled with the fault's name.
+    """
+    windows: list[tuple[float, float, str, object]] = []     # (start, end, label, key)
+    open_: dict = {}           # key -> (start, label); key: node name, or ("fault", name, target)
     for e in history.events():
         if e.kind == "node":
             a, n = e["action"], e["node"]
@@ -59,20 +63,18 @@ def fault_windows(history: History, t_end: float) -> list[tuple[float, float, st
                 open_.setdefault(n, (e.t, f"{n}: {a}"))
             elif a in ("start", "unpause") and n in open_:
                 t0, label = open_.pop(n)
-                out.append((t0, e.t, label))
+                windows.append((t0, e.t, label, n))
         elif e.kind == "fault":
             key = ("fault", e["name"], e.get("target"))
             if e["action"] == "apply":
                 open_[key] = (e.t, f"{e['name']} on {e.get('target')}")
             elif key in open_:
                 t0, label = open_.pop(key)
-                out.append((t0, e.t, label))
-    out += [(t0, t_end, label) for t0, label in open_.values()]
-    # a nemesis fault that kills/pauses a node also shows as the node's lifecycle: one window, the fault's name
-    faults = [(a, label.split(" on ")[-1]) for a, _, label in out if " on " in label]
-    out = [w for w in out if " on " in w[2]
-           or not any(abs(w[0] - a) < 0.5 and w[2].startswith(f"{node}: ") for a, node in faults)]
-    return sorted(out)
+                windows.append((t0, e.t, label, key))
+    windows += [(t0, t_end, label, key) for key, (t0, label) in open_.items()]
+    fault_starts = [(t0, key[2]) for t0, _, _, key in windows if isinstance(key, tuple)]
+    return sorted((t0, t1, label) for t0, t1, label, key in windows
+                  if isinstance(key, tuple) or not any(abs(t0 - a) < 0.5 and key == target for a, target in fault_starts))
 
 
 def label_levels(starts: list[float], widths: list[float]) -> list[int]:
