@@ -267,20 +267,22 @@ class Checks:
                 return None
         return None
 
-    def _see_start(self, ev: Event) -> bool:
+    @staticmethod
+    def _is_start(ev: Event) -> bool:
+        return ev.kind == "node" and ev.get("action") in ("start", "restart")
+
+    def _see_start(self, ev: Event) -> None:
         """If ``ev`` starts a node: with a lab, record when its keepalived started (``ready``,
-        Lab.keepalived_started) unless known. Returns whether ``ev`` is a node start."""
-        started = ev.kind == "node" and ev.get("action") in ("start", "restart")
-        if started and self.lab is not None and self._ready(ev) is None:
+        Lab.keepalived_started) unless known."""
+        if self._is_start(ev) and self.lab is not None and self._ready(ev) is None:
             self.lab.keepalived_started(ev["node"])
-        return started
 
     def _deadline(self, ev: Event, exp: Expectation) -> float:
         """When ``exp`` must hold: event time + latest + margin. After a node start, ``latest``
         includes the start-up allowance; once keepalived's start was seen (a ``ready`` event), the
         protocol's time runs from there instead (the earlier of the two)."""
         d = ev.t + exp.latest + self.margin
-        if ev.kind == "node" and ev.get("action") in ("start", "restart"):
+        if self._is_start(ev):
             ready = self._ready(ev)
             if ready is not None:
                 d = min(d, ready.t + max(0.0, exp.latest - self.startup) + self.margin)
@@ -315,10 +317,10 @@ class Checks:
                 ev, exp = self.expectation(i)
                 if ev is None:
                     continue
-                started = self._see_start(ev)
+                self._see_start(ev)
                 deadlines.append(self._deadline(ev, exp))
-                anchored = not started or self._ready(ev) is not None
-                protocol_ends.append(deadlines[-1] - self.margin - (0.0 if anchored else self.startup))
+                unanchored = self._is_start(ev) and self._ready(ev) is None   # start-up allowance still in it
+                protocol_ends.append(deadlines[-1] - self.margin - (self.startup if unanchored else 0.0))
             if deadlines:
                 d = max(deadlines)
                 self.history.wait_for(lambda h: None, max(0.0, d - time.monotonic()),     # runs to the deadline

@@ -41,9 +41,9 @@ class Wait:
     ``start``/``end``: when the caller blocked and returned. ``clock_start``/``protocol_end``:
     the stretch the protocol itself needed: from the event that started its clock (a kill, a
     fault, a node start; the wait's own start if unknown) to the keepalived-stamped event that
-    satisfied the wait, or to the deadline for a wait that had to run out (proving that
-    nothing happens takes the whole protocol deadline). Empty when the wait was already
-    satisfied and carried no event.
+    satisfied the wait, or, for a wait that had to run out (proving that nothing happens takes
+    the whole protocol deadline), to its end less the lab's slack (margin, start-up allowance).
+    Empty when the wait was already satisfied and carried no event.
     """
 
     start: float
@@ -229,23 +229,23 @@ class History:
         """
         start = time.monotonic()
         deadline = start + timeout
+        cs = start if clock_start is None else min(start, clock_start)
         with self._cond:
             n0, first = len(self._arrivals), True
             while True:
                 value = predicate(self)
                 if value:
-                    self._account(start, clock_start, value, n0, first)
+                    self._account(start, cs, value, n0, first)
                     return value
                 first = False
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     end = time.monotonic()
-                    cs = min(start, clock_start if clock_start is not None else start)
                     self.waits.append(Wait(start, end, cs, max(cs, end - slack), False))
                     return None
                 self._cond.wait(remaining)
 
-    def _account(self, start: float, clock_start: Optional[float], value: Any, n0: int, first: bool) -> None:
+    def _account(self, start: float, clock_start: float, value: Any, n0: int, first: bool) -> None:
         """Record a met wait: it ends with the event it returned, else the last protocol event that arrived."""
         end = time.monotonic()
         times = _event_times(value)
@@ -254,8 +254,7 @@ class History:
         if not times:                  # already true and no event to date it: the wait cost nothing
             self.waits.append(Wait(start, end, start, start, True))
             return
-        pe = min(max(times), end)
-        self.waits.append(Wait(start, end, min(start, clock_start if clock_start is not None else start), pe, True))
+        self.waits.append(Wait(start, end, clock_start, min(max(times), end), True))
 
     def protocol_seconds(self) -> float:
         """Seconds the protocol itself made this history's waits last (union of their protocol spans)."""
