@@ -37,7 +37,8 @@ sys.path.insert(0, str(ROOT))
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from lab.lab import MARGIN, Lab  # noqa: E402
+from lab.lab import Lab  # noqa: E402
+from lab.timers import MARGIN  # noqa: E402
 from lab.timers import master_down_interval  # noqa: E402
 from lab.topology import validate  # noqa: E402
 

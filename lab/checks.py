@@ -11,10 +11,9 @@ Every failure raises :class:`CheckFailed` (an AssertionError) whose text says wh
 expected (and by which rule), what was observed, then the last events of the history and,
 with a lab, each keepalived node's log tail.
 
-History inputs the model understands (others end model checking, said so in the result):
-``node`` start / kill / exited / died / stop / ``signal SIGTERM`` / pause / unpause, and
-``fault`` events named in :data:`FAULT_EVENTS` (the lab's own ``script`` fault from
-:meth:`lab.lab.Lab.set_script`; the nemesis's node and VRRP-blocking faults).
+What drives the model is decided in :mod:`lab.judge` (node actions by :func:`lab.events.node_effect`,
+faults by the meaning they declared); the judging itself is the pure :func:`lab.judge.judge`. This
+module adds what needs a running lab: waiting until a deadline, keepalived's dumps, log tails.
 """
 from __future__ import annotations
 
@@ -22,125 +21,19 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional, Sequence
 
-from .history import Event, History
-from .model import (AdvertsBlocked, ElectionModel, Expectation, InterfaceChange, NodeDown, NodePaused, NodeResumed,
-                    NodeUp, ScriptResult, specs_from_topology)
+from .election import (AdvertsBlocked, ElectionModel, Expectation, Hearing, InterfaceChange, NodeDown, NodePaused,
+                       ScriptResult, specs_from_topology)
+from .events import Event
+from .history import History
+from .judge import (Judgement, ModelReport, Verdict, deadline as model_deadline, failure_text, is_start, judge,
+                    model_inputs, ready_event, timeline_tail)
+from .timers import MARGIN, STARTUP_ALLOWANCE
 
-#: Seconds added to every model deadline: docker exec/kill latency and notify_fifo stamping
-#: on a loaded 2-core machine (same as lab.lab.MARGIN).
-MARGIN = 1.0
-#: notify_fifo/lifecycle states that are not an election state
-_IDLE = {"DOWN", "PAUSED", "STOP", None}
+__all__ = ["CheckFailed", "Checks", "Judgement", "ModelReport", "Verdict", "model_inputs", "timeline_tail"]
 
 
 class CheckFailed(AssertionError):
     """A check did not hold. ``str()`` has the finding, the timeline tail and node log tails."""
-
-
-def _fault_to_model(e: Event) -> Optional[list]:
-    """Model events for a ``fault`` event, [] for a fault with no effect on VRRP, None if unknown."""
-    name, action, target = e.get("name"), e.get("action"), e.get("target")
-    apply = action == "apply"
-    if name == "script":
-        ok = e.get("ok")
-        ok = (not apply) if ok is None else (ok if apply else not ok)
-        return [ScriptResult(target, e["script"], bool(ok))]
-    if name in ("kill",):
-        return [NodeDown(target)] if apply else [NodeUp(target)]
-    if name in ("stop",):
-        return [NodeDown(target, graceful=True)] if apply else [NodeUp(target)]
-    if name in ("pause", "freeze"):
-        return [NodePaused(target)] if apply else [NodeResumed(target)]
-    if name in ("drop_vrrp", "block_vrrp", "block_adverts", "vrrp_drop_in"):
-        return [AdvertsBlocked(target, blocked=apply)]
-    if name in ("link_down", "iface_down", "interface_down"):
-        return [InterfaceChange(target, e.get("interface") or e.get("detail") or "eth0", up=not apply)]
-    return None
-
-
-#: fault names the model understands (see _fault_to_model)
-FAULT_EVENTS = ("script", "kill", "stop", "pause", "freeze", "drop_vrrp", "block_vrrp", "block_adverts",
-                "vrrp_drop_in", "link_down", "iface_down", "interface_down")
-
-
-def model_inputs(history: History, nodes: Iterable[str]) -> tuple[list[tuple[Event, list]], Optional[Event]]:
-    """History events that drive the model, each with its model events; and the first unknown one.
-
-    Node lifecycle: start -> NodeUp; kill/exited/died -> NodeDown; stop or SIGTERM -> NodeDown(graceful);
-    pause/unpause -> NodePaused/NodeResumed. ``exited`` after a ``stop`` is the same stop.
-    """
-    nodes = set(nodes)
-    out: list[tuple[Event, list]] = []
-    down: set[str] = set()
-    for e in history.events():
-        evs: Optional[list] = None
-        if e.kind == "node" and e["node"] in nodes:
-            n, a = e["node"], e["action"]
-            if a == "start":
-                evs = [NodeUp(n)]
-            elif a in ("kill", "exited", "died"):
-                evs = [] if n in down else [NodeDown(n)]
-            elif a == "stop" or a in ("signal SIGTERM", "signal TERM", "signal 15"):
-                evs = [] if n in down else [NodeDown(n, graceful=True)]
-            elif a == "pause":
-                evs = [NodePaused(n)]
-            elif a == "unpause":
-                evs = [NodeResumed(n)]
-            elif a in ("ready",):
-                evs = []
-            else:
-                return out, e
-            for m in evs:
-                if isinstance(m, NodeUp):
-                    down.discard(n)
-                elif isinstance(m, NodeDown):
-                    down.add(n)
-        elif e.kind == "fault":
-            evs = _fault_to_model(e)
-            if evs is None:
-                return out, e
-            evs = [m for m in evs if m.node in nodes]
-        if evs:
-            out.append((e, evs))
-    return out, None
-
-
-def timeline_tail(history: History, n: int = 25) -> str:
-    """The last ``n`` events as text, leaving out adverts that repeat their sender's previous one."""
-    keep, last = [], {}
-    for e in history.events():
-        if e.kind == "advert":
-            key = (e.get("src"), e.get("vrid"))
-            sig = (e.get("priority"), e.get("advert_int"), tuple(e.get("addresses") or ()))
-            if last.get(key) == sig:
-                continue
-            last[key] = sig
-        keep.append(e)
-    return "\n".join(e.describe(history.t0) for e in keep[-n:])
-
-
-@dataclass
-class Judgement:
-    """One expectation judged against the history."""
-
-    event: Event
-    expectation: Expectation
-    deadline: float
-    observed: Optional[frozenset[str]] = None
-    ok: Optional[bool] = None           # None: not judged (superseded or history too short)
-    problem: str = ""
-
-
-@dataclass
-class ModelReport:
-    """Result of :meth:`Checks.judge`: every judgement, and where model checking stopped."""
-
-    judgements: list[Judgement] = field(default_factory=list)
-    stopped_at: Optional[Event] = None
-
-    @property
-    def failures(self) -> list[Judgement]:
-        return [j for j in self.judgements if j.ok is False]
 
 
 class Checks:
@@ -156,26 +49,21 @@ class Checks:
     """
 
     def __init__(self, history: History, topology, addresses=None, lab=None, margin: float = MARGIN,
-                 startup: float = 15.0):
+                 startup: float = STARTUP_ALLOWANCE):
         self.history, self.topology, self.lab = history, topology, lab
         self.addresses = addresses
         self.margin, self.startup = margin, startup
 
     @classmethod
     def for_lab(cls, lab) -> "Checks":
-        from .lab import MARGIN as LAB_MARGIN, STARTUP_ALLOWANCE
         return cls(lab.history, lab.topology, {n: node.addresses for n, node in lab.nodes.items()}, lab,
-                   LAB_MARGIN, STARTUP_ALLOWANCE)
+                   MARGIN, STARTUP_ALLOWANCE)
 
     # ---------------------------------------------------------------- failure text
     def fail(self, message: str, n: int = 25) -> CheckFailed:
         """A CheckFailed with ``message``, the last ``n`` history events and node log tails."""
-        parts = [message, "", f"timeline (last {n} events, seconds since lab start; repeated adverts omitted):",
-                 timeline_tail(self.history, n)]
-        if self.lab is not None:
-            for node in self.lab.keepalived_nodes():
-                parts += ["", f"--- {node.name} log tail ---", node.logs(tail=12).rstrip()]
-        return CheckFailed("\n".join(parts))
+        tails = [(node.name, node.logs(tail=12)) for node in self.lab.keepalived_nodes()] if self.lab is not None else []
+        return CheckFailed(failure_text(message, self.history, tails, n))
 
     def _rel(self, t: float) -> str:
         return f"{t - self.history.t0:.3f} s"
@@ -186,90 +74,21 @@ class Checks:
 
     # ---------------------------------------------------------------- the model over the history
     def model(self) -> ElectionModel:
-        return ElectionModel(specs_from_topology(self.topology, self.addresses), startup=self.startup)
+        return ElectionModel(specs_from_topology(self.topology, self.addresses), startup=self.startup, race=self.margin)
 
-    def judge(self, instances: Optional[Sequence[str]] = None, until: Optional[float] = None) -> ModelReport:
-        """Replay the history's inputs through the model and judge every expectation (pure).
-
-        An expectation is judged at its deadline (event time + latest + margin) when the next
-        input comes later and the history reaches it: the observed MASTER set must be one the
-        model allows; while the model expects no change, no other node may become MASTER;
-        a change may not come before event time + earliest - margin; nodes the model puts in
-        FAULT must report FAULT. Open ties are resolved with what was observed.
-        """
-        until = self._now() if until is None else until
-        model = self.model()
-        names = instances or list(model.specs)
-        inputs, stop = model_inputs(self.history, self.topology.keepalived_nodes())
-        rep = ModelReport(stopped_at=stop)
-        pending: dict[str, Judgement] = {}
-        boundaries = [e.t for e, _ in inputs] + [stop.t if stop else float("inf")]
-        for k, (ev, mevs) in enumerate(inputs):
-            t_next = boundaries[k + 1]
-            for m in mevs:
-                for exp in model.apply(m, t=ev.t):
-                    if exp.instance not in names:
-                        continue
-                    old = pending.get(exp.instance)
-                    if old is not None and old.event is not ev:     # a new input for this instance first
-                        old.ok, old.problem = None, f"superseded by {ev.describe(self.history.t0).strip()} before its deadline"
-                        rep.judgements.append(old)
-                    pending[exp.instance] = Judgement(ev, exp, self._deadline(ev, exp))
-            for inst, j in list(pending.items()):
-                if j.deadline <= min(t_next, until):
-                    self._judge_one(j, model)
-                    rep.judgements.append(j)
-                    del pending[inst]
-        for j in pending.values():
-            j.ok, j.problem = None, f"history ends before its deadline {self._rel(j.deadline)}"
-            rep.judgements.append(j)
-        return rep
-
-    def _judge_one(self, j: Judgement, model: ElectionModel) -> None:
-        exp, inst = j.expectation, j.expectation.instance
-        states = self.history.states(inst, at=j.deadline)
-        observed = frozenset(n for n, s in states.items() if s == "MASTER")
-        j.observed = observed
-        problems = []
-        if not exp.allows(observed):
-            problems.append(f"MASTER {{{', '.join(sorted(observed))}}} at the deadline, expected {exp.describe_options()}")
-        allowed = frozenset().union(*exp.options)
-        for s in self.history.events("state", since=j.event.t, instance=inst):
-            if s.t > j.deadline:
-                break
-            if s["state"] == "MASTER" and s["node"] not in allowed:
-                problems.append(f"{s['node']} became MASTER at {self._rel(s.t)} (not allowed)")
-            if exp.changed and exp.earliest > self.margin and s["state"] == "MASTER" and s["node"] in allowed \
-                    and s.t < j.event.t + exp.earliest - self.margin:
-                problems.append(f"{s['node']} became MASTER {s.t - j.event.t:.3f} s after the event, before the "
-                                f"earliest {exp.earliest:.3f} s the timers allow")
-        for n, want in exp.states.items():
-            got = states.get(n)
-            if want == "FAULT" and got not in _IDLE and got != "FAULT":
-                problems.append(f"{n} reports {got}, expected FAULT")
-            if got == "FAULT" and want in ("MASTER", "BACKUP"):
-                problems.append(f"{n} reports FAULT, expected {want}")
-        j.ok = not problems
-        j.problem = "; ".join(dict.fromkeys(problems))
-        if len(exp.options) > 1 and exp.allows(observed):
-            model.observe_master(inst, observed)
-
-    _LIFECYCLE = ("start", "restart", "kill", "exited", "died", "stop")
+    def judge(self, instances: Optional[Sequence[str]] = None, until: Optional[float] = None,
+              allow: Sequence[str] = ()) -> ModelReport:
+        """Judge the history against the model (pure: :func:`lab.judge.judge`)."""
+        return judge(self.history, specs_from_topology(self.topology, self.addresses), margin=self.margin,
+                     startup=self.startup, until=self._now() if until is None else until, instances=instances,
+                     allow=allow)
 
     def _ready(self, start: Event) -> Optional[Event]:
-        """The ``ready`` event (keepalived's 'Startup complete') of the run ``start`` began, if recorded."""
-        for e in self.history.events("node", since=start.t, node=start["node"]):
-            if e is start:
-                continue
-            if e["action"] == "ready":
-                return e
-            if e["action"] in self._LIFECYCLE:
-                return None
-        return None
+        return ready_event(self.history, start)
 
     @staticmethod
     def _is_start(ev: Event) -> bool:
-        return ev.kind == "node" and ev.get("action") in ("start", "restart")
+        return is_start(ev)
 
     def _see_start(self, ev: Event) -> None:
         """If ``ev`` starts a node: with a lab, record when its keepalived started (``ready``,
@@ -278,15 +97,7 @@ class Checks:
             self.lab.keepalived_started(ev["node"])
 
     def _deadline(self, ev: Event, exp: Expectation) -> float:
-        """When ``exp`` must hold: event time + latest + margin. After a node start, ``latest``
-        includes the start-up allowance; once keepalived's start was seen (a ``ready`` event), the
-        protocol's time runs from there instead (the earlier of the two)."""
-        d = ev.t + exp.latest + self.margin
-        if self._is_start(ev):
-            ready = self._ready(ev)
-            if ready is not None:
-                d = min(d, ready.t + max(0.0, exp.latest - self.startup) + self.margin)
-        return d
+        return model_deadline(self.history, ev, exp, self.margin, self.startup)
 
     def expectation(self, instance: str) -> tuple[Optional[Event], Optional[Expectation]]:
         """The latest input event and the model's expectation for ``instance`` after it."""
@@ -300,14 +111,17 @@ class Checks:
                         last = (ev, exp)
         return last
 
-    def assert_matches_model(self, instances: Optional[Sequence[str]] = None, *, settle: bool = True) -> ModelReport:
-        """Every expectation the model makes over the history holds (see :meth:`judge`).
+    def assert_matches_model(self, instances: Optional[Sequence[str]] = None, *, settle: bool = True,
+                             allow: Sequence[str] = ()) -> ModelReport:
+        """The history holds against the election model (see :func:`lab.judge.judge`).
 
         Args:
             settle: with a lab, first wait until the last expectation's deadline (event driven:
                 returns as soon as the deadline has passed).
-        Raises CheckFailed listing each violated expectation with its rule, or when the history
-        stops before the last expectation could be judged.
+            allow: fault kinds, fault names or node actions the model has no rule for that this
+                test accepts: judging stops there and the verdict is that of what came before.
+        Raises CheckFailed unless the verdict is "holds": listing each violated expectation with its
+        rule, and for "cannot judge" what could not be judged and which rule is missing.
         """
         names = list(instances or self.topology.instance_names())
         if settle and self.lab is not None:
@@ -326,24 +140,23 @@ class Checks:
                 self.history.wait_for(lambda h: None, max(0.0, d - time.monotonic()),     # runs to the deadline
                                       slack=d - max(protocol_ends))
                 self.history.append("note", text="model deadline reached")
-        rep = self.judge(names)
-        bad = rep.failures
-        last = {}
-        for j in rep.judgements:
-            last[j.expectation.instance] = j
-        unjudged = [j for j in last.values() if j.ok is None and j.problem.startswith("history ends")]
-        if bad or unjudged:
-            lines = ["the history does not match the election model:"]
-            for j in bad + unjudged:
-                e = j.expectation
-                lines.append(f"- after `{e.cause}` at {self._rel(j.event.t)}: {e.describe()}\n"
-                             f"    judged at {self._rel(j.deadline)}: {j.problem or 'not judged'}\n"
-                             f"    rules: " + " | ".join(e.rules))
-            if rep.stopped_at is not None:
-                lines.append(f"(model checking stopped at {self._rel(rep.stopped_at.t)}: "
-                             f"{rep.stopped_at.describe(self.history.t0).strip()} is not modelled)")
-            raise self.fail("\n".join(lines))
-        return rep
+        rep = self.judge(names, allow=allow)
+        if rep.verdict is Verdict.HOLDS:
+            return rep
+        lines = [f"the history does not match the election model (verdict: {rep.verdict.value}):"]
+        for j in rep.failures + rep.unjudged:
+            e = j.expectation
+            lines.append(f"- [{j.verdict.value}] after `{e.cause}` at {self._rel(j.event.t)}: {e.describe()}\n"
+                         f"    judged at {self._rel(j.deadline)}: {j.problem}\n"
+                         f"    rules: " + " | ".join(e.rules))
+        if rep.stopped_at is not None and not rep.stop_allowed:
+            st = rep.stopped_at
+            lines.append(f"- [cannot judge] from {self._rel(st.event.t)} on: "
+                         f"{st.event.describe(self.history.t0).strip()}: {st.reason} "
+                         f"(allow it with assert_matches_model(allow=[...]) if this test accepts that)")
+        if not rep.judgements and rep.stopped_at is None:
+            lines.append("- [cannot judge] the history has no input the model could judge (no node start?)")
+        raise self.fail("\n".join(lines))
 
     # ---------------------------------------------------------------- single checks
     def _window(self, instance: str, during) -> tuple[float, float]:
@@ -419,7 +232,7 @@ class Checks:
         inputs, _ = model_inputs(self.history, self.topology.keepalived_nodes())
         disruptive = [e for e, mevs in inputs
                       if any(isinstance(m, (NodeDown, NodePaused, AdvertsBlocked, InterfaceChange, ScriptResult))
-                             for m in mevs)]
+                             or (isinstance(m, Hearing) and not m.hears) for m in mevs)]
         if not disruptive:
             raise self.fail(f"no fault or node stop in the history to measure a takeover of {instance} from")
         f = disruptive[-1]

@@ -88,7 +88,7 @@ def predict(topology: str, events: list[str] = typer.Argument(None, help="events
     """The model's expected MASTER after each event, with its time window and rule (no Docker)."""
     from rich.table import Table
 
-    from .predict import predict_topology
+    from .election.predict import predict_topology
     t = Table("event", "instance", "expected MASTER", "window (s after event)", "effective priorities", "rule")
     for text, exp in predict_topology(_topology(topology), events or []):
         prios = " ".join(f"{n}={p}" for n, p in sorted(exp.effective_priorities.items()))

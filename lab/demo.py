@@ -13,7 +13,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.panel import Panel
 
-from .lab import MARGIN, Lab
+from .lab import Lab
+from .timers import MARGIN
 from .report import text_timeline, write_report
 from .status import status_table
 

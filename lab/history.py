@@ -4,24 +4,19 @@ Timestamps are seconds on one clock, ``time.monotonic()`` of the host, which the
 containers share (same kernel): a node's notify_fifo line is stamped inside the
 node when keepalived writes it, so late reading does not skew it.
 
-Event kinds and their fields (``Event.data``):
-  state   node, instance, state (MASTER/BACKUP/FAULT/STOP), priority     (from notify_fifo)
-  priority node, instance, state (MASTER/BACKUP), priority: an effective priority change
-          (notify_fifo with vrrp_notify_priority_changes, which the lab turns on)
-  fault   name, action (apply/heal), target, detail                     (from the nemesis / Lab)
-  node    node, action (start/kill/stop/pause/unpause/restart/ready)
-  advert  src, vrid, priority, advert_int, version, auth, addresses     (scapy capture)
-  vip     instance, holders (list of node names), view (inside/outside)
-  note    text
+Event kinds, their fields and the node lifecycle vocabulary are defined once in
+:mod:`lab.events`; :meth:`History.append` checks every event against it.
 """
 from __future__ import annotations
 
 import json
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional
+
+from .events import SCHEMA_VERSION, Event, EventError, from_json, make, node_effect, to_json
 
 
 #: states keepalived reports on notify_fifo. keepalived 2.2.7 also writes MASTER_RX_LOWER_PRI
@@ -81,39 +76,6 @@ def _event_times(value: Any) -> list[float]:
     return []
 
 
-@dataclass(frozen=True)
-class Event:
-    """One thing that happened. ``t`` is seconds on the host's monotonic clock."""
-
-    t: float
-    kind: str
-    data: dict[str, Any] = field(default_factory=dict)
-
-    def __getitem__(self, key: str) -> Any:
-        return self.data[key]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.data.get(key, default)
-
-    def describe(self, t0: float = 0.0) -> str:
-        d = self.data
-        if self.kind == "state":
-            txt = f"{d['node']}: {d['instance']} -> {d['state']} (priority {d.get('priority')})"
-        elif self.kind == "priority":
-            txt = f"{d['node']}: {d['instance']} effective priority {d.get('priority')} (in {d.get('state')})"
-        elif self.kind == "fault":
-            txt = f"fault {d['name']} {d['action']} on {d.get('target')}" + (f" ({d['detail']})" if d.get("detail") else "")
-        elif self.kind == "node":
-            txt = f"{d['node']}: {d['action']}"
-        elif self.kind == "advert":
-            txt = f"advert from {d['src']} vrid {d['vrid']} priority {d['priority']}"
-        elif self.kind == "vip":
-            txt = f"{d['instance']} VIP held by {', '.join(d['holders']) or 'nobody'} ({d.get('view')})"
-        else:
-            txt = d.get("text", str(d))
-        return f"{self.t - t0:9.3f}s  {txt}"
-
-
 class History:
     """Append-only, ordered by time, with event-driven waiting.
 
@@ -125,16 +87,21 @@ class History:
         self._events: list[Event] = sorted(events, key=lambda e: e.t)
         self._cond = threading.Condition()
         self.t0 = self._events[0].t if self._events else time.monotonic()
-        #: optional callable(Event) called after each append (e.g. a lab's persistent journal)
-        self.sink: Optional[Callable[[Event], None]] = None
+        #: callables(Event) called after each append, outside the lock (e.g. a lab's journal writer)
+        self.listeners: list[Callable[[Event], None]] = []
         #: every wait_for so far (see Wait, protocol_seconds)
         self.waits: list[Wait] = []
         self._arrivals: list[tuple[float, str]] = []     # (t, kind) in arrival order
+        #: what makes the history self-contained (topology, release, clock origin), written to its meta record
+        self.meta: dict[str, Any] = {}
 
     # -- writing
     def append(self, kind: str, t: Optional[float] = None, **data: Any) -> Event:
-        """Record an event (``t`` defaults to now) and wake every waiter."""
-        ev = Event(time.monotonic() if t is None else t, kind, data)
+        """Record an event (``t`` defaults to now) and wake every waiter.
+
+        Raises EventError (lab.events) for a kind or field the schema does not know.
+        """
+        ev = make(kind, time.monotonic() if t is None else t, data)
         with self._cond:
             if self._events and ev.t < self._events[-1].t:   # stamped earlier than the tail: keep order
                 i = len(self._events)
@@ -145,8 +112,8 @@ class History:
                 self._events.append(ev)
             self._arrivals.append((ev.t, kind))
             self._cond.notify_all()
-        if self.sink is not None:
-            self.sink(ev)
+        for listener in list(self.listeners):
+            listener(ev)
         return ev
 
     def notify(self) -> None:
@@ -189,14 +156,14 @@ class History:
                 else:
                     out[e["node"]] = e["state"]
             elif e.kind == "node":
-                n, a = e["node"], e["action"]
-                if a in ("kill", "exited", "died"):
+                n, eff = e["node"], node_effect(e["action"], e.get("signal"))
+                if eff == "down":          # graceful ends (stop, SIGTERM) are DOWN once ``exited``
                     out[n] = "DOWN"
-                elif a == "pause" and n in out:
+                elif eff == "pause" and n in out:
                     before_pause[n], out[n] = out[n], "PAUSED"
-                elif a == "unpause" and n in before_pause:
+                elif eff == "unpause" and n in before_pause:
                     out[n] = before_pause.pop(n)
-                elif a == "start":
+                elif eff in ("up", "restart"):
                     out.pop(n, None)
         return out
 
@@ -268,21 +235,32 @@ class History:
     def to_jsonl(self, path: str | Path) -> None:
         """Write one JSON object per line: ``{"t": ..., "kind": ..., "data": {...}}``."""
         with open(path, "w") as f:
-            f.write(json.dumps({"t": self.t0, "kind": "meta", "data": {"t0": self.t0}}) + "\n")
+            f.write(json.dumps({"t": self.t0, "kind": "meta", "data": {"t0": self.t0, "version": SCHEMA_VERSION,
+                                                                       **self.meta}}, default=str) + "\n")
             for e in self.events():
-                f.write(json.dumps(asdict(e)) + "\n")
+                f.write(to_json(e) + "\n")
 
     @classmethod
     def from_jsonl(cls, path: str | Path) -> "History":
-        """Load a history written by :meth:`to_jsonl`."""
-        evs, t0 = [], None
-        for line in Path(path).read_text().splitlines():
-            d = json.loads(line)
-            if d["kind"] == "meta":
-                t0 = d["data"]["t0"]
+        """Load a history written by :meth:`to_jsonl` (format version 1 or 2).
+
+        Raises EventError naming the file and line of a record the schema does not know.
+        """
+        evs, meta = [], {}
+        for no, line in enumerate(Path(path).read_text().splitlines(), 1):
+            if not line.strip():
                 continue
-            evs.append(Event(d["t"], d["kind"], d["data"]))
+            try:
+                d = json.loads(line)
+                if isinstance(d, dict) and d.get("kind") == "meta":
+                    meta = dict(d.get("data") or {})
+                    continue
+                evs.append(from_json(line))
+            except (ValueError, EventError) as e:
+                raise EventError(f"{path}:{no}: {e}") from None
         h = cls(evs)
-        if t0 is not None:
-            h.t0 = t0
+        if "t0" in meta:
+            h.t0 = meta.pop("t0")
+        meta.pop("version", None)
+        h.meta = meta
         return h

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import ipaddress
+import threading
 import os
 import secrets
 import time
@@ -28,20 +29,14 @@ os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")   # its reaper ima
 from .errors import LabError, LabTimeout, TopologyError, UnknownName
 from .history import Event, History
 from .kaconf.render import render_node, vip_addresses
-from .timers import master_down_interval, skew_time
+from .timers import MARGIN, STARTUP_ALLOWANCE, master_down_interval, skew_time  # noqa: F401 (re-exported)
 from .topology import Topology, load
 
-CAPS = ["NET_ADMIN", "NET_RAW", "NET_BROADCAST"]
 #: A labelled volume mounted in every node: the journal of lab-level events (node lifecycle,
 #: faults) of labs that outlive their process (``kalab up``), so later commands see them.
 JOURNAL_DIR = "/var/lib/kalab/shared"
 JOURNAL = f"{JOURNAL_DIR}/journal.jsonl"
 JOURNAL_KINDS = ("node", "fault", "note")
-#: Deadline allowance for a container to start and keepalived to initialise on a
-#: loaded 2-core machine; added to protocol timers when waiting for first convergence.
-STARTUP_ALLOWANCE = 15.0
-#: Scheduling margin added to protocol deadlines (docker exec and notify_fifo latency).
-MARGIN = 1.0
 #: vrrp_script wrapper in the node image; lets the nemesis force a script's result (lab.nemesis.services).
 SCRIPT_WRAPPER = "/usr/local/sbin/kalab-check"
 
@@ -74,6 +69,7 @@ class Lab:
         #: faults applied and not yet healed (objects with apply()/heal(); see lab.nemesis)
         self.faults: list = []
         self._journal_pending: list[str] = []
+        self._replaying = threading.local()
         #: record VRRP adverts (lab.runtime.capture) from start to stop
         self.capture = capture
         self.captures: list = []
@@ -117,7 +113,7 @@ class Lab:
             self.networks[name], self.subnets[name] = net, subnet
         self.docker.volumes.create(f"kalab-{self.id}-shared", labels=labels)
         if self.keep:
-            self.history.sink = self._journal
+            self.history.listeners.append(self._journal)
         self._watch_deaths(labels)
         hosts = self.topology.host_numbers()
         with ThreadPoolExecutor(max_workers=8) as pool:
@@ -167,7 +163,7 @@ class Lab:
         from testcontainers.core.container import DockerContainer
 
         from .runtime import labels as L
-        from .runtime.node import Node
+        from .runtime.node import CAPS, Node
 
         spec = self.topology.nodes[name]
         addrs = {itf: self.subnets[i.network].network_address + hosts[(name, itf)]
@@ -201,7 +197,7 @@ class Lab:
         """Append a lab-level event to the shared journal (through any running node)."""
         import json
         import shlex
-        if ev.kind not in JOURNAL_KINDS:
+        if ev.kind not in JOURNAL_KINDS or getattr(self._replaying, "on", False):
             return
         self._journal_pending.append(json.dumps({"t": ev.t, "kind": ev.kind, "data": ev.data}, default=str))
         text = "\n".join(self._journal_pending)
@@ -224,11 +220,11 @@ class Lab:
                     d = json.loads(line)
                 except ValueError:
                     continue
-                sink, self.history.sink = self.history.sink, None     # do not write it back
+                self._replaying.on = True        # do not write it back (this thread only)
                 try:
                     self.history.append(d["kind"], t=d["t"], **d["data"])
                 finally:
-                    self.history.sink = sink
+                    self._replaying.on = False
 
         for n in self.nodes.values():
             if n.status() == "running":
@@ -326,7 +322,7 @@ class Lab:
         for n in lab.keepalived_nodes():
             n.load_events()
         lab._load_journal()
-        lab.history.sink = lab._journal
+        lab.history.listeners.append(lab._journal)
         if nl.get(L.T0):
             lab.history.t0 = float(nl[L.T0])
         elif len(lab.history):
@@ -564,7 +560,8 @@ class Lab:
             path, present = f"/run/kalab/fail-{script}", not ok
         self.node(node).exec(f"touch {path}" if present else f"rm -f {path}", check=True)
         return self.history.append("fault", name="script", action="apply", target=node, script=script, ok=ok,
-                                   detail=f"{script} {'OK' if ok else 'KO'}").t
+                                   detail=f"{script} {'OK' if ok else 'KO'}", fault_kind="set-script",
+                                   model=[{"input": "script_result", "node": node, "script": script, "ok": ok}]).t
 
     def timeout_error(self, message: str) -> LabTimeout:
         """A LabTimeout whose text carries the history tail and each keepalived node's log tail."""

@@ -15,7 +15,8 @@ import html
 from pathlib import Path
 from typing import Optional
 
-from .history import Event, History
+from .events import Event, node_effect
+from .history import History
 
 COLORS = {"MASTER": "#2e7d32", "BACKUP": "#90caf9", "FAULT": "#c62828", "STOP": "#616161",
           "DOWN": "#eeeeee", "PAUSED": "#ffb74d"}
@@ -59,7 +60,7 @@ def fault_windows(history: History, t_end: float) -> list[tuple[float, float, st
     for e in history.events():
         if e.kind == "node":
             a, n = e["action"], e["node"]
-            if a in ("kill", "exited", "pause") or a.startswith("signal"):
+            if node_effect(a, e.get("signal")) in ("down", "down-graceful", "pause") and a != "stop":
                 open_.setdefault(n, (e.t, f"{n}: {a}"))
             elif a in ("start", "unpause") and n in open_:
                 t0, label = open_.pop(n)
@@ -104,7 +105,8 @@ def takeovers(history: History) -> list[tuple[Event, Event]]:
     keepalived = {n for n, _ in lanes(history)}
     by_master: dict[int, tuple[Event, Event]] = {}
     for f in history.events():
-        is_fault = (f.kind == "node" and (f["action"] in ("kill", "exited", "pause") or f["action"].startswith("signal"))) \
+        is_fault = (f.kind == "node" and f["action"] != "stop"
+                    and node_effect(f["action"], f.get("signal")) in ("down", "down-graceful", "pause")) \
             or (f.kind == "fault" and f["action"] == "apply")
         if not is_fault:
             continue

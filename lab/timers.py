@@ -46,3 +46,12 @@ def master_down_interval(priority: int, advert_int: float = 1.0, version: int = 
     if version == 3:
         return (3 * round(advert_int * 100)) / 100 + skew_time(priority, advert_int, 3)
     return 3 * advert_int + skew_time(priority, advert_int, 2)
+
+
+#: Seconds added to protocol deadlines and taken off lower bounds when judging a live lab: docker
+#: exec/kill latency and notify_fifo stamping on a loaded 2-core machine (the lab's own allowance,
+#: never the protocol's; every figure that uses it says so).
+MARGIN = 1.0
+#: Seconds allowed for a container to start and keepalived to initialise on a loaded 2-core machine,
+#: until keepalived's own 'Startup complete' is seen (then the protocol's time runs from there).
+STARTUP_ALLOWANCE = 15.0

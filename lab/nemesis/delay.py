@@ -19,7 +19,7 @@ from __future__ import annotations
 import zlib
 
 from ..errors import LabError
-from . import MARKER_DIR, Fault, register
+from .base import MARKER_DIR, Fault, register
 from ._net import add_rule, chains, proto_args, remove_tagged_rules
 
 BACKENDS = ("auto", "netem", "nfqueue")
@@ -41,6 +41,26 @@ class Delay(Fault):
         super().__init__(lab, target, ms=float(ms), jitter_ms=float(jitter_ms), direction=direction,
                          proto=proto, backend=backend, **kw)
         self.chosen: str = ""
+
+    def model_inputs(self, action: str):
+        """A delay of VRRP shorter than every backup's slack (master down interval - advert interval)
+        changes nothing: adverts still arrive before any timer runs out. A longer or jittered delay
+        has no rule in the model (a backup may time out, then yield when the late advert arrives)."""
+        p = self.params
+        if p["proto"] not in ("all", "vrrp"):
+            return []
+        topo = self.lab.topology
+        slack = []
+        for n in topo.keepalived_nodes():
+            for inst in topo.instances(n).values():
+                from ..timers import master_down_interval
+                slack.append(master_down_interval(inst.priority, inst.advert_int, inst.version or 2) - inst.advert_int)
+        worst = (p["ms"] + p["jitter_ms"]) / 1000.0
+        return [] if slack and worst < min(slack) - 0.5 else None
+
+    def unmodelled(self, action: str) -> str:
+        return (f"a delay of {self.params['ms']:g} ms +/- {self.params['jitter_ms']:g} ms reaches a backup's "
+                f"master down interval: whether and when it takes over and yields has no rule in the model")
 
     @property
     def queue_num(self) -> int:

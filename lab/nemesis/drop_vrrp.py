@@ -9,7 +9,7 @@ the first higher-priority advert (§6.4.3).
 """
 from __future__ import annotations
 
-from . import Fault, register
+from .base import Fault, hearing, register
 from ._net import VRRP_PROTO, add_rule, chains, node_addresses, remove_tagged_rules
 
 
@@ -24,6 +24,18 @@ class DropVrrp(Fault):
         if peer:
             lab.node(peer)
         super().__init__(lab, target, direction=direction, peer=peer, **kw)
+
+    def model_inputs(self, action: str):
+        """Who stops hearing whom (R_HEARING): ``in`` cuts the target's reception of every peer (or of
+        ``peer``), ``out`` every peer's (or ``peer``'s) reception of the target, ``both`` both."""
+        d, peer = self.params["direction"], self.params["peer"]
+        peers = [peer] if peer else self.keepalived_peers()
+        pairs = []
+        if d in ("in", "both"):
+            pairs += [(self.target, p) for p in peers]
+        if d in ("out", "both"):
+            pairs += [(p, self.target) for p in peers]
+        return hearing(pairs, hears=action != "apply")
 
     def _apply(self) -> str:
         node = self.node()

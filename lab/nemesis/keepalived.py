@@ -13,7 +13,7 @@ import time
 from typing import Optional
 
 from ..errors import LabError
-from . import MARKER_DIR, Fault, register
+from .base import MARKER_DIR, Fault, node_input, register
 from .node import _DownFault
 
 CONF = "/etc/keepalived/keepalived.conf"
@@ -28,6 +28,7 @@ class KeepalivedTerm(_DownFault):
     backup takes over after its skew time (RFC 3768 §6.4.2), not the master down interval."""
 
     kind = "sigterm"
+    graceful = True
     summary = "SIGTERM keepalived (graceful: priority-0 adverts, VIPs released); heal starts it"
 
     def _apply(self) -> str:
@@ -78,6 +79,20 @@ class Reload(Fault):
     kind = "reload"
     summary = "SIGHUP reload with a changed config (priority=N [instance=NAME]); heal reloads the original"
 
+    def _instances(self) -> dict:
+        insts = self.lab.topology.instances(self.target)
+        name = self.params["instance"]
+        return {name: insts[name]} if name and name in insts else ({} if name else dict(insts))
+
+    def model_inputs(self, action: str):
+        """The new priority of each reloaded instance (man 5 keepalived.conf: SIGHUP rereads the
+        config); heal reloads the configured priority."""
+        if action == "apply":
+            return [node_input("reload", self.target, instance=i, changes={"priority": self.params["priority"]})
+                    for i in self._instances()]
+        return [node_input("reload", self.target, instance=i, changes={"priority": spec.priority})
+                for i, spec in self._instances().items()]
+
     def __init__(self, lab, target, *, priority: int, instance: str = "", **kw):
         if not 1 <= int(priority) <= 255:
             raise LabError(f"reload: priority must be 1..255 (man 5 keepalived.conf), got {priority}")
@@ -120,6 +135,14 @@ class KillVrrpChild(Fault):
 
     kind = "kill-vrrp-child"
     summary = "SIGKILL keepalived's VRRP child process; the parent respawns it"
+
+    def model_inputs(self, action: str):
+        """The VRRP process dies without a word (no priority-0 advert) and the parent's respawn
+        starts it again in its initial state (keepalived(8): the parent restarts a dead child);
+        heal changes nothing."""
+        if action == "apply":
+            return [node_input("node_down", self.target, graceful=False), node_input("node_up", self.target)]
+        return []
 
     old_pid: Optional[int] = None
     new_pid: Optional[int] = None

@@ -8,7 +8,7 @@ back the instance leaves FAULT and the election runs again.
 from __future__ import annotations
 
 from ..errors import LabError
-from . import Fault, register
+from .base import Fault, node_input, register
 
 
 @register
@@ -22,6 +22,15 @@ class LinkDown(Fault):
         if iface not in itfs:
             raise LabError(f"link-down: node {target} has no interface {iface!r}; it has {', '.join(itfs)}")
         super().__init__(lab, target, iface=iface, **kw)
+
+    def model_inputs(self, action: str):
+        """The interface goes down / up (R_IFACE: FAULT when it is an instance's own or an unweighted
+        tracked interface); a down link also carries no adverts either way."""
+        itf = self.params["iface"]
+        ka = self.lab.topology.keepalived_nodes()
+        if self.target not in ka:
+            return []
+        return [node_input("interface", self.target, interface=itf, up=action != "apply")]
 
     def _apply(self) -> str:
         self.node().exec(["ip", "link", "set", "dev", self.params["iface"], "down"], check=True)

@@ -8,7 +8,7 @@ measured fraction against ``percent``.
 from __future__ import annotations
 
 from ..errors import LabError
-from . import Fault, register
+from .base import Fault, hearing, register
 from ._net import add_rule, chains, proto_args, remove_tagged_rules, rule_counters
 
 
@@ -24,6 +24,23 @@ class RandomLoss(Fault):
         chains(direction)
         proto_args(proto)
         super().__init__(lab, target, percent=float(percent), direction=direction, proto=proto, **kw)
+
+    def model_inputs(self, action: str):
+        """100 % loss of VRRP is a cut (like drop-vrrp); other protocols do not touch VRRP; a partial
+        loss of VRRP has no rule: whether three adverts in a row are lost is chance."""
+        p, d = self.params, self.params["direction"]
+        if p["proto"] not in ("all", "vrrp"):
+            return []
+        if p["percent"] < 100:
+            return None
+        peers = self.keepalived_peers()
+        pairs = ([(self.target, q) for q in peers] if d in ("in", "both") else []) + \
+                ([(q, self.target) for q in peers] if d in ("out", "both") else [])
+        return hearing(pairs, hears=action != "apply")
+
+    def unmodelled(self, action: str) -> str:
+        return (f"loss of {self.params['percent']:g}% of VRRP at random: a backup takes over only if it "
+                f"misses every advert for its master down interval, which is chance; the model has no rule")
 
     def _apply(self) -> str:
         node, p = self.node(), self.params["percent"] / 100

@@ -7,14 +7,27 @@ Heal brings the node back: start (after kill/stop) or unpause.
 """
 from __future__ import annotations
 
-from . import Fault, register
+from typing import ClassVar
+
+from .base import Fault, node_input, register
 
 #: seconds a container may take to exit after a signal before heal starts it anyway (docker's default stop timeout)
 EXIT_DEADLINE = 10
 
 
 class _DownFault(Fault):
-    """A fault that leaves the container exited; heal waits for the exit and starts it again."""
+    """A fault that leaves the container exited; heal waits for the exit and starts it again.
+
+    Meaning: apply takes keepalived down (``graceful``: after priority-0 adverts, RFC 3768 §6.4.3);
+    heal starts it in its initial state.
+    """
+
+    graceful: ClassVar[bool] = False
+
+    def model_inputs(self, action: str):
+        if action == "apply":
+            return [node_input("node_down", self.target, graceful=self.graceful)]
+        return [node_input("node_up", self.target)]
 
     def _heal(self) -> str:
         node = self.node()
@@ -49,6 +62,7 @@ class NodeStop(_DownFault):
 
     kind = "stop"
     summary = "graceful docker stop (SIGTERM, SIGKILL after timeout s); heal starts it"
+    graceful = True
 
     def __init__(self, lab, target, *, timeout: int = EXIT_DEADLINE, **kw):
         super().__init__(lab, target, timeout=timeout, **kw)
@@ -64,6 +78,10 @@ class NodePause(Fault):
 
     kind = "pause"
     summary = "freeze the node (cgroup freezer); heal unpauses"
+
+    def model_inputs(self, action: str):
+        """A paused node keeps its VIPs and sends nothing; thawed, it resumes where it was."""
+        return [node_input("node_paused" if action == "apply" else "node_resumed", self.target)]
 
     def _apply(self) -> str:
         self.node().pause()
@@ -83,6 +101,12 @@ class NodeRestart(Fault):
 
     kind = "restart"
     summary = "stop and start the node (keepalived restarts in its initial state)"
+
+    def model_inputs(self, action: str):
+        """A graceful stop then a start in its initial state; heal changes nothing."""
+        if action == "apply":
+            return [node_input("node_down", self.target, graceful=True), node_input("node_up", self.target)]
+        return []
 
     def _apply(self) -> str:
         self.node().restart()

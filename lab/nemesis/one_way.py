@@ -7,7 +7,7 @@ lower-priority adverts, stays MASTER (RFC 3768 §6.4.3): two VIP holders until h
 """
 from __future__ import annotations
 
-from . import Fault, register
+from .base import Fault, hearing, register
 from ._net import add_rule, node_addresses, proto_args, remove_tagged_rules, source_args
 
 
@@ -21,6 +21,15 @@ class OneWayLoss(Fault):
         lab.node(to)
         proto_args(proto)
         super().__init__(lab, target, to=to, proto=proto, **kw)
+
+    def model_inputs(self, action: str):
+        """``to`` stops hearing the target's adverts when VRRP is among the dropped protocols; other
+        protocols do not touch VRRP (a track script that uses them is the script's own input)."""
+        if self.params["proto"] not in ("all", "vrrp"):
+            return []
+        if self.params["to"] not in self.lab.topology.keepalived_nodes():
+            return []
+        return hearing([(self.params["to"], self.target)], hears=action != "apply")
 
     def touched_nodes(self) -> list[str]:
         return [self.target, self.params["to"]]

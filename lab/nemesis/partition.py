@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Union
 
 from ..errors import LabError
-from . import Fault, register
+from .base import Fault, hearing, register
 from ._net import add_rule, node_addresses, remove_tagged_rules, source_args
 
 
@@ -46,6 +46,13 @@ class Partition(Fault):
     @property
     def groups(self) -> list[list[str]]:
         return parse_groups(self.params["groups"])
+
+    def model_inputs(self, action: str):
+        """Keepalived nodes in different groups stop hearing each other, both ways (R_HEARING)."""
+        ka = set(self.lab.topology.keepalived_nodes())
+        gs = [[n for n in g if n in ka] for g in self.groups]
+        pairs = [(r, s) for g in gs for h in gs if h is not g for r in g for s in h]
+        return hearing(pairs, hears=action != "apply")
 
     def touched_nodes(self) -> list[str]:
         return [n for g in self.groups for n in g]

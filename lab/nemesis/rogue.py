@@ -15,7 +15,7 @@ one thing wrong on purpose:
 from __future__ import annotations
 
 from ..errors import LabError
-from . import MARKER_DIR, Fault, register
+from .base import MARKER_DIR, Fault, register
 
 
 @register
@@ -49,6 +49,29 @@ class RogueAdvert(Fault):
             auth_pass=auth_pass or (auth.auth_pass if auth else ""), interval=float(interval or cfg.advert_int),
             count=int(count), dst=dst or "224.0.0.18",
             addresses=addresses or ",".join(str(a) for a in lab.vips(instance)), iface=iface, **kw)
+
+    def model_inputs(self, action: str):
+        """Forged adverts that RFC 3768 §7.1 says a receiver MUST discard (wrong VRID, version, advert
+        interval in v2, or authentication) change nothing; a well-formed forged advert from a
+        non-member (priority 255, 0, or any other) has no rule in the model yet."""
+        p, topo = self.params, self.lab.topology
+        owners = [n for n in topo.keepalived_nodes() if p["instance"] in topo.instances(n)]
+        cfg = topo.instances(owners[0])[p["instance"]]
+        auth = cfg.authentication
+        real_auth = ("pass" if auth and auth.auth_type == "PASS" else "none", auth.auth_pass[:8] if auth else "")
+        forged_auth = (p["auth_type"], p["auth_pass"][:8] if p["auth_type"] == "pass" else "")
+        if forged_auth[0] == "none":
+            forged_auth = ("none", "")
+        if real_auth[0] == "none":
+            real_auth = ("none", "")
+        if p["vrid"] != cfg.virtual_router_id or p["version"] != (cfg.version or 2) or forged_auth != real_auth \
+                or ((cfg.version or 2) == 2 and float(p["advert_int"]) != float(cfg.advert_int)):
+            return []
+        return None
+
+    def unmodelled(self, action: str) -> str:
+        return (f"forged adverts at priority {self.params['priority']} from a non-member: the model has no rule "
+                f"for adverts of a router that is not in the topology")
 
     @property
     def _pidfile(self) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 
 from ..errors import LabError
-from . import Fault, register
+from .base import Fault, node_input, register
 
 SCRIPT_DIR = "/run/kalab/scripts"
 WRAPPER = "/usr/local/sbin/kalab-check"
@@ -26,7 +26,27 @@ class NginxStop(Fault):
     """``nginx -s stop`` (waits until no nginx process is left); heal starts nginx again."""
 
     kind = "nginx-stop"
-    summary = "stop nginx on the node; heal starts it"
+    summary = ("stop nginx on the node [scripts=NAME,... the vrrp_scripts that check it]; heal starts it")
+
+    def __init__(self, lab, target, *, scripts: str = "", **kw):
+        super().__init__(lab, target, scripts=scripts, **kw)
+
+    def _checks(self) -> list[str]:
+        return [s for s in self.params["scripts"].split(",") if s]
+
+    def model_inputs(self, action: str):
+        """nginx itself is not VRRP: the meaning is the results of the vrrp_scripts that check it
+        (``scripts=``): failing while nginx is stopped, succeeding again after heal. A node that
+        tracks scripts but names none has no rule: the model cannot know which of them check nginx."""
+        topo = self.lab.topology
+        tracked = topo.scripts(self.target) if self.target in topo.keepalived_nodes() else {}
+        if self._checks():
+            return [node_input("script_result", self.target, script=s, ok=action != "apply") for s in self._checks()]
+        return [] if not tracked else None
+
+    def unmodelled(self, action: str) -> str:
+        return (f"nginx-stop on {self.target}, which runs vrrp_scripts: name the ones that check nginx "
+                f"(scripts=NAME,...) so the model knows which results change")
 
     def _apply(self) -> str:
         node = self.node()
@@ -56,10 +76,16 @@ class ForceScript(Fault):
     kind = "script"
     summary = "force vrrp_script script=NAME to result=fail|ok; heal lets the real check decide"
 
-    def __init__(self, lab, target, *, script: str, result: str = "fail", **kw):
-        if result not in ("fail", "ok"):
-            raise LabError(f"script: result must be fail or ok, got {result!r}")
-        super().__init__(lab, target, script=script, result=result, **kw)
+    def __init__(self, lab, target, *, script: str, result: str = "fail", real: str = "ok", **kw):
+        if result not in ("fail", "ok") or real not in ("fail", "ok"):
+            raise LabError(f"script: result and real must be fail or ok, got result={result!r} real={real!r}")
+        super().__init__(lab, target, script=script, result=result, real=real, **kw)
+
+    def model_inputs(self, action: str):
+        """The script's result becomes ``result``; after heal the real check decides again, which
+        returns ``real`` (default ok: what the check sees in a healthy lab)."""
+        ok = self.params["result" if action == "apply" else "real"] == "ok"
+        return [node_input("script_result", self.target, script=self.params["script"], ok=ok)]
 
     def _apply(self) -> str:
         node, s = self.node(), self.params["script"]
@@ -85,8 +111,18 @@ class Command(Fault):
     kind = "command"
     summary = "run=SHELL on apply and undo=SHELL on heal (e.g. remove a file a check script tests)"
 
-    def __init__(self, lab, target, *, run: str, undo: str = "", **kw):
-        super().__init__(lab, target, run=run, undo=undo, **kw)
+    def __init__(self, lab, target, *, run: str, undo: str = "", script: str = "", **kw):
+        super().__init__(lab, target, run=run, undo=undo, script=script, **kw)
+
+    def model_inputs(self, action: str):
+        """An arbitrary command has no meaning the model can know, unless ``script=NAME`` says which
+        vrrp_script it makes fail (and ``undo`` makes succeed again)."""
+        if self.params["script"]:
+            return [node_input("script_result", self.target, script=self.params["script"], ok=action != "apply")]
+        return None
+
+    def unmodelled(self, action: str) -> str:
+        return "command: an arbitrary shell command; say which vrrp_script it breaks with script=NAME"
 
     def _apply(self) -> str:
         self.node().exec(self.params["run"], check=True)

@@ -15,6 +15,12 @@ from typing import TYPE_CHECKING, Iterator, Optional
 
 from docker.errors import APIError, NotFound
 
+from ..events import node_effect
+
+#: capabilities a lab node gets: keepalived needs NET_ADMIN (addresses, routes), NET_RAW (its VRRP
+#: socket) and NET_BROADCAST (gratuitous ARP); nothing else, never --privileged
+CAPS = ["NET_ADMIN", "NET_RAW", "NET_BROADCAST"]
+
 if TYPE_CHECKING:  # pragma: no cover
     from docker.models.containers import Container
     from ..history import History
@@ -208,7 +214,7 @@ class Node:
         if str(signal).upper().removeprefix("SIG") in ("KILL", "TERM", "INT", "QUIT", "9", "15", "2", "3"):
             self.expect_exit = True          # set before the signal: the engine's die event may come first
         self._container.kill(signal=signal)
-        action = "kill" if signal in ("SIGKILL", "KILL", 9) else f"signal {signal}"
+        action = "kill" if signal in ("SIGKILL", "KILL", 9) else "signal"
         return self._record(action, t0, signal=str(signal))
 
     def stop(self, timeout: int = 10) -> float:
@@ -301,6 +307,25 @@ class Node:
             f = tar.extractfile(member)
             return f.read().decode(errors="replace") if f else None
 
+    def json_files(self, folder: str) -> list[dict]:
+        """The JSON objects of every ``*.json`` file in ``folder`` (any container state: docker cp);
+        [] when the folder is absent. Unreadable files are skipped."""
+        import io
+        import tarfile
+        try:
+            stream, _ = self._container.get_archive(folder)
+        except (APIError, NotFound):
+            return []
+        out = []
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+            for m in tar.getmembers():
+                if m.isfile() and m.name.endswith(".json"):
+                    try:
+                        out.append(json.loads(tar.extractfile(m).read()))  # type: ignore[union-attr]
+                    except (ValueError, AttributeError):
+                        continue
+        return out
+
     def load_events(self) -> int:
         """Read the whole events log once into the history (for a lab attached later). Returns lines read."""
         text = self.read_file_any_state(EVENTS_LOG) or ""
@@ -371,8 +396,8 @@ class Node:
             return
         if self.expect_exit or self._container.status not in ("exited", "dead"):
             return
-        mine = [e for e in self._history.events("node", node=self.name) if e["action"] != "pause"]
-        if mine and (mine[-1]["action"] in ("kill", "stop", "exited", "died") or mine[-1]["action"].startswith("signal")):
+        mine = [e for e in self._history.events("node", node=self.name) if e["action"] not in ("pause", "unpause", "ready")]
+        if mine and node_effect(mine[-1]["action"], mine[-1].get("signal")) in ("down", "down-graceful"):
             return
         code = self._container.attrs.get("State", {}).get("ExitCode")
         self._history.append("node", node=self.name, action="died", exit_code=code,

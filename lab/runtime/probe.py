@@ -106,7 +106,7 @@ def probe_engine(client: "docker.DockerClient", image: str) -> Capabilities:
     For deciding to skip before starting a lab. The container carries the ``io.kalab.probe``
     label and is removed when done.
     """
-    from ..lab import CAPS
+    from .node import CAPS
 
     key = _key(client, image)
     if key in _CACHE:

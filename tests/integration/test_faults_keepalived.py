@@ -14,7 +14,7 @@ Expected values from the documented rules, written before running:
 """
 import pytest
 
-from lab.lab import MARGIN
+from lab.timers import MARGIN
 from lab.nemesis.keepalived import RESPAWN_DEADLINE
 
 pytestmark = pytest.mark.topology("two_node")

@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from lab.lab import MARGIN
+from lab.timers import MARGIN
 from lab.nemesis._net import tagged_rules
 
 ADVERT_INT = 1.0

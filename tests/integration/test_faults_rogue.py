@@ -13,7 +13,7 @@ Expected values from RFC 3768, written before running:
 """
 import pytest
 
-from lab.lab import MARGIN
+from lab.timers import MARGIN
 
 pytestmark = pytest.mark.topology("faults_auth")
 

@@ -10,7 +10,7 @@ preempts after its own master down interval (3.414 s).
 """
 import pytest
 
-from lab.lab import MARGIN
+from lab.timers import MARGIN
 
 pytestmark = pytest.mark.topology("faults_scripts")
 

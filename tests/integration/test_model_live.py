@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from lab.checks import CheckFailed
-from lab.lab import MARGIN
+from lab.timers import MARGIN
 from lab.topology import validate
 
 pytestmark = pytest.mark.integration

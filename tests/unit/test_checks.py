@@ -4,7 +4,7 @@ import pytest
 
 from lab.checks import CheckFailed, Checks, model_inputs, timeline_tail
 from lab.history import History
-from lab.model import NodeDown, NodeUp, ScriptResult
+from lab.election import NodeDown, NodeUp, ScriptResult
 from lab.topology import load
 from pathlib import Path
 
@@ -40,12 +40,13 @@ def checks(rows):
 
 def test_model_inputs_map_lifecycle_and_script_faults():
     h = history(nd(1, "a", "start"), nd(2, "a", "stop"), nd(3, "a", "exited"), nd(4, "client", "start"),
-                (5, "fault", dict(name="script", action="apply", target="a", script="chk", ok=False)))
+                (5, "fault", dict(name="script-a", action="apply", target="a", fault_kind="script",
+                                  model=[dict(input="script_result", node="a", script="chk", ok=False)])))
     inputs, stop = model_inputs(h, ["a", "b"])
     assert [m for _, ms in inputs for m in ms] == [NodeUp("a"), NodeDown("a", graceful=True), ScriptResult("a", "chk", False)]
     assert stop is None
-    h.append("fault", t=6, name="netem_delay", action="apply", target="a")
-    assert model_inputs(h, ["a", "b"])[1]["name"] == "netem_delay"      # unknown: model checking stops there
+    h.append("fault", t=6, name="netem_delay", action="apply", target="a")     # no declared meaning
+    assert model_inputs(h, ["a", "b"])[1].event["name"] == "netem_delay"      # unjudgeable: judging stops there
 
 
 def test_a_history_that_follows_the_rules_matches_the_model():
@@ -71,7 +72,7 @@ def test_a_takeover_faster_than_the_timers_allow_is_reported():
 
 def test_history_ending_before_the_deadline_cannot_pass_silently():
     rows = START + [nd(10.0, "a", "kill"), st(12.0 + 0.9, "b", "MASTER", 100)]
-    with pytest.raises(CheckFailed, match="history ends before its deadline"):
+    with pytest.raises(CheckFailed, match=r"(?s)cannot judge.*before this window's deadline"):
         checks(rows).assert_matches_model(settle=False)
 
 

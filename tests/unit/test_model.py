@@ -7,8 +7,8 @@ import ipaddress
 
 import pytest
 
-from lab import model as M
-from lab.model import (AdvertsBlocked, ElectionModel, InstanceSpec, InterfaceChange, NodeDown, NodePaused,
+from lab.election import model as M
+from lab.election import (AdvertsBlocked, ElectionModel, InstanceSpec, InterfaceChange, NodeDown, NodePaused,
                        NodeResumed, NodeUp, Reload, ScriptResult, TrackSpec, effective_priority)
 from lab.topology import validate
 
@@ -235,8 +235,9 @@ def test_weight_zero_failure_on_the_backup_leaves_the_master_alone():
     assert e.master == "a" and e.states["b"] == "FAULT" and not e.changed, M.R_WEIGHT0
 
 
-def test_nodes_starting_together_race_and_equal_priorities_leave_an_open_tie():
-    m = ElectionModel(specs(inst("a", 100), inst("b", 100)))
+def test_nodes_starting_within_the_race_tolerance_leave_an_open_tie():
+    # race=1.0: the lab cannot place keepalived's start closer than that to the container's start
+    m = ElectionModel(specs(inst("a", 100), inst("b", 100)), race=1.0)
     m.apply(NodeUp("a"), t=0.0)
     e = m.apply(NodeUp("b"), t=0.5)[0]        # before a's master down interval: no master yet
     assert set(e.options) == {frozenset("a"), frozenset("b")}, M.R_EQUAL_BACKUP
@@ -244,6 +245,24 @@ def test_nodes_starting_together_race_and_equal_priorities_leave_an_open_tie():
         e.masters
     m.observe_master("VI_1", ["b"])
     assert m.expect("VI_1").master == "b"
+
+
+def test_equal_priorities_started_apart_the_first_started_times_out_first():
+    # R_STARTUP / R_MDI: equal master down intervals, so the earlier start's timer fires first; the later
+    # node then hears an equal-priority advert and stays BACKUP (R_EQUAL_BACKUP)
+    m = ElectionModel(specs(inst("a", 100), inst("b", 100)))
+    m.apply(NodeUp("a"), t=0.0)
+    e = m.apply(NodeUp("b"), t=0.5)[0]
+    assert e.options == (frozenset("a"),), M.R_EQUAL_BACKUP
+
+
+def test_a_later_start_of_the_higher_priority_node_lets_the_lower_win_first_under_nopreempt():
+    # b (100) starts 0.5 s before a (150, nopreempt): b's timer (3.609 s) fires at 3.609, a's (3.414 s)
+    # at 3.914; b becomes MASTER first and a, nopreempt, accepts its adverts (R_NOPREEMPT)
+    m = ElectionModel(specs(inst("a", 150, nopreempt=True), inst("b", 100)))
+    m.apply(NodeUp("b"), t=0.0)
+    e = m.apply(NodeUp("a"), t=0.5)[0]
+    assert e.options == (frozenset("b"),), M.R_NOPREEMPT
 
 
 def test_equal_priority_backup_does_not_preempt_a_master():

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 
 from lab.errors import LabError
-from lab.model import NodeDown, Reload, ScriptResult
-from lab.predict import parse_event, predict_topology
+from lab.election import NodeDown, Reload, ScriptResult
+from lab.election.predict import parse_event, predict_topology
 from lab.topology import load
 
 TOPO = load(Path(__file__).resolve().parents[2] / "topologies" / "two_node.yaml")

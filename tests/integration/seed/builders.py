@@ -59,7 +59,7 @@ def master_after_start(lab, node: str, prio: int, since: float = float("-inf")):
     """
     import time
 
-    from lab.lab import MARGIN
+    from lab.timers import MARGIN
     up = lab.keepalived_started(node)
     if up is None:
         return []

@@ -7,7 +7,7 @@ otherwise the test is a strict xfail that says both.
 import pytest
 
 from lab.conformance import ClaimDiffers, expect_claim
-from lab.lab import MARGIN
+from lab.timers import MARGIN
 
 from .builders import ADV, mdi, pair
 

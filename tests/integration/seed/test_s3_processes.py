@@ -5,7 +5,7 @@ import re
 import pytest
 
 from lab.conformance import ClaimDiffers, expect_claim
-from lab.lab import MARGIN
+from lab.timers import MARGIN
 
 from .builders import ADV, master_after_start, mdi, pair
 

@@ -11,7 +11,7 @@ failing script with weight 0 puts the instance in FAULT) and RFC 3768 §6.1 (mas
 import pytest
 
 from lab.conformance import ClaimDiffers, expect_claim
-from lab.lab import MARGIN
+from lab.timers import MARGIN
 
 from .builders import fail_script, flag_script, mdi, pair, pass_script
 

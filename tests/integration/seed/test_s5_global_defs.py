@@ -5,7 +5,7 @@ import re
 import pytest
 
 from lab.conformance import ClaimDiffers, expect_claim
-from lab.lab import MARGIN
+from lab.timers import MARGIN
 from lab.topology import validate
 
 from .builders import Tcpdump, master_after_start, mdi

@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 
 from lab.conformance import ClaimDiffers, expect_claim
-from lab.lab import MARGIN
+from lab.timers import MARGIN
 from lab.topology import validate
 
 from .builders import BASE_INSTANCE, mdi, pair, Tcpdump

@@ -10,7 +10,7 @@ The seed's scripts have no weight, so a failure puts the instance in FAULT (man 
 import pytest
 
 from lab.conformance import ClaimDiffers, expect_claim
-from lab.lab import MARGIN
+from lab.timers import MARGIN
 from lab.topology import validate
 
 from .builders import BASE_INSTANCE, master_after_start, mdi

@@ -19,262 +19,13 @@ import ipaddress
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Iterable, Mapping, Optional, Union
 
-from .timers import master_down_interval, skew_time
+from .inputs import (AdvertsBlocked, Hearing, InterfaceChange, ModelEvent, NodeDown, NodePaused, NodeResumed, NodeUp,
+                     Reload, ScriptResult)
+from .rules import *  # noqa: F401,F403  (R_* constants, cited in expectations)
+from .rules import RULES
+from .specs import InstanceSpec, TrackSpec, effective_priority, specs_from_topology  # noqa: F401
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .topology import Topology
-
-# ----------------------------------------------------------------------------- rules (citations)
-R_WEIGHT_POS = ("man 5 keepalived.conf, VRRP script(s): a positive weight means that <rise> successes "
-                "will add <weight> to the priority")
-R_WEIGHT_NEG = ("man 5 keepalived.conf, VRRP script(s): a negative weight will be subtracted from the "
-                "initial priority in case of <fall> failures")
-R_REVERSE = ("man 5 keepalived.conf, vrrp_instance track_script/track_interface: reverse causes the "
-             "direction of the adjustment of the priority to be reversed")
-R_CLAMP = ("man 5 keepalived.conf, vrrp_instance priority: track_scripts etc cannot increase the priority "
-           "to 255 if the configured priority is not 255 (valid range 1..255); effective priority is kept in 1..254")
-R_OWNER = ("man 5 keepalived.conf, vrrp_instance priority: if an instance has priority 255 configured, the "
-           "priority cannot be reduced by track_scripts")
-R_WEIGHT0 = ("man 5 keepalived.conf, VRRP script(s): the default weight 0 means the instance transitions to "
-             "FAULT after <fall> consecutive failures; <rise> consecutive successes leave FAULT")
-R_WEIGHT0_REVERSE = "man 5 keepalived.conf, vrrp_script weight: 'weight 0 reverse' puts the instance down when the script is up"
-R_HIGHEST = "RFC 3768/5798 §6.4.3 and man 5 keepalived.conf priority: for electing MASTER, highest priority wins"
-R_PREEMPT = ("man 5 keepalived.conf nopreempt: a higher priority instance normally preempts a lower priority "
-             "one; RFC 3768 §6.4.2: a preempting backup discards lower-priority adverts, so it becomes MASTER "
-             "when its Master_Down_Timer fires")
-R_NOPREEMPT = ("man 5 keepalived.conf nopreempt: stops the higher priority machine taking over the master role "
-               "(NOTE: the initial state must not be MASTER)")
-R_PREEMPT_DELAY = ("man 5 keepalived.conf preempt_delay: seconds of delay until preemption after the advert "
-                   "timeout at startup or when seeing a lower priority master (initial state must not be MASTER)")
-R_EQUAL_BACKUP = ("RFC 3768 §6.4.2: a backup resets its Master_Down_Timer on an advert whose priority is greater "
-                  "than or equal to its own, so it does not preempt an equal-priority master")
-R_EQUAL_MASTERS = ("RFC 3768 §6.4.3: between masters of equal priority, the one with the greater primary IP "
-                   "address stays MASTER, the other transitions to BACKUP")
-R_MDI = ("RFC 3768 §6.1 / RFC 5798 §6.1: Master_Down_Interval = 3 x Advertisement_Interval + Skew_Time, "
-         "Skew_Time = (256 - Priority)/256 s (v2) or (256 - Priority) x Advert_Interval/256 (v3, centiseconds)")
-R_PRIO0 = ("RFC 3768 §6.4.3 (Shutdown: send an advert with priority 0) and §6.4.2 (a priority-0 advert sets "
-           "the Master_Down_Timer to Skew_Time)")
-R_BLOCKED = ("RFC 3768 §6.4.2: a backup that hears no advert for Master_Down_Interval becomes MASTER, so a node "
-             "whose adverts are blocked becomes a second MASTER")
-R_MASTERS_MEET = ("RFC 3768 §6.4.3: a master that hears a higher-priority advert (or equal priority from a greater "
-                  "primary IP) transitions to BACKUP at once")
-R_IFACE = ("man 5 keepalived.conf track_interface / dont_track_primary: an unweighted tracked interface (the "
-           "instance's own interface is tracked by default) going down puts the instance in FAULT")
-R_FAULT_LEAVE = ("keepalived leaves MASTER when entering FAULT; RFC 3768 defines no FAULT state, so the backup "
-                 "takes over no later than its Master_Down_Interval after the master's last advert")
-R_STARTUP = ("man 5 keepalived.conf state: an instance not at priority 255 waits between 3 and 4 advert intervals "
-             "(its Master_Down_Interval) before it can become MASTER")
-R_DOWN = "a node that is down or paused sends no adverts and takes part in no election"
-
-__doc__ += "\n".join(f"\n* {v}" for k, v in sorted(globals().items()) if k.startswith("R_"))
-
-STATES = ("MASTER", "BACKUP", "FAULT", "DOWN", "PAUSED")
-
-
-# ----------------------------------------------------------------------------- configuration
-@dataclass(frozen=True)
-class TrackSpec:
-    """One tracked vrrp_script of an instance.
-
-    weight: -253..253 (0 = FAULT on failure); reverse: invert the adjustment;
-    rise/fall: consecutive results needed; interval: seconds between runs.
-    """
-
-    script: str
-    weight: int = 0
-    reverse: bool = False
-    rise: int = 1
-    fall: int = 1
-    interval: float = 1.0
-    init_fail: bool = False
-
-    def adjustment(self, ok: bool) -> int:
-        """Priority adjustment while the script is ``ok`` (True) or failing (False).
-
-        Positive weight: +weight while OK, 0 while failing; negative weight: 0 while OK,
-        -|weight| while failing (R_WEIGHT_POS, R_WEIGHT_NEG); ``reverse`` flips the sign
-        (R_REVERSE). Weight 0 adjusts nothing (it faults instead, see :meth:`faults`).
-        """
-        if self.weight == 0:
-            return 0
-        sign = -1 if self.reverse else 1
-        if self.weight > 0:
-            return sign * self.weight if ok else 0
-        return 0 if ok else sign * self.weight
-
-    def faults(self, ok: bool) -> bool:
-        """Whether this tracker puts the instance in FAULT (weight 0; reversed when ``reverse``; R_WEIGHT0)."""
-        return self.weight == 0 and (ok if self.reverse else not ok)
-
-    def detection(self, ok: bool) -> tuple[float, float]:
-        """Seconds from a persistent change of the script's result until keepalived acts on it.
-
-        ``fall`` (to failing) or ``rise`` (to OK) consecutive runs, one every ``interval``:
-        between (n - 1) x interval and n x interval (the first run comes within one interval).
-        """
-        n = self.rise if ok else self.fall
-        return ((n - 1) * self.interval, n * self.interval)
-
-
-@dataclass(frozen=True)
-class InstanceSpec:
-    """One node's view of one VRRP instance (units: seconds; priority 1..255)."""
-
-    node: str
-    instance: str
-    priority: int = 100
-    state: str = "BACKUP"
-    nopreempt: bool = False
-    preempt_delay: float = 0.0
-    advert_int: float = 1.0
-    version: int = 2
-    vrid: Optional[int] = None
-    primary_ip: Optional[ipaddress.IPv4Address] = None
-    tracks: tuple[TrackSpec, ...] = ()
-    interface: Optional[str] = None
-
-    @property
-    def owner(self) -> bool:
-        """Address owner: configured priority 255 (R_OWNER)."""
-        return self.priority == 255
-
-    @property
-    def preempts(self) -> bool:
-        """nopreempt only works with initial state BACKUP (R_NOPREEMPT)."""
-        return not (self.nopreempt and self.state == "BACKUP")
-
-    @property
-    def effective_preempt_delay(self) -> float:
-        """preempt_delay only works with initial state BACKUP (R_PREEMPT_DELAY)."""
-        return self.preempt_delay if self.state == "BACKUP" else 0.0
-
-    def effective_priority(self, script_ok: Mapping[str, bool]) -> int:
-        """Configured priority plus tracker adjustments, clamped to 1..254; 255 stays 255 (R_CLAMP, R_OWNER).
-
-        Args:
-            script_ok: script name -> current result (missing: OK unless the script has init_fail).
-        """
-        return effective_priority(self.priority, [t.adjustment(script_ok.get(t.script, not t.init_fail))
-                                                  for t in self.tracks])
-
-    def faulted(self, script_ok: Mapping[str, bool], interfaces_down: Iterable[str] = ()) -> bool:
-        """FAULT by a weight-0 tracker (R_WEIGHT0) or the instance's interface being down (R_IFACE)."""
-        if self.interface and self.interface in set(interfaces_down):
-            return True
-        return any(t.faults(script_ok.get(t.script, not t.init_fail)) for t in self.tracks)
-
-    def master_down_interval(self, priority: Optional[int] = None) -> float:
-        """Seconds (R_MDI); ``priority`` defaults to the configured one."""
-        return master_down_interval(priority or self.priority, self.advert_int, self.version)
-
-    def skew_time(self, priority: Optional[int] = None) -> float:
-        """Seconds (R_MDI)."""
-        return skew_time(priority or self.priority, self.advert_int, self.version)
-
-
-def effective_priority(priority: int, adjustments: Iterable[int] = ()) -> int:
-    """``priority`` + sum(``adjustments``), clamped to 1..254; an address owner (255) is never adjusted.
-
-    Sources: R_CLAMP, R_OWNER. Raises ValueError for a priority outside 1..255.
-    """
-    if not 1 <= priority <= 255:
-        raise ValueError(f"priority must be 1..255, got {priority}")
-    if priority == 255:
-        return 255
-    return max(1, min(254, priority + sum(adjustments)))
-
-
-def specs_from_topology(topo: "Topology", addresses: Optional[Mapping[str, Mapping[str, object]]] = None
-                        ) -> dict[str, dict[str, InstanceSpec]]:
-    """{instance: {node: InstanceSpec}} from a topology's merged instances and scripts.
-
-    Args:
-        addresses: {node: {interface: IPv4Address}} (a running lab's ``Node.addresses``); gives each
-            instance's primary IP for the equal-priority rule (R_EQUAL_MASTERS). None: unknown.
-    """
-    out: dict[str, dict[str, InstanceSpec]] = {}
-    for node in topo.keepalived_nodes():
-        scripts = topo.scripts(node)
-        for name, inst in topo.instances(node).items():
-            tracks = []
-            for tr in inst.track_script:
-                s = scripts.get(tr.name)
-                if s is None:
-                    continue
-                tracks.append(TrackSpec(tr.name, s.weight if tr.weight is None else tr.weight,
-                                        tr.reverse if tr.weight is not None else s.reverse,
-                                        s.rise, s.fall, s.interval, s.init_fail))
-            ip = None
-            if addresses and node in addresses and inst.interface in addresses[node]:
-                ip = ipaddress.IPv4Address(str(addresses[node][inst.interface]))
-            out.setdefault(name, {})[node] = InstanceSpec(
-                node=node, instance=name, priority=inst.priority, state=inst.state, nopreempt=inst.nopreempt,
-                preempt_delay=inst.preempt_delay or 0.0, advert_int=inst.advert_int, version=inst.version or 2,
-                vrid=inst.virtual_router_id, primary_ip=ip, tracks=tuple(tracks), interface=inst.interface)
-    return out
-
-
-# ----------------------------------------------------------------------------- events (model input)
-@dataclass(frozen=True)
-class NodeUp:
-    """keepalived starts on ``node`` (container start)."""
-    node: str
-
-
-@dataclass(frozen=True)
-class NodeDown:
-    """keepalived stops on ``node``: ``graceful`` (SIGTERM: a master sends priority 0, R_PRIO0) or killed."""
-    node: str
-    graceful: bool = False
-
-
-@dataclass(frozen=True)
-class NodePaused:
-    """``node`` is frozen: it sends nothing but keeps its VIPs."""
-    node: str
-
-
-@dataclass(frozen=True)
-class NodeResumed:
-    node: str
-
-
-@dataclass(frozen=True)
-class ScriptResult:
-    """The vrrp_script ``script`` on ``node`` starts returning ``ok`` (persistently)."""
-    node: str
-    script: str
-    ok: bool
-
-
-@dataclass(frozen=True)
-class InterfaceChange:
-    node: str
-    interface: str
-    up: bool
-
-
-@dataclass(frozen=True)
-class AdvertsBlocked:
-    """``node`` receives no adverts (``blocked``) or receives them again."""
-    node: str
-    blocked: bool = True
-
-
-@dataclass(frozen=True)
-class Reload:
-    """``node`` reloads its config with new values for ``instance`` (InstanceSpec field names)."""
-    node: str
-    instance: str
-    changes: tuple[tuple[str, object], ...] = ()
-
-    @classmethod
-    def of(cls, node: str, instance: str, **changes) -> "Reload":
-        return cls(node, instance, tuple(sorted(changes.items())))
-
-
-ModelEvent = Union[NodeUp, NodeDown, NodePaused, NodeResumed, ScriptResult, InterfaceChange, AdvertsBlocked, Reload]
-
+__doc__ += "\n".join(f"\n* {v}" for v in RULES.values())
 
 # ----------------------------------------------------------------------------- output
 @dataclass(frozen=True)
@@ -344,7 +95,7 @@ class ElectionModel:
     """
 
     def __init__(self, specs: Mapping[str, Mapping[str, InstanceSpec]], *, startup: float = 0.0,
-                 up: Iterable[str] = ()):
+                 up: Iterable[str] = (), race: float = 0.0):
         self.specs = {i: dict(n) for i, n in specs.items()}
         #: instance -> acceptable master sets while a tie is open (resolved by observe_master)
         self._open_ties: dict[str, tuple[frozenset[str], ...]] = {}
@@ -352,9 +103,18 @@ class ElectionModel:
         #: expected outcome (not yet established); see apply(t=...)
         self._racing_until: dict[str, float] = {}
         self.startup = startup
+        #: seconds within which two start-up timers count as a race either may win (the lab's
+        #: scheduling uncertainty between a container's start and keepalived's)
+        self.race = race
+        #: node -> time of its last NodeUp (when replaying with t=...)
+        self.started_at: dict[str, float] = {}
+        self._start_race = False
         self.up: set[str] = set(up)
         self.paused: set[str] = set()
+        #: nodes that receive no adverts at all (AdvertsBlocked)
         self.blocked: set[str] = set()
+        #: (receiver, sender) pairs cut in that direction (Hearing)
+        self.cut: set[tuple[str, str]] = set()
         self.ifaces_down: dict[str, set[str]] = {}
         self.script_ok: dict[tuple[str, str], bool] = {}
         self.masters: dict[str, frozenset[str]] = {i: frozenset() for i in self.specs}
@@ -412,48 +172,109 @@ class ElectionModel:
             return [n for n in nodes if self._key(instance, n)[0] == top[0]]
         return [n for n in nodes if self._key(instance, n) == top]
 
+    def hears(self, receiver: str, sender: str) -> bool:
+        """Whether ``receiver`` receives ``sender``'s adverts now (R_HEARING): not deaf (AdvertsBlocked)
+        and the pair not cut (Hearing)."""
+        return receiver not in self.blocked and (receiver, sender) not in self.cut
+
+    def _steps_down(self, instance: str, m: str, s: str) -> Optional[bool]:
+        """Whether master ``m`` steps down on ``s``'s advert (R_MASTERS_MEET, R_EQUAL_MASTERS);
+        None when the priorities are equal and a primary IP is unknown (either may stay)."""
+        pm, ps = self._key(instance, m), self._key(instance, s)
+        if ps[0] != pm[0]:
+            return ps[0] > pm[0]
+        if pm[1] == -1 or ps[1] == -1:
+            return None
+        return ps[1] > pm[1]
+
+    def _accepts(self, instance: str, b: str, s: str) -> bool:
+        """Whether backup ``b`` resets its timer on master ``s``'s advert (R_BACKUP_ACCEPTS)."""
+        spec = self.specs[instance][b]
+        return not spec.preempts or self._key(instance, s)[0] >= self._key(instance, b)[0]
+
+    def _step_downs(self, instance: str, masters: frozenset[str]) -> list[frozenset[str]]:
+        """Masters left once every master has heard the others' adverts (one list entry per open tie)."""
+        outs = [masters]
+        for m in sorted(masters):
+            nxt = []
+            for cur in outs:
+                verdicts = [self._steps_down(instance, m, s) for s in masters if s != m and self.hears(m, s)]
+                if any(v is True for v in verdicts):
+                    nxt.append(cur - {m})
+                elif any(v is None for v in verdicts):
+                    nxt += [cur, cur - {m}]
+                else:
+                    nxt.append(cur)
+            outs = nxt
+        # a tie left open must still leave one of the tied masters: drop outcomes that lost every master
+        # of a group that hears each other only if another outcome keeps one of them
+        keep = [o for o in outs if o or not masters]
+        return list(dict.fromkeys(keep or outs))
+
+    def racing(self, instance: str, t: float) -> bool:
+        """Whether at ``t`` no master of ``instance`` is established yet (a start-up race is open, R_STARTUP)."""
+        return not self.masters[instance] or t < self._racing_until.get(instance, float("-inf"))
+
     def _settle(self, instance: str, prev: frozenset[str]) -> tuple[tuple[frozenset[str], ...], tuple[str, ...]]:
-        """Acceptable MASTER sets once the election settles, given the previous masters."""
+        """Acceptable MASTER sets once the election settles, given the previous masters.
+
+        Plays the protocol forward on the hearing relation (R_HEARING): masters that hear a better
+        master step down (R_MASTERS_MEET, R_EQUAL_MASTERS); a backup that hears no advert it accepts
+        (R_BACKUP_ACCEPTS: any with nopreempt, else priority >= its own) times out and becomes MASTER,
+        the shortest master down interval first (R_MDI; equal ones race, R_EQUAL_BACKUP); repeated
+        until nothing changes. Every order the rules leave open gives its own outcome.
+        """
         cand = self.candidates(instance)
-        blocked = [n for n in cand if n in self.blocked]
-        open_ = [n for n in cand if n not in self.blocked]
+        spec = self.specs[instance]
         rules: list[str] = []
-        if blocked:
-            rules.append(R_BLOCKED)
-        cur = [n for n in open_ if n in prev]
-        options: list[frozenset[str]] = []
-        if cur:
-            if len(cur) > 1:
-                rules.append(R_MASTERS_MEET if len({self._key(instance, n)[0] for n in cur}) > 1 else R_EQUAL_MASTERS)
-            winners = self._best(instance, cur)
-            top = self._key(instance, winners[0])[0]
-            pre = [c for c in open_ if self.specs[instance][c].preempts and self._key(instance, c)[0] > top]
-            nopre = [c for c in open_ if not self.specs[instance][c].preempts and self._key(instance, c)[0] > top]
-            if pre:
-                rules.append(R_PREEMPT)
-                winners = self._best(instance, pre, by_ip=False)
-            elif nopre:
-                rules.append(R_NOPREEMPT)
-            elif any(self._key(instance, c)[0] == top for c in open_ if c not in cur):
-                rules.append(R_EQUAL_BACKUP)
-            open_options = [[x] for x in winners]
-        else:
-            winners = self._best(instance, open_, by_ip=False)
+        if any(not self.hears(r, s) for r in cand for s in cand if r != s):
+            rules.append(R_HEARING)
+        start = frozenset(n for n in cand if n in prev)
+        if not start:
             rules.append(R_HIGHEST)
-            if len(winners) > 1:
+        outcomes: list[frozenset[str]] = []
+        todo = [(m, 0) for m in self._step_downs(instance, start)]
+        seen: set[frozenset[str]] = set()
+        while todo:
+            masters, depth = todo.pop()
+            if masters in seen:
+                continue
+            seen.add(masters)
+            waiting = [b for b in cand if b not in masters
+                       and not any(self.hears(b, s) and self._accepts(instance, b, s) for s in masters)]
+            if not waiting or depth > 4 * len(cand) + 4:
+                outcomes.append(masters)
+                continue
+            def timer(b: str) -> float:
+                heard_lower = any(self.hears(b, s) for s in masters)
+                t = spec[b].master_down_interval(self.effective_priority(b, instance)) + (
+                    spec[b].effective_preempt_delay if heard_lower or not start else 0.0)
+                if self._start_race and not masters:      # a start-up race: timers run from each start
+                    t += self.started_at.get(b, 0.0) - min(self.started_at.get(n, 0.0) for n in cand)
+                return t
+            first = min(timer(b) for b in waiting)
+            tol = self.race if self._start_race and not masters else 0.0
+            racers = [b for b in waiting if timer(b) - first <= tol + 1e-9]
+            if len(racers) > 1:
                 rules.append(R_EQUAL_BACKUP)
-            open_options = [[x] for x in winners] or [[]]
-        for opt in open_options:
-            keep = list(opt)
-            if opt and blocked:
-                w = opt[0]
-                hw = self._key(instance, w)
-                if any(self._key(instance, b) > hw for b in blocked):
-                    keep = []            # w hears a better blocked master and stays/goes BACKUP
-                elif w not in prev and not self.specs[instance][w].preempts:
-                    keep = []            # a nopreempt backup accepts the blocked master's adverts
-            options.append(frozenset(keep) | frozenset(blocked))
-        uniq = tuple(dict.fromkeys(options))
+            for w in racers:
+                if masters:
+                    rules.append(R_PREEMPT if any(self.hears(w, s) for s in masters) else R_BLOCKED)
+                for nxt in self._step_downs(instance, masters | {w}):
+                    todo.append((nxt, depth + 1))
+        for o in outcomes:                          # why each backup stays BACKUP
+            for b in cand:
+                heard = [m for m in o if m != b and self.hears(b, m)]
+                pb = self._key(instance, b)[0]
+                if any(self._key(instance, m)[0] == pb for m in heard):
+                    rules.append(R_EQUAL_BACKUP)
+                if not spec[b].preempts and heard and all(self._key(instance, m)[0] < pb for m in heard):
+                    rules.append(R_NOPREEMPT)
+        if any(len(o) > 1 for o in outcomes):
+            rules.append(R_BLOCKED)
+        if len(start) > 1:
+            rules.append(R_MASTERS_MEET)
+        uniq = tuple(dict.fromkeys(sorted(outcomes, key=lambda o: sorted(o))))
         return uniq or (frozenset(),), tuple(dict.fromkeys(rules))
 
     def expect(self, instance: str, cause: str = "now", earliest: float = 0.0, latest: float = 0.0,
@@ -496,7 +317,10 @@ class ElectionModel:
         if not insts:
             raise KeyError(f"no keepalived node {node!r} in the model; nodes: "
                            f"{', '.join(sorted({n for v in self.specs.values() for n in v}))}")
+        self._start_race = False
         if isinstance(event, NodeUp) and t is not None:
+            self.started_at[node] = t
+            self._start_race = any(self.racing(i, t) for i in insts)
             for i in insts:
                 if t < self._racing_until.get(i, float("-inf")):
                     self.masters[i] = frozenset()     # nobody has won the start-up race yet
@@ -531,6 +355,8 @@ class ElectionModel:
             (s.discard if event.up else s.add)(event.interface)
         elif isinstance(event, AdvertsBlocked):
             (self.blocked.add if event.blocked else self.blocked.discard)(node)
+        elif isinstance(event, Hearing):
+            (self.cut.discard if event.hears else self.cut.add)((event.receiver, event.sender))
         elif isinstance(event, Reload):
             for i in insts:
                 if i == event.instance:
@@ -607,7 +433,7 @@ class ElectionModel:
             else:
                 lo = max(0.0, min((mdi(n) for n in takers), default=0.0) - adv)
             hi = d_hi + max((mdi(n) for n in takers), default=0.0)
-        elif takers and isinstance(ev, AdvertsBlocked) and ev.blocked:
+        elif takers and ((isinstance(ev, AdvertsBlocked) and ev.blocked) or (isinstance(ev, Hearing) and not ev.hears)):
             lo = max(0.0, min(mdi(n) for n in takers) - adv)
             hi = max(mdi(n) for n in takers)
         elif takers:
@@ -645,6 +471,8 @@ def _describe_event(ev: ModelEvent) -> str:
         return f"{ev.node} {ev.interface} {'up' if ev.up else 'down'}"
     if isinstance(ev, AdvertsBlocked):
         return f"{ev.node} adverts {'blocked' if ev.blocked else 'unblocked'}"
+    if isinstance(ev, Hearing):
+        return f"{ev.receiver} {'hears' if ev.hears else 'no longer hears'} {ev.sender}"
     if isinstance(ev, Reload):
         return f"{ev.node} reload {ev.instance} " + ", ".join(f"{k}={v}" for k, v in ev.changes)
     return repr(ev)

@@ -10,10 +10,10 @@ Every keepalived node starts with ``up`` unless the events begin with ``up`` ent
 """
 from __future__ import annotations
 
-from .errors import LabError
+from ..errors import LabError
 from .model import (AdvertsBlocked, ElectionModel, Expectation, InterfaceChange, ModelEvent, NodeDown, NodePaused,
                     NodeResumed, NodeUp, Reload, ScriptResult)
-from .topology import Topology
+from typing import Any as Topology  # any object with keepalived_nodes(), instances(), scripts()
 
 SYNTAX = ("up:NODE, kill:NODE, stop:NODE, pause:NODE, resume:NODE, script:NODE:SCRIPT:ok|fail, "
           "link:NODE:IFACE:up|down, block:NODE, unblock:NODE, reload:NODE:INSTANCE:FIELD=VALUE[,...]")

@@ -1,0 +1,124 @@
+"""Model inputs: the events the election model replays (pure).
+
+Each is a frozen dataclass naming the node it concerns. :func:`from_dict` / :func:`to_dict` convert
+them to and from the ``{"input": NAME, ...}`` dicts that faults declare as their meaning and that
+the history stores (:data:`lab.events.MODEL_INPUTS` lists the names and fields).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Union
+
+from ..events import check_model_inputs
+
+@dataclass(frozen=True)
+class NodeUp:
+    """keepalived starts on ``node`` (container start)."""
+    node: str
+
+
+@dataclass(frozen=True)
+class NodeDown:
+    """keepalived stops on ``node``: ``graceful`` (SIGTERM: a master sends priority 0, R_PRIO0) or killed."""
+    node: str
+    graceful: bool = False
+
+
+@dataclass(frozen=True)
+class NodePaused:
+    """``node`` is frozen: it sends nothing but keeps its VIPs."""
+    node: str
+
+
+@dataclass(frozen=True)
+class NodeResumed:
+    node: str
+
+
+@dataclass(frozen=True)
+class ScriptResult:
+    """The vrrp_script ``script`` on ``node`` starts returning ``ok`` (persistently)."""
+    node: str
+    script: str
+    ok: bool
+
+
+@dataclass(frozen=True)
+class InterfaceChange:
+    node: str
+    interface: str
+    up: bool
+
+
+@dataclass(frozen=True)
+class AdvertsBlocked:
+    """``node`` receives no adverts (``blocked``) or receives them again."""
+    node: str
+    blocked: bool = True
+
+
+@dataclass(frozen=True)
+class Reload:
+    """``node`` reloads its config with new values for ``instance`` (InstanceSpec field names)."""
+    node: str
+    instance: str
+    changes: tuple[tuple[str, object], ...] = ()
+
+    @classmethod
+    def of(cls, node: str, instance: str, **changes) -> "Reload":
+        return cls(node, instance, tuple(sorted(changes.items())))
+
+
+@dataclass(frozen=True)
+class Hearing:
+    """Whether ``receiver`` receives ``sender``'s adverts (``hears``): a cut in one direction only.
+
+    ``node`` (the node the event concerns, for the model's bookkeeping) is the receiver.
+    """
+    receiver: str
+    sender: str
+    hears: bool = False
+
+    @property
+    def node(self) -> str:
+        return self.receiver
+
+
+ModelEvent = Union[NodeUp, NodeDown, NodePaused, NodeResumed, ScriptResult, InterfaceChange, AdvertsBlocked, Hearing,
+                   Reload]
+
+#: input name (lab.events.MODEL_INPUTS) -> class
+_BY_NAME = {"node_up": NodeUp, "node_down": NodeDown, "node_paused": NodePaused, "node_resumed": NodeResumed,
+            "script_result": ScriptResult, "interface": InterfaceChange, "hearing": Hearing, "reload": Reload}
+
+
+def to_dict(ev: ModelEvent) -> dict[str, Any]:
+    """The ``{"input": NAME, ...}`` form of a model input (AdvertsBlocked has no dict form: declare hearing cuts)."""
+    if isinstance(ev, NodeUp):
+        return {"input": "node_up", "node": ev.node}
+    if isinstance(ev, NodeDown):
+        return {"input": "node_down", "node": ev.node, "graceful": ev.graceful}
+    if isinstance(ev, NodePaused):
+        return {"input": "node_paused", "node": ev.node}
+    if isinstance(ev, NodeResumed):
+        return {"input": "node_resumed", "node": ev.node}
+    if isinstance(ev, ScriptResult):
+        return {"input": "script_result", "node": ev.node, "script": ev.script, "ok": ev.ok}
+    if isinstance(ev, InterfaceChange):
+        return {"input": "interface", "node": ev.node, "interface": ev.interface, "up": ev.up}
+    if isinstance(ev, Hearing):
+        return {"input": "hearing", "receiver": ev.receiver, "sender": ev.sender, "hears": ev.hears}
+    if isinstance(ev, Reload):
+        return {"input": "reload", "node": ev.node, "instance": ev.instance, "changes": dict(ev.changes)}
+    raise TypeError(f"no dict form for {ev!r}")
+
+
+def from_dict(d: Mapping[str, Any]) -> ModelEvent:
+    """The model input of one declared dict. Raises lab.events.EventError for an unknown shape."""
+    d = check_model_inputs([d])[0]
+    name = d.pop("input")
+    if name == "reload":
+        return Reload.of(d["node"], d["instance"], **dict(d["changes"]))
+    return _BY_NAME[name](**{k: v for k, v in d.items() if k in _BY_NAME[name].__dataclass_fields__})
+
+

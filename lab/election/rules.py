@@ -1,0 +1,63 @@
+"""The rules the election model applies, each with its source (pure constants).
+
+``man 5 keepalived.conf`` of keepalived 2.2.7, RFC 3768 (VRRPv2), RFC 5798 (VRRPv3). Where the
+documents are silent and the rule is keepalived's own observed behaviour, the text says so.
+Every expectation of :mod:`lab.election.model` names the rules that decided it.
+"""
+from __future__ import annotations
+
+R_WEIGHT_POS = ("man 5 keepalived.conf, VRRP script(s): a positive weight means that <rise> successes "
+                "will add <weight> to the priority")
+R_WEIGHT_NEG = ("man 5 keepalived.conf, VRRP script(s): a negative weight will be subtracted from the "
+                "initial priority in case of <fall> failures")
+R_REVERSE = ("man 5 keepalived.conf, vrrp_instance track_script/track_interface: reverse causes the "
+             "direction of the adjustment of the priority to be reversed")
+R_CLAMP = ("man 5 keepalived.conf, vrrp_instance priority: track_scripts etc cannot increase the priority "
+           "to 255 if the configured priority is not 255 (valid range 1..255); effective priority is kept in 1..254")
+R_OWNER = ("man 5 keepalived.conf, vrrp_instance priority: if an instance has priority 255 configured, the "
+           "priority cannot be reduced by track_scripts")
+R_WEIGHT0 = ("man 5 keepalived.conf, VRRP script(s): the default weight 0 means the instance transitions to "
+             "FAULT after <fall> consecutive failures; <rise> consecutive successes leave FAULT")
+R_WEIGHT0_REVERSE = "man 5 keepalived.conf, vrrp_script weight: 'weight 0 reverse' puts the instance down when the script is up"
+R_HIGHEST = "RFC 3768/5798 §6.4.3 and man 5 keepalived.conf priority: for electing MASTER, highest priority wins"
+R_PREEMPT = ("man 5 keepalived.conf nopreempt: a higher priority instance normally preempts a lower priority "
+             "one; RFC 3768 §6.4.2: a preempting backup discards lower-priority adverts, so it becomes MASTER "
+             "when its Master_Down_Timer fires")
+R_NOPREEMPT = ("man 5 keepalived.conf nopreempt: stops the higher priority machine taking over the master role "
+               "(NOTE: the initial state must not be MASTER)")
+R_PREEMPT_DELAY = ("man 5 keepalived.conf preempt_delay: seconds of delay until preemption after the advert "
+                   "timeout at startup or when seeing a lower priority master (initial state must not be MASTER)")
+R_EQUAL_BACKUP = ("RFC 3768 §6.4.2: a backup resets its Master_Down_Timer on an advert whose priority is greater "
+                  "than or equal to its own, so it does not preempt an equal-priority master")
+R_EQUAL_MASTERS = ("RFC 3768 §6.4.3: between masters of equal priority, the one with the greater primary IP "
+                   "address stays MASTER, the other transitions to BACKUP")
+R_MDI = ("RFC 3768 §6.1 / RFC 5798 §6.1: Master_Down_Interval = 3 x Advertisement_Interval + Skew_Time, "
+         "Skew_Time = (256 - Priority)/256 s (v2) or (256 - Priority) x Advert_Interval/256 (v3, centiseconds)")
+R_PRIO0 = ("RFC 3768 §6.4.3 (Shutdown: send an advert with priority 0) and §6.4.2 (a priority-0 advert sets "
+           "the Master_Down_Timer to Skew_Time)")
+R_BLOCKED = ("RFC 3768 §6.4.2: a backup that hears no advert for Master_Down_Interval becomes MASTER, so a node "
+             "whose adverts are blocked becomes a second MASTER")
+R_MASTERS_MEET = ("RFC 3768 §6.4.3: a master that hears a higher-priority advert (or equal priority from a greater "
+                  "primary IP) transitions to BACKUP at once")
+R_IFACE = ("man 5 keepalived.conf track_interface / dont_track_primary: an unweighted tracked interface (the "
+           "instance's own interface is tracked by default) going down puts the instance in FAULT")
+R_FAULT_LEAVE = ("keepalived leaves MASTER when entering FAULT; RFC 3768 defines no FAULT state, so the backup "
+                 "takes over no later than its Master_Down_Interval after the master's last advert")
+R_STARTUP = ("man 5 keepalived.conf state: an instance not at priority 255 waits between 3 and 4 advert intervals "
+             "(its Master_Down_Interval) before it can become MASTER")
+R_DOWN = "a node that is down or paused sends no adverts and takes part in no election"
+R_HEARING = ("RFC 3768 §6.4.2/§6.4.3 applied per pair: a node acts only on the adverts it receives; a backup that "
+             "receives no acceptable advert for Master_Down_Interval becomes MASTER even if the master still "
+             "sends, and a master steps down only for a higher-priority advert it receives")
+R_BACKUP_ACCEPTS = ("RFC 3768 §6.4.2: a backup resets its Master_Down_Timer on an advert if Preempt_Mode is False or "
+                    "the advert's priority is greater than or equal to its own; otherwise it discards the advert")
+R_GRACEFUL_SIGNAL = ("keepalived shuts down gracefully on SIGTERM/SIGINT (sends priority-0 adverts and removes its VIPs; "
+                     "keepalived(8), SIGNALS), as RFC 3768 §6.4.3 Shutdown requires")
+
+#: every rule constant: name -> text
+RULES = {k: v for k, v in sorted(globals().items()) if k.startswith("R_")}
+
+
+STATES = ("MASTER", "BACKUP", "FAULT", "DOWN", "PAUSED")
+
+

@@ -1,0 +1,157 @@
+"""Each node's view of each VRRP instance, as the election model needs it (pure).
+
+:func:`specs_from_topology` builds ``{instance: {node: InstanceSpec}}`` from a lab topology's
+merged instances and scripts (duck-typed: any object with ``keepalived_nodes()``,
+``instances(node)`` and ``scripts(node)``).
+"""
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Optional
+
+from ..timers import master_down_interval, skew_time
+from .rules import R_CLAMP, R_IFACE, R_MDI, R_NOPREEMPT, R_OWNER, R_PREEMPT_DELAY, R_REVERSE, R_WEIGHT0, R_WEIGHT_NEG, R_WEIGHT_POS  # noqa: F401 (cited in docstrings)
+
+@dataclass(frozen=True)
+class TrackSpec:
+    """One tracked vrrp_script of an instance.
+
+    weight: -253..253 (0 = FAULT on failure); reverse: invert the adjustment;
+    rise/fall: consecutive results needed; interval: seconds between runs.
+    """
+
+    script: str
+    weight: int = 0
+    reverse: bool = False
+    rise: int = 1
+    fall: int = 1
+    interval: float = 1.0
+    init_fail: bool = False
+
+    def adjustment(self, ok: bool) -> int:
+        """Priority adjustment while the script is ``ok`` (True) or failing (False).
+
+        Positive weight: +weight while OK, 0 while failing; negative weight: 0 while OK,
+        -|weight| while failing (R_WEIGHT_POS, R_WEIGHT_NEG); ``reverse`` flips the sign
+        (R_REVERSE). Weight 0 adjusts nothing (it faults instead, see :meth:`faults`).
+        """
+        if self.weight == 0:
+            return 0
+        sign = -1 if self.reverse else 1
+        if self.weight > 0:
+            return sign * self.weight if ok else 0
+        return 0 if ok else sign * self.weight
+
+    def faults(self, ok: bool) -> bool:
+        """Whether this tracker puts the instance in FAULT (weight 0; reversed when ``reverse``; R_WEIGHT0)."""
+        return self.weight == 0 and (ok if self.reverse else not ok)
+
+    def detection(self, ok: bool) -> tuple[float, float]:
+        """Seconds from a persistent change of the script's result until keepalived acts on it.
+
+        ``fall`` (to failing) or ``rise`` (to OK) consecutive runs, one every ``interval``:
+        between (n - 1) x interval and n x interval (the first run comes within one interval).
+        """
+        n = self.rise if ok else self.fall
+        return ((n - 1) * self.interval, n * self.interval)
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    """One node's view of one VRRP instance (units: seconds; priority 1..255)."""
+
+    node: str
+    instance: str
+    priority: int = 100
+    state: str = "BACKUP"
+    nopreempt: bool = False
+    preempt_delay: float = 0.0
+    advert_int: float = 1.0
+    version: int = 2
+    vrid: Optional[int] = None
+    primary_ip: Optional[ipaddress.IPv4Address] = None
+    tracks: tuple[TrackSpec, ...] = ()
+    interface: Optional[str] = None
+
+    @property
+    def owner(self) -> bool:
+        """Address owner: configured priority 255 (R_OWNER)."""
+        return self.priority == 255
+
+    @property
+    def preempts(self) -> bool:
+        """nopreempt only works with initial state BACKUP (R_NOPREEMPT)."""
+        return not (self.nopreempt and self.state == "BACKUP")
+
+    @property
+    def effective_preempt_delay(self) -> float:
+        """preempt_delay only works with initial state BACKUP (R_PREEMPT_DELAY)."""
+        return self.preempt_delay if self.state == "BACKUP" else 0.0
+
+    def effective_priority(self, script_ok: Mapping[str, bool]) -> int:
+        """Configured priority plus tracker adjustments, clamped to 1..254; 255 stays 255 (R_CLAMP, R_OWNER).
+
+        Args:
+            script_ok: script name -> current result (missing: OK unless the script has init_fail).
+        """
+        return effective_priority(self.priority, [t.adjustment(script_ok.get(t.script, not t.init_fail))
+                                                  for t in self.tracks])
+
+    def faulted(self, script_ok: Mapping[str, bool], interfaces_down: Iterable[str] = ()) -> bool:
+        """FAULT by a weight-0 tracker (R_WEIGHT0) or the instance's interface being down (R_IFACE)."""
+        if self.interface and self.interface in set(interfaces_down):
+            return True
+        return any(t.faults(script_ok.get(t.script, not t.init_fail)) for t in self.tracks)
+
+    def master_down_interval(self, priority: Optional[int] = None) -> float:
+        """Seconds (R_MDI); ``priority`` defaults to the configured one."""
+        return master_down_interval(priority or self.priority, self.advert_int, self.version)
+
+    def skew_time(self, priority: Optional[int] = None) -> float:
+        """Seconds (R_MDI)."""
+        return skew_time(priority or self.priority, self.advert_int, self.version)
+
+
+def effective_priority(priority: int, adjustments: Iterable[int] = ()) -> int:
+    """``priority`` + sum(``adjustments``), clamped to 1..254; an address owner (255) is never adjusted.
+
+    Sources: R_CLAMP, R_OWNER. Raises ValueError for a priority outside 1..255.
+    """
+    if not 1 <= priority <= 255:
+        raise ValueError(f"priority must be 1..255, got {priority}")
+    if priority == 255:
+        return 255
+    return max(1, min(254, priority + sum(adjustments)))
+
+
+def specs_from_topology(topo: Any, addresses: Optional[Mapping[str, Mapping[str, object]]] = None
+                        ) -> dict[str, dict[str, InstanceSpec]]:
+    """{instance: {node: InstanceSpec}} from a topology's merged instances and scripts.
+
+    Args:
+        addresses: {node: {interface: IPv4Address}} (a running lab's ``Node.addresses``); gives each
+            instance's primary IP for the equal-priority rule (R_EQUAL_MASTERS). None: unknown.
+    """
+    out: dict[str, dict[str, InstanceSpec]] = {}
+    for node in topo.keepalived_nodes():
+        scripts = topo.scripts(node)
+        for name, inst in topo.instances(node).items():
+            tracks = []
+            for tr in inst.track_script:
+                s = scripts.get(tr.name)
+                if s is None:
+                    continue
+                tracks.append(TrackSpec(tr.name, s.weight if tr.weight is None else tr.weight,
+                                        tr.reverse if tr.weight is not None else s.reverse,
+                                        s.rise, s.fall, s.interval, s.init_fail))
+            ip = None
+            if addresses and node in addresses and inst.interface in addresses[node]:
+                ip = ipaddress.IPv4Address(str(addresses[node][inst.interface]))
+            out.setdefault(name, {})[node] = InstanceSpec(
+                node=node, instance=name, priority=inst.priority, state=inst.state, nopreempt=inst.nopreempt,
+                preempt_delay=inst.preempt_delay or 0.0, advert_int=inst.advert_int, version=inst.version or 2,
+                vrid=inst.virtual_router_id, primary_ip=ip, tracks=tuple(tracks), interface=inst.interface)
+    return out
+
+

@@ -1,0 +1,99 @@
+"""What in a history drives the election model (pure).
+
+Node lifecycle events mean what :func:`lab.events.node_effect` says; a fault event means what the
+fault that wrote it declared (its ``model`` field, :data:`lab.events.MODEL_INPUTS` dicts). Nothing
+here knows a fault's name. An event that drives nothing known (a fault with no declared meaning,
+an unknown node action or signal) is returned as *unjudgeable*, with the reason: the model cannot
+know what follows it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+from ..election.inputs import (ModelEvent, NodeDown, NodePaused, NodeResumed, NodeUp, from_dict)
+from ..events import Event, EventError, node_effect
+from ..history import History
+
+
+@dataclass(frozen=True)
+class Unjudgeable:
+    """An event the model has no rule for: ``reason`` names what is missing."""
+
+    event: Event
+    reason: str
+
+
+def _node_inputs(e: Event) -> Optional[list[ModelEvent]]:
+    n = e["node"]
+    eff = node_effect(e["action"], e.get("signal"))
+    return {"up": [NodeUp(n)], "down": [NodeDown(n)], "down-graceful": [NodeDown(n, graceful=True)],
+            "restart": [NodeDown(n, graceful=True), NodeUp(n)], "pause": [NodePaused(n)],
+            "unpause": [NodeResumed(n)], "none": []}.get(eff or "")
+
+
+def fault_inputs(e: Event) -> tuple[Optional[list[ModelEvent]], str]:
+    """The model inputs a fault event declares, or (None, why not)."""
+    if e.get("model") is None:
+        why = e.get("unmodelled") or (f"fault {e.get('fault_kind') or e['name']} recorded no model meaning "
+                                      f"(a fault declares the model inputs of its apply and heal)")
+        return None, why
+    try:
+        return [from_dict(d) for d in e["model"]], ""
+    except (EventError, TypeError, KeyError) as err:
+        return None, f"fault {e['name']}: its declared model meaning is malformed ({err})"
+
+
+def model_inputs(history: History, nodes: Iterable[str]) -> tuple[list[tuple[Event, list[ModelEvent]]],
+                                                                     Optional[Unjudgeable]]:
+    """History events that drive the model, each with its model inputs; and the first unjudgeable one.
+
+    Inputs that repeat what is already true are dropped (a node already down is not downed again by
+    the ``exited`` after its ``stop``, nor by the kill fault's own declaration after the engine's kill).
+    Inputs about nodes outside ``nodes`` (clients) are dropped.
+    """
+    nodes = set(nodes)
+    out: list[tuple[Event, list[ModelEvent]]] = []
+    up: set[str] = set()
+    paused: set[str] = set()
+    for e in history.events():
+        if e.kind == "node":
+            if e["node"] not in nodes:
+                continue
+            evs = _node_inputs(e)
+            if evs is None:
+                return out, Unjudgeable(e, f"node action {e['action']} {e.get('signal') or ''}".strip()
+                                        + " has no rule in the model")
+        elif e.kind == "fault":
+            evs, why = fault_inputs(e)
+            if evs is None:
+                return out, Unjudgeable(e, why)
+        else:
+            continue
+        kept = []
+        for m in evs:
+            n = m.node
+            if n not in nodes:
+                continue
+            if isinstance(m, NodeUp):
+                if n in up:
+                    continue
+                up.add(n)
+                paused.discard(n)
+            elif isinstance(m, NodeDown):
+                if n not in up:
+                    continue
+                up.discard(n)
+                paused.discard(n)
+            elif isinstance(m, NodePaused):
+                if n in paused or n not in up:
+                    continue
+                paused.add(n)
+            elif isinstance(m, NodeResumed):
+                if n not in paused:
+                    continue
+                paused.discard(n)
+            kept.append(m)
+        if kept:
+            out.append((e, kept))
+    return out, None

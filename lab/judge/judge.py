@@ -1,0 +1,262 @@
+"""The judge: a history and the election model -> holds / violated / cannot judge (pure).
+
+The model holds, after each input (a node start, kill, pause, a fault's declared meaning), the set
+of MASTER outcomes the rules allow and the time window in which the election must settle
+(:class:`lab.election.Expectation`). The judge walks the history once and checks, per VRRP instance:
+
+* every transition to MASTER is allowed by an expectation in force at that moment (the latest one,
+  and earlier ones whose window is still open: an input does not cancel what is already in flight);
+  while a start-up race is open (nodes starting within one master down interval of each other,
+  R_STARTUP) any started node may win first;
+* no allowed transition comes earlier than the window's lower bound (minus the margin);
+* at each window's deadline (event time + latest + margin), when the next input comes later, the
+  MASTER set is one the rules allow, and nodes the model puts in FAULT report FAULT;
+* from that deadline until the next input the MASTER set stays as it settled (a node that becomes
+  MASTER later, a split brain after the deadline, is a violation).
+
+An expectation whose deadline the history does not reach is *cannot judge*; so is everything after
+an input the model has no rule for (:class:`lab.judge.inputs.Unjudgeable`), unless the caller allows
+it by name. Times are seconds on the history's clock.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Optional, Sequence
+
+from ..election.inputs import NodeUp
+from ..election.model import ElectionModel, Expectation
+from ..election.specs import InstanceSpec
+from ..events import Event
+from ..history import History
+from .inputs import Unjudgeable, model_inputs
+from .verdict import Verdict, merge
+
+#: notify_fifo/lifecycle states that are not an election state
+_IDLE = {"DOWN", "PAUSED", "STOP", None}
+
+
+@dataclass
+class Judgement:
+    """One expectation judged against the history.
+
+    ``verdict`` None: superseded by the next input before its deadline (its window still allows
+    what was in flight); otherwise the verdict with ``problem`` saying why.
+    """
+
+    event: Event
+    expectation: Expectation
+    deadline: float
+    transient: frozenset[str] = frozenset()
+    observed: Optional[frozenset[str]] = None
+    verdict: Optional[Verdict] = None
+    problem: str = ""
+
+    @property
+    def ok(self) -> Optional[bool]:
+        """True holds, False violated, None not judged (superseded or cannot judge)."""
+        return None if self.verdict in (None, Verdict.CANNOT_JUDGE) else self.verdict is Verdict.HOLDS
+
+    def add_problem(self, text: str) -> None:
+        self.verdict = Verdict.VIOLATED
+        self.problem = "; ".join(dict.fromkeys([p for p in self.problem.split("; ") if p] + [text]))
+
+
+@dataclass
+class ModelReport:
+    """Every judgement, where judging stopped (an unjudgeable input) and whether that was allowed."""
+
+    judgements: list[Judgement] = field(default_factory=list)
+    stopped_at: Optional[Unjudgeable] = None
+    stop_allowed: bool = False
+
+    @property
+    def failures(self) -> list[Judgement]:
+        return [j for j in self.judgements if j.verdict is Verdict.VIOLATED]
+
+    @property
+    def unjudged(self) -> list[Judgement]:
+        return [j for j in self.judgements if j.verdict is Verdict.CANNOT_JUDGE]
+
+    @property
+    def verdict(self) -> Verdict:
+        vs = [j.verdict for j in self.judgements if j.verdict is not None]
+        if self.stopped_at is not None and not self.stop_allowed:
+            vs.append(Verdict.CANNOT_JUDGE)
+        return merge(vs) if vs else Verdict.CANNOT_JUDGE
+
+
+def ready_event(history: History, start: Event) -> Optional[Event]:
+    """The ``ready`` event (keepalived's 'Startup complete') of the run ``start`` began, if recorded."""
+    for e in history.events("node", since=start.t, node=start["node"]):
+        if e is start:
+            continue
+        if e["action"] == "ready":
+            return e
+        if e["action"] in ("start", "restart", "kill", "exited", "died", "stop", "signal"):
+            return None
+    return None
+
+
+def is_start(ev: Event) -> bool:
+    return ev.kind == "node" and ev.get("action") in ("start", "restart")
+
+
+def deadline(history: History, ev: Event, exp: Expectation, margin: float, startup: float) -> float:
+    """When ``exp`` must hold: event time + latest + margin. After a node start, ``latest`` includes
+    the start-up allowance; once keepalived's start was seen (a ``ready`` event) the protocol's time
+    runs from there instead (the earlier of the two)."""
+    d = ev.t + exp.latest + margin
+    if is_start(ev):
+        ready = ready_event(history, ev)
+        if ready is not None:
+            d = min(d, ready.t + max(0.0, exp.latest - startup) + margin)
+    return d
+
+
+def _allows(exp: Expectation) -> frozenset[str]:
+    return frozenset().union(*exp.options)
+
+
+def judge(history: History, specs: Mapping[str, Mapping[str, InstanceSpec]], *, margin: float, startup: float,
+          until: Optional[float] = None, instances: Optional[Sequence[str]] = None,
+          allow: Iterable[str] = ()) -> ModelReport:
+    """Judge ``history`` against the model built from ``specs`` (see the module docstring).
+
+    Args:
+        specs: {instance: {node: InstanceSpec}} (lab.election.specs_from_topology).
+        margin: seconds added to every deadline and taken off every lower bound (scheduling latency).
+        startup: seconds allowed for a container and keepalived to start (until a ``ready`` event).
+        until: the history's end for judging (default: its last event).
+        instances: the instances to judge (default all).
+        allow: fault kinds, fault names or node actions whose lack of a rule is accepted: judging
+            stops there without making the verdict "cannot judge".
+    Returns a ModelReport; ``report.verdict`` is the merged verdict.
+    """
+    evs = history.events()
+    until = (evs[-1].t if evs else history.t0) if until is None else until
+    model = ElectionModel(specs, startup=startup, race=margin)
+    names = list(instances or model.specs)
+    nodes = {n for i in model.specs.values() for n in i}
+    inputs, stop = model_inputs(history, nodes)
+    allow = set(allow)
+    rep = ModelReport(stopped_at=stop)
+    if stop is not None:
+        e = stop.event
+        rep.stop_allowed = bool({e.get("fault_kind"), e.get("name"), e.get("action")} & allow)
+    horizon = min(until, stop.event.t) if stop else until
+    per: dict[str, list[Judgement]] = {i: [] for i in names}
+    pending: dict[str, Judgement] = {}
+    times = [ev.t for ev, _ in inputs] + [horizon]
+    for k, (ev, mevs) in enumerate(inputs):
+        if ev.t > horizon:
+            break
+        for m in mevs:
+            racing = {i: isinstance(m, NodeUp) and model.racing(i, ev.t) for i in names}
+            for exp in model.apply(m, t=ev.t):
+                i = exp.instance
+                if i not in per:
+                    continue
+                j = Judgement(ev, exp, deadline(history, ev, exp, margin, startup),
+                              frozenset(model.candidates(i)) if racing.get(i) else frozenset())
+                lst = per[i]
+                if lst and lst[-1].event is ev:          # one event, several inputs: the last one counts
+                    j.transient |= lst[-1].transient
+                    lst[-1] = j
+                else:
+                    lst.append(j)
+                pending[i] = j
+        t_next = times[k + 1]
+        for i, j in list(pending.items()):
+            if j.deadline <= t_next:
+                _judge_at_deadline(history, j, model, margin)
+                del pending[i]
+    for j in pending.values():
+        j.verdict = Verdict.CANNOT_JUDGE
+        j.problem = (f"the history ends at {horizon - history.t0:.3f} s, before this window's deadline "
+                     f"{j.deadline - history.t0:.3f} s" + (f" (judging stopped: {stop.reason})" if stop else ""))
+    for i, lst in per.items():
+        _judge_transitions(history, i, lst, horizon, margin)
+        _judge_stays(history, i, lst, [j.event.t for j in lst[1:]] + [horizon])
+        rep.judgements += lst
+    rep.judgements.sort(key=lambda j: (j.event.t, j.expectation.instance))
+    return rep
+
+
+def _judge_at_deadline(history: History, j: Judgement, model: ElectionModel, margin: float) -> None:
+    exp, inst = j.expectation, j.expectation.instance
+    states = history.states(inst, at=j.deadline)
+    observed = frozenset(n for n, s in states.items() if s == "MASTER")
+    j.observed = observed
+    j.verdict = Verdict.HOLDS
+    if not exp.allows(observed):
+        j.add_problem(f"MASTER {{{', '.join(sorted(observed))}}} at the deadline, expected {exp.describe_options()}")
+    for n, want in exp.states.items():
+        got = states.get(n)
+        if want == "FAULT" and got not in _IDLE and got != "FAULT":
+            j.add_problem(f"{n} reports {got}, expected FAULT")
+        if got == "FAULT" and want in ("MASTER", "BACKUP"):
+            j.add_problem(f"{n} reports FAULT, expected {want}")
+    if len(exp.options) > 1 and exp.allows(observed):
+        model.observe_master(inst, observed)
+
+
+def _in_flight_until(history: History, inst: str, j: Judgement) -> float:
+    """Until when an expectation still allows transitions after a later input: its deadline, or
+    the first moment the observed MASTER set was one of its outcomes (then it had settled)."""
+    exp = j.expectation
+    for e in history.events(since=j.event.t):
+        if e.t > j.deadline:
+            break
+        if e.kind in ("state", "node") and exp.allows(history.masters(inst, at=e.t)):
+            return e.t
+    return j.deadline
+
+
+def _judge_transitions(history: History, inst: str, lst: list[Judgement], horizon: float, margin: float) -> None:
+    """Every MASTER transition is allowed by an expectation in force, and not too early."""
+    if not lst:
+        return
+    rel = lambda t: f"{t - history.t0:.3f} s"
+    ends = {id(j): _in_flight_until(history, inst, j) for j in lst}
+    for s in history.events("state", since=lst[0].event.t, instance=inst, state="MASTER"):
+        if s.t > horizon:
+            break
+        latest = [j for j in lst if j.event.t <= s.t]
+        if not latest:
+            continue
+        owner = latest[-1]
+        force = [j for j in latest[:-1] if s.t <= ends[id(j)]] + [owner]
+        allowed = frozenset().union(*(_allows(j.expectation) | j.transient for j in force))
+        if s["node"] not in allowed:
+            owner.add_problem(f"{s['node']} became MASTER at {rel(s.t)}, which no rule in force allows "
+                              f"(expected MASTER {owner.expectation.describe_options()})")
+            continue
+        def too_early(j: Judgement) -> bool:
+            e = j.expectation
+            return (e.changed and e.earliest > margin and s["node"] not in j.transient
+                    and s.t < j.event.t + e.earliest - margin)
+
+        allowing = [j for j in force if s["node"] in _allows(j.expectation) | j.transient]
+        if allowing and all(too_early(j) for j in allowing):
+            j = allowing[-1]
+            j.add_problem(f"{s['node']} became MASTER {s.t - j.event.t:.3f} s after `{j.expectation.cause}`, "
+                          f"before the earliest {j.expectation.earliest:.3f} s the timers allow")
+
+
+def _judge_stays(history: History, inst: str, lst: list[Judgement], next_inputs: list[float]) -> None:
+    """After a judged deadline and until the next input, the MASTER set stays as it settled."""
+    rel = lambda t: f"{t - history.t0:.3f} s"
+    for j, t_next in zip(lst, next_inputs):
+        if j.observed is None or j.verdict is Verdict.CANNOT_JUDGE:
+            continue
+        for e in history.events(since=j.deadline):
+            if e.t >= t_next:
+                break
+            if e.kind not in ("state", "node"):
+                continue
+            now = frozenset(history.masters(inst, at=e.t))
+            if now != j.observed:
+                j.add_problem(f"MASTER changed to {{{', '.join(sorted(now))}}} at {rel(e.t)}, after the election had "
+                              f"settled on {{{', '.join(sorted(j.observed))}}} and with no input since "
+                              f"`{j.expectation.cause}`")
+                break

@@ -1,0 +1,176 @@
+"""The judge over synthetic histories (pure). Each defect of issue 12 is reproduced here first.
+
+Topology: topologies/two_node.yaml: a (150) and b (100), advert_int 1 s, VRRPv2, preempt. Timers
+(RFC 3768 §6.1): MDI(a) = 3 + 106/256 = 3.414 s, MDI(b) = 3 + 156/256 = 3.609 s. Margin 1 s,
+start-up allowance 15 s (lab.timers), as in a live lab.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lab.election import ElectionModel, Hearing, NodeDown, NodeUp, specs_from_topology
+from lab.election.specs import InstanceSpec
+from lab.history import History
+from lab.judge import Verdict, judge
+from lab.topology import load
+
+TOPO = load(Path(__file__).resolve().parents[2] / "topologies" / "two_node.yaml")
+MDI_A, MDI_B = 3 + 106 / 256, 3 + 156 / 256
+
+
+def hist(*rows) -> History:
+    h = History()
+    for t, kind, data in rows:
+        h.append(kind, t=t, **data)
+    h.t0 = 0.0
+    return h
+
+
+def st(t, node, state, prio=None):
+    return (t, "state", dict(node=node, instance="VI_1", state=state, priority=prio))
+
+
+def nd(t, node, action, **kw):
+    return (t, "node", dict(node=node, action=action, **kw))
+
+
+def fault(t, name, kind, target, action="apply", model=None, unmodelled=None):
+    d = dict(name=name, action=action, target=target, fault_kind=kind)
+    if model is not None:
+        d["model"] = model
+    if unmodelled is not None:
+        d["unmodelled"] = unmodelled
+    return (t, "fault", d)
+
+
+def H(r, s, hears):
+    return {"input": "hearing", "receiver": r, "sender": s, "hears": hears}
+
+
+def verdict(rows, **kw):
+    return judge(hist(*rows), specs_from_topology(TOPO), margin=1.0, startup=15.0, **kw)
+
+
+START = [nd(0.0, "a", "start"), nd(0.1, "b", "start"), nd(0.3, "a", "ready"), nd(0.4, "b", "ready"),
+         st(0.4, "a", "BACKUP", 150), st(0.5, "b", "BACKUP", 100), st(0.3 + MDI_A, "a", "MASTER", 150)]
+END = (30.0, "note", dict(text="end"))
+
+
+def test_a_history_that_follows_the_rules_holds():
+    rep = verdict(START + [nd(10.0, "a", "kill"), st(10.0 + MDI_B - 0.3, "b", "MASTER", 100), END])
+    assert rep.verdict is Verdict.HOLDS, [j.problem for j in rep.judgements]
+
+
+# ---- defect 1: a fault applied through lab.fault / kalab fault was never judged (name mismatch)
+def test_defect1_a_takeover_right_after_drop_vrrp_is_violated():
+    # the fault event exactly as Fault.apply records it: its name is drop-vrrp-b, its meaning declared
+    rows = START + [fault(10.0, "drop-vrrp-b", "drop-vrrp", "b", model=[H("b", "a", False)]),
+                    st(10.1, "b", "MASTER", 100), END]
+    rep = verdict(rows)
+    assert rep.verdict is Verdict.VIOLATED
+    assert any("before the earliest" in j.problem for j in rep.failures)
+
+
+def test_defect1_the_right_takeover_after_drop_vrrp_holds_and_is_judged():
+    rows = START + [fault(10.0, "drop-vrrp-b", "drop-vrrp", "b", model=[H("b", "a", False)]),
+                    st(10.0 + MDI_B - 0.2, "b", "MASTER", 100), END]
+    rep = verdict(rows)
+    assert rep.verdict is Verdict.HOLDS, [j.problem for j in rep.judgements]
+    last = rep.judgements[-1]
+    assert last.observed == frozenset("ab")          # both MASTER: RFC 3768 §6.4.2, the split brain is the rule
+
+
+# ---- defect 2: an expectation was dropped unjudged when another node's input arrived
+def test_defect2_a_split_brain_after_the_deadline_with_no_input_is_violated():
+    rows = START + [st(12.0, "b", "MASTER", 100), END]     # nothing happened to a: b has no reason
+    rep = verdict(rows)
+    assert rep.verdict is Verdict.VIOLATED
+    assert any("b became MASTER" in j.problem or "MASTER changed" in j.problem for j in rep.failures)
+
+
+# ---- defect 3: an equal-priority backup that hears the master stays BACKUP (RFC 3768 §6.4.2)
+def test_defect3_equal_priority_backup_does_not_take_over():
+    specs = {"VI_1": {"a": InstanceSpec("a", "VI_1", priority=100), "b": InstanceSpec("b", "VI_1", priority=100)}}
+    m = ElectionModel(specs)
+    m.apply(NodeUp("a"))
+    m.observe_master("VI_1", ["a"])
+    m.masters["VI_1"] = frozenset("a")
+    e = m.apply(NodeUp("b"))[0]
+    assert e.options == (frozenset("a"),)
+
+
+def test_drop_vrrp_both_ways_on_the_master_gives_two_masters():
+    # a sends nothing b hears (out) and hears nothing (in): b times out (R_HEARING, RFC 3768 §6.4.2)
+    m = ElectionModel(specs_from_topology(TOPO))
+    m.apply(NodeUp("a")), m.apply(NodeUp("b"))
+    assert m.expect("VI_1").master == "a"
+    m.apply(Hearing("a", "b", False))
+    e = m.apply(Hearing("b", "a", False))[0]
+    assert e.options == (frozenset("ab"),) and e.changed
+
+
+def test_one_way_loss_from_the_backup_to_the_master_changes_nothing():
+    m = ElectionModel(specs_from_topology(TOPO))
+    m.apply(NodeUp("a")), m.apply(NodeUp("b"))
+    e = m.apply(Hearing("a", "b", False))[0]      # a no longer hears b: a is MASTER anyway
+    assert e.options == (frozenset("a"),) and not e.changed
+
+
+def test_a_healed_partition_leaves_the_higher_priority_master():
+    m = ElectionModel(specs_from_topology(TOPO))
+    m.apply(NodeUp("a")), m.apply(NodeUp("b"))
+    m.apply(Hearing("a", "b", False)), m.apply(Hearing("b", "a", False))
+    m.apply(Hearing("a", "b", True))
+    e = m.apply(Hearing("b", "a", True))[0]
+    assert e.options == (frozenset("a"),)         # RFC 3768 §6.4.3: b hears a higher priority and yields
+
+
+# ---- defect 4: start-up races within one master down interval
+def test_defect4_a_lower_node_started_first_may_win_first_then_the_higher_preempts():
+    rows = [nd(0.0, "b", "start"), nd(0.3, "a", "start"), st(0.1, "b", "BACKUP", 100), st(0.4, "a", "BACKUP", 150),
+            st(MDI_B, "b", "MASTER", 100), st(0.3 + MDI_A + 0.2, "a", "MASTER", 150),
+            st(0.3 + MDI_A + 0.25, "b", "BACKUP", 100), END]
+    rep = verdict(rows)
+    assert rep.verdict is Verdict.HOLDS, [j.problem for j in rep.judgements]
+
+
+def test_defect4_but_the_lower_node_may_not_keep_the_vip():
+    rows = [nd(0.0, "b", "start"), nd(0.3, "a", "start"), st(0.1, "b", "BACKUP", 100), st(0.4, "a", "BACKUP", 150),
+            st(MDI_B, "b", "MASTER", 100), END]
+    assert verdict(rows).verdict is Verdict.VIOLATED
+
+
+# ---- three verdicts
+def test_an_input_without_a_rule_cannot_be_judged_and_says_why():
+    rows = START + [fault(10.0, "rogue-client", "rogue", "client", unmodelled="forged adverts: no rule"), END]
+    rep = verdict(rows)
+    assert rep.verdict is Verdict.CANNOT_JUDGE
+    assert rep.stopped_at.reason == "forged adverts: no rule"
+
+
+def test_allowing_it_by_name_keeps_the_verdict_of_what_came_before():
+    rows = START + [fault(10.0, "rogue-client", "rogue", "client", unmodelled="forged adverts: no rule"), END]
+    assert verdict(rows, allow=["rogue"]).verdict is Verdict.HOLDS
+    bad = START + [st(8.0, "b", "MASTER", 100), fault(10.0, "rogue-client", "rogue", "client", unmodelled="x"), END]
+    assert verdict(bad, allow=["rogue"]).verdict is Verdict.VIOLATED
+
+
+def test_a_fault_event_without_a_declared_meaning_is_never_a_silent_pass():
+    rows = START + [(10.0, "fault", dict(name="mystery", action="apply", target="a")), END]
+    rep = verdict(rows)
+    assert rep.verdict is Verdict.CANNOT_JUDGE and "no model meaning" in rep.stopped_at.reason
+
+
+def test_an_empty_history_cannot_be_judged():
+    assert verdict([END]).verdict is Verdict.CANNOT_JUDGE
+
+
+@pytest.mark.parametrize("signal,effect", [("SIGTERM", "holds"), ("SIGHUP", "holds"), ("SIGWINCH", "cannot judge")])
+def test_signals_mean_what_keepalived_does_with_them(signal, effect):
+    rows = START + [nd(10.0, "a", "signal", signal=signal)]
+    if signal == "SIGTERM":
+        rows += [nd(10.05, "a", "exited"), st(10.1, "b", "MASTER", 100)]    # priority 0 advert: skew time
+    rows.append(END)
+    assert verdict(rows).verdict.value == effect
