@@ -1,18 +1,31 @@
-"""keepalived-lab: real keepalived and nginx on Docker networks, faults, and checks against the documented rules.
+"""keepalived-lab: real keepalived and nginx on Docker networks, faults, and a judge of what
+happened against keepalived's documented rules.
 
-Pure core: :mod:`lab.topology`, :mod:`lab.kaconf`, :mod:`lab.timers`, :mod:`lab.history`.
-Docker side: :mod:`lab.runtime`, :class:`lab.lab.Lab`. On top: :mod:`lab.pytest_plugin`, :mod:`lab.cli`.
+The layers (each imports only those below it; docs/ARCHITECTURE.md draws them):
+errors / timers / events -> history -> kaconf -> topology -> election -> judge | runtime ->
+nemesis -> checks / waits / observe / journal -> lab -> report / status / demo -> pytest_plugin / cli.
+
+Names here load their module on first use, so ``import lab.kaconf`` loads nothing above it.
 """
-from .errors import LabError
-from .history import Event, History
-from .timers import master_down_interval, skew_time
-from .topology import Topology, load as load_topology
+import importlib
 
-__all__ = ["LabError", "Event", "History", "Topology", "load_topology", "master_down_interval", "skew_time", "Lab"]
+#: public name -> (module, attribute)
+_EXPORTS = {
+    "LabError": ("lab.errors", "LabError"),
+    "Event": ("lab.events", "Event"),
+    "History": ("lab.history", "History"),
+    "master_down_interval": ("lab.timers", "master_down_interval"),
+    "skew_time": ("lab.timers", "skew_time"),
+    "Topology": ("lab.topology", "Topology"),
+    "load_topology": ("lab.topology", "load"),
+    "Lab": ("lab.lab", "Lab"),
+}
+
+__all__ = list(_EXPORTS)
 
 
-def __getattr__(name):  # Lab imports Docker libraries: load it only when asked for
-    if name == "Lab":
-        from .lab import Lab
-        return Lab
-    raise AttributeError(name)
+def __getattr__(name):
+    if name in _EXPORTS:
+        mod, attr = _EXPORTS[name]
+        return getattr(importlib.import_module(mod), attr)
+    raise AttributeError(f"module 'lab' has no attribute {name!r}")

@@ -216,6 +216,62 @@ def report(out: Path = typer.Option(Path("reports/latest"), "--out"), lab: Optio
 
 
 @app.command()
+def judge(history: Path = typer.Argument(..., help="a history.jsonl written by a test, `kalab report` or CI"),
+          fmt: str = typer.Option("text", "--format", help="text or json"),
+          allow: list[str] = typer.Option([], "--allow", help="a fault kind or name whose missing rule is accepted"),
+          topology: Optional[str] = typer.Option(None, "--topology", help="topology, if the history has none")) -> None:
+    """Judge a recorded history offline against the election model, without Docker.
+
+    Exit code: 0 holds, 1 violated, 2 cannot judge (each judgement printed with its rule and window).
+    """
+    import json as _json
+    from ipaddress import IPv4Address
+
+    from .election import specs_from_topology
+    from .events import EventError
+    from .history import History
+    from .judge import judge as run_judge
+    from .timers import MARGIN, STARTUP_ALLOWANCE
+    from .topology import validate
+    try:
+        h = History.from_jsonl(history)
+    except (OSError, EventError, ValueError) as e:
+        raise LabError(f"cannot read {history}: {e}") from None
+    if topology:
+        topo = _topology(topology)
+    elif "topology" in h.meta:
+        topo = validate(h.meta["topology"], f"{history} (meta record)")
+    else:
+        raise LabError(f"{history} carries no topology (written before histories were self-contained); "
+                       f"give it with --topology NAME")
+    addrs = {n: {i: IPv4Address(a) for i, a in itfs.items()} for n, itfs in (h.meta.get("addresses") or {}).items()}
+    rep = run_judge(h, specs_from_topology(topo, addrs or None), margin=h.meta.get("margin", MARGIN),
+                    startup=h.meta.get("startup_allowance", STARTUP_ALLOWANCE), allow=allow)
+    rel = lambda t: round(t - h.t0, 3)
+    rows = [{"verdict": j.verdict.value if j.verdict else "superseded", "instance": j.expectation.instance,
+             "cause": j.expectation.cause, "at": rel(j.event.t), "deadline": rel(j.deadline),
+             "window": [j.expectation.earliest, j.expectation.latest],
+             "expected": j.expectation.describe_options(),
+             "observed": sorted(j.observed) if j.observed is not None else None,
+             "problem": j.problem, "rules": list(j.expectation.rules)} for j in rep.judgements]
+    stop = ({"at": rel(rep.stopped_at.event.t), "event": rep.stopped_at.event.describe(h.t0).strip(),
+             "reason": rep.stopped_at.reason, "allowed": rep.stop_allowed} if rep.stopped_at else None)
+    if fmt == "json":
+        print(_json.dumps({"verdict": rep.verdict.value, "judgements": rows, "stopped_at": stop}, indent=2))
+    else:
+        for r in rows:
+            print(f"[{r['verdict']}] {r['instance']} after `{r['cause']}` at {r['at']:.3f} s: expected "
+                          f"MASTER {r['expected']} within {r['window'][0]:.3f}..{r['window'][1]:.3f} s, observed "
+                          f"{r['observed']} at {r['deadline']:.3f} s. {r['problem']}")
+            print(f"    rules: {' | '.join(r['rules'])}")
+        if stop:
+            print(f"[{'allowed' if stop['allowed'] else 'cannot judge'}] from {stop['at']:.3f} s: "
+                          f"{stop['event']}: {stop['reason']}")
+        print(f"verdict: {rep.verdict.value}")
+    raise typer.Exit(rep.verdict.exit_code)
+
+
+@app.command()
 def down(lab: Optional[str] = LabOpt, all_: bool = typer.Option(False, "--all", help="every lab")) -> None:
     """Remove a lab (its containers and networks)."""
     from .runtime.cleanup import prune as prune_labs

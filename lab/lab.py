@@ -22,26 +22,28 @@ import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")   # its reaper image cannot be pulled here
 
-from .errors import LabError, LabTimeout, TopologyError, UnknownName
-from .history import Event, History
+from .errors import LabError, TopologyError, UnknownName  # noqa: F401
+from .history import History
+from .journal import JOURNAL, JOURNAL_DIR, JournalMixin  # noqa: F401
 from .kaconf.render import render_node, vip_addresses
-from .timers import MARGIN, STARTUP_ALLOWANCE, master_down_interval, skew_time  # noqa: F401 (re-exported)
+from .observe import Client, ObserveMixin
+from .timers import MARGIN, STARTUP_ALLOWANCE  # noqa: F401 (re-exported for older imports)
 from .topology import Topology, load
+from .waits import WaitsMixin
 
-#: A labelled volume mounted in every node: the journal of lab-level events (node lifecycle,
-#: faults) of labs that outlive their process (``kalab up``), so later commands see them.
-JOURNAL_DIR = "/var/lib/kalab/shared"
-JOURNAL = f"{JOURNAL_DIR}/journal.jsonl"
-JOURNAL_KINDS = ("node", "fault", "note")
+if TYPE_CHECKING:  # pragma: no cover
+    from .checks import Checks
+    from .runtime.node import Node
+
 #: vrrp_script wrapper in the node image; lets the nemesis force a script's result (lab.nemesis.services).
 SCRIPT_WRAPPER = "/usr/local/sbin/kalab-check"
 
 
-class Lab:
+class Lab(JournalMixin, WaitsMixin, ObserveMixin):
     """A running topology.
 
     Args:
@@ -121,9 +123,20 @@ class Lab:
             for n, f in futs.items():
                 self.nodes[n] = f.result()
         self.started_at = time.monotonic()
+        self.history.meta.update(self.self_description())
         if self.capture:
             self._start_captures()
         return self
+
+    def self_description(self) -> dict:
+        """What makes this lab's history judgeable anywhere (``kalab judge``): the topology, each
+        node's addresses, the node image (release), the clock and the lab's allowances."""
+        import json as _json
+        from .timers import MARGIN, STARTUP_ALLOWANCE
+        return {"lab": self.id, "topology": _json.loads(self.topology.model_dump_json(exclude_none=True)),
+                "addresses": {n: {i: str(a) for i, a in node.addresses.items()} for n, node in self.nodes.items()},
+                "image": self.image, "clock": "host monotonic seconds (time.monotonic)",
+                "margin": MARGIN, "startup_allowance": STARTUP_ALLOWANCE}
 
     def _watch_deaths(self, labels: dict[str, str]) -> None:
         """Follow the engine's container ``die`` events of this lab: a keepalived that exits by
@@ -192,58 +205,6 @@ class Lab:
         self.history.append("node", node=name, action="start")
         node.follow_events()
         return node
-
-    def _journal(self, ev: Event) -> None:
-        """Append a lab-level event to the shared journal (through any running node)."""
-        import json
-        import shlex
-        if ev.kind not in JOURNAL_KINDS or getattr(self._replaying, "on", False):
-            return
-        self._journal_pending.append(json.dumps({"t": ev.t, "kind": ev.kind, "data": ev.data}, default=str))
-        text = "\n".join(self._journal_pending)
-        for n in list(self.nodes.values()):          # before any node runs, lines wait in the buffer
-            if n.status() == "running" and n.exec(f"printf '%s\\n' {shlex.quote(text)} >> {JOURNAL}").ok:
-                self._journal_pending.clear()
-                return
-
-    def follow_journal(self) -> None:
-        """Stream the shared journal (faults and node events written by other processes) into the history."""
-        import json
-        import threading
-
-        from .runtime.node import stream_lines
-
-        def pump(node):
-            r = node.container.exec_run(["tail", "-n", "0", "-F", "-s", "0.05", JOURNAL], stream=True)
-            for line in stream_lines(r.output):
-                try:
-                    d = json.loads(line)
-                except ValueError:
-                    continue
-                self._replaying.on = True        # do not write it back (this thread only)
-                try:
-                    self.history.append(d["kind"], t=d["t"], **d["data"])
-                finally:
-                    self._replaying.on = False
-
-        for n in self.nodes.values():
-            if n.status() == "running":
-                threading.Thread(target=pump, args=(n,), daemon=True, name="kalab-journal").start()
-                return
-
-    def _load_journal(self) -> None:
-        import json
-        for n in self.nodes.values():
-            text = n.read_file_any_state(JOURNAL)
-            if text is None:
-                continue
-            for line in text.splitlines():
-                try:
-                    d = json.loads(line)
-                except ValueError:
-                    continue
-                self.history.append(d["kind"], t=d["t"], **d["data"])
-            return
 
     @property
     def capabilities(self):
@@ -378,216 +339,10 @@ class Lab:
         """The first VIP of ``instance``."""
         return self.vips(instance)[0]
 
-    # ------------------------------------------------------------------ timers
-    def instance_config(self, node: str, instance: str):
-        return self.topology.instances(node)[instance]
-
-    def master_down_interval(self, node: str, instance: str, priority: Optional[int] = None) -> float:
-        """Master down interval (s) of ``node`` as a backup of ``instance`` (RFC 3768/5798 §6.1)."""
-        i = self.instance_config(node, instance)
-        return master_down_interval(priority or i.priority, i.advert_int, i.version or 2)
-
-    def skew_time(self, node: str, instance: str, priority: Optional[int] = None) -> float:
-        """Skew time (s) of ``node`` for ``instance`` (RFC 3768/5798 §6.1)."""
-        i = self.instance_config(node, instance)
-        return skew_time(priority or i.priority, i.advert_int, i.version or 2)
-
-    def convergence_deadline(self, instance: str) -> float:
-        """Seconds to allow for first convergence: the longest MDI of any node plus start allowance."""
-        mdis = [self.master_down_interval(n, instance) for n in self.topology.keepalived_nodes()
-                if instance in self.topology.instances(n)]
-        delay = max((self.instance_config(n, instance).preempt_delay or 0) for n in self.topology.keepalived_nodes()
-                    if instance in self.topology.instances(n))
-        return STARTUP_ALLOWANCE + max(mdis) + delay
-
-    # ------------------------------------------------------------------ waiting
-    def _settled_master(self, h: History, instance: str) -> Optional[str]:
-        """The single MASTER of ``instance`` if no live node should still preempt it, else None.
-
-        A BACKUP with a higher last-reported priority and preemption on would take over
-        (man 5 keepalived.conf: preempt is the default; nopreempt disables it), so the
-        election is not settled while one exists.
-        """
-        states = h.states(instance)
-        masters = [n for n, s in states.items() if s == "MASTER"]
-        if len(masters) != 1:
-            return None
-        m = masters[0]
-        prios = h.priorities(instance)
-        for n, s in states.items():
-            if n == m or s != "BACKUP" or instance not in self.topology.instances(n):
-                continue
-            cfg = self.topology.instances(n)[instance]
-            if not cfg.nopreempt and prios.get(n, cfg.priority) > prios.get(m, 0):
-                return None
-        return m
-
-    def _raise_if_died(self, h: History, since: float) -> None:
-        """Raise LabError if a node's keepalived exited on its own and has not been started again.
-
-        Called inside waits, so a config keepalived refuses (it exits at once) fails the wait
-        immediately with the node's last log lines instead of at the deadline.
-        """
-        down: dict[str, Event] = {}
-        for e in h.events("node"):
-            if e["action"] == "died":
-                down[e["node"]] = e
-            elif e["action"] == "start":
-                down.pop(e["node"], None)
-        if down:
-            n, e = next(iter(down.items()))
-            raise LabError(f"keepalived on node {n} exited by itself (exit code {e.get('exit_code')}); "
-                           f"its last log lines:\n{e.get('log_tail', '')}")
-        return None
-
-    def wait_for_master(self, instance: str, timeout: Optional[float] = None) -> "Node":
-        """Wait until exactly one node is MASTER of ``instance`` and no BACKUP should preempt it.
-
-        Args:
-            timeout: seconds; default :meth:`convergence_deadline`.
-        Returns: the master's Node.
-        Raises: LabTimeout (an AssertionError) with the history tail and node logs.
-        """
-        timeout = self.convergence_deadline(instance) if timeout is None else timeout
-        since = time.monotonic()
-        causes = [e.t for e in self.history.events() if e.kind in ("node", "fault")]
-        m = self.history.wait_for(lambda h: self._raise_if_died(h, since) or self._settled_master(h, instance), timeout,
-                                  clock_start=max(causes) if causes else since)
-        if not m:
-            raise self.timeout_error(f"no single settled MASTER of {instance} within {timeout:.2f} s "
-                                     f"(states now: {self.history.states(instance)})")
-        return self.nodes[m]
-
-    def keepalived_started(self, node: str, timeout: float = STARTUP_ALLOWANCE) -> Optional[float]:
-        """Wait until keepalived in ``node``'s current run logs ``Startup complete``; return when (host s).
-
-        The protocol's clocks of a freshly started node (its first master down interval, man 5
-        keepalived.conf ``state``) run from here, so a test that must show that nothing happens
-        after a start can wait from this moment instead of a start-up allowance.
-        Returns None when keepalived exited instead (a config it refuses): it runs no instance.
-        Raises: LabTimeout (with logs) if neither happens within ``timeout`` seconds.
-        """
-        n = self.node(node)
-        t = n.wait_for_log(r"Startup complete", timeout)
-        if t is None and n.status() != "running":
-            return None
-        if t is None:
-            raise self.timeout_error(f"keepalived on {node} did not log 'Startup complete' within {timeout:.1f} s")
-        self.history.append("node", t=t, node=node, action="ready")
-        return t
-
-    def wait_for_transition(self, instance: str, state: str, *, node: Optional[str] = None,
-                            since: Optional[float] = None, timeout: Optional[float] = None) -> Event:
-        """Wait for a notify_fifo transition of ``instance`` to ``state`` after ``since``.
-
-        Args:
-            node: only this node's transitions (default any).
-            since: history time (monotonic s); default now.
-            timeout: seconds; default the longest master down interval + MARGIN.
-        Returns: the first matching Event (its ``t`` is when keepalived reported it).
-        """
-        since = time.monotonic() if since is None else since
-        if timeout is None:
-            timeout = max(self.master_down_interval(n, instance) for n in self.topology.keepalived_nodes()
-                          if instance in self.topology.instances(n)) + MARGIN
-        match = {"instance": instance, "state": state, **({"node": node} if node else {})}
-        ev = self.history.wait_for(lambda h: next(iter(h.events("state", since=since, **match)), None),
-                                   max(0.0, since + timeout - time.monotonic()), clock_start=since)
-        if ev is None:
-            who = node or "any node"
-            raise self.timeout_error(f"{who} did not report {instance} -> {state} within {timeout:.2f} s")
-        return ev
-
-    # ------------------------------------------------------------------ observing
-    def vip_holders(self, instance: str) -> list[str]:
-        """Nodes that have every VIP of ``instance`` on an interface (inside view, ``ip -j addr``).
-
-        Recorded in the history as a ``vip`` event.
-        """
-        vips = self.vips(instance)
-        live = [n for n in self.keepalived_nodes() if n.status() == "running"]
-        with ThreadPoolExecutor(max_workers=max(1, len(live))) as pool:
-            addrs = dict(zip([n.name for n in live], pool.map(lambda n: n.ipv4_addresses(), live)))
-        holders = sorted(name for name, a in addrs.items()
-                         if all(any(i.ip == v for l in a.values() for i in l) for v in vips))
-        self.history.append("vip", instance=instance, holders=holders, view="inside")
-        return holders
-
-    def http_get_vip(self, instance: str, via: Optional[str] = None) -> Optional[str]:
-        """Ask the VIP over HTTP from a client node; returns the answering node's name or None.
-
-        Recorded in the history as a ``vip`` event (outside view).
-        """
-        cl = self.nodes[via] if via else self.client.node
-        who = cl.http_get(self.vip(instance))
-        self.history.append("vip", instance=instance, holders=[who] if who else [], view="outside")
-        return who
-
-    # ------------------------------------------------------------------ judging (lab.checks, lab.model)
+    # ------------------------------------------------------------------ judging (lab.checks)
     @property
     def check(self) -> "Checks":
         """Checks bound to this lab (:class:`lab.checks.Checks`): ``lab.check.assert_master("b", "VI_1")``."""
         from .checks import Checks
         return Checks.for_lab(self)
-
-    def dump_json(self, node: str) -> dict:
-        """keepalived's JSON dump on ``node``: {instance: InstanceDump(state, effective_priority, ...)}."""
-        from .runtime.dump import dump_json
-        return dump_json(self.node(node))
-
-    async def wait_for(self, predicate: Callable[[History], object], timeout: float):
-        """``await lab.wait_for(pred, timeout)``: :meth:`History.wait_for` in a thread, for async tests."""
-        import asyncio
-        return await asyncio.to_thread(self.history.wait_for, predicate, timeout)
-
-    async def run(self, fn: Callable, *args, **kw):
-        """``await lab.run(node.kill)``: a blocking (docker) call in a thread, for async tests."""
-        import asyncio
-        return await asyncio.to_thread(fn, *args, **kw)
-
-    def set_script(self, node: str, script: str, ok: bool) -> float:
-        """Make the vrrp_script ``script`` on ``node`` succeed (``ok``) or fail from now on.
-
-        Lab topologies' convention: a script whose command mentions ``/run/kalab/ok-NAME`` succeeds
-        while that file exists (``test -e /run/kalab/ok-chk`` starts failing); any other fails while
-        ``/run/kalab/fail-NAME`` exists (``test ! -e /run/kalab/fail-chk``). Recorded as a ``fault``
-        event named ``script`` (the election model reads it). Returns the history time of the flip.
-        """
-        cmd = self.topology.scripts(node)[script].script
-        if f"/run/kalab/ok-{script}" in cmd:
-            path, present = f"/run/kalab/ok-{script}", ok
-        else:
-            path, present = f"/run/kalab/fail-{script}", not ok
-        self.node(node).exec(f"touch {path}" if present else f"rm -f {path}", check=True)
-        return self.history.append("fault", name="script", action="apply", target=node, script=script, ok=ok,
-                                   detail=f"{script} {'OK' if ok else 'KO'}", fault_kind="set-script",
-                                   model=[{"input": "script_result", "node": node, "script": script, "ok": ok}]).t
-
-    def timeout_error(self, message: str) -> LabTimeout:
-        """A LabTimeout whose text carries the history tail and each keepalived node's log tail."""
-        parts = [message, "", "history (last 25 events):", self.history.tail(25)]
-        for n in self.keepalived_nodes():
-            parts += ["", f"--- {n.name} log tail ---", n.logs(tail=15).rstrip()]
-        return LabTimeout("\n".join(parts))
-
-
-class Client:
-    """A client node seen through the lab: ``lab.client.http_get_vip("VI_1")``.
-
-    Every attribute not defined here is the underlying :class:`~lab.runtime.node.Node`'s.
-    """
-
-    def __init__(self, lab: Lab, node: "Node"):
-        self.lab, self.node = lab, node
-
-    def __getattr__(self, name: str):
-        return getattr(self.node, name)
-
-    def http_get_vip(self, instance: str) -> Optional[str]:
-        """HTTP GET the first VIP of ``instance``; the answering node's name, or None (recorded)."""
-        return self.lab.http_get_vip(instance, via=self.node.name)
-
-    def arp_vip(self, instance: str) -> Optional[str]:
-        """The MAC address that answers ARP for the first VIP of ``instance`` (or None)."""
-        return self.node.arp_mac(self.lab.vip(instance))
 

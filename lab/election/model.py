@@ -15,14 +15,15 @@ and unit tests:
 """
 from __future__ import annotations
 
-import ipaddress
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Iterable, Mapping, Optional, Union
+from dataclasses import dataclass, replace
+from typing import Any, Iterable, Mapping, Optional
 
 from .inputs import (AdvertsBlocked, Hearing, InterfaceChange, ModelEvent, NodeDown, NodePaused, NodeResumed, NodeUp,
                      Reload, ScriptResult)
-from .rules import *  # noqa: F401,F403  (R_* constants, cited in expectations)
-from .rules import RULES
+from .rules import *  # noqa: F401,F403  (every R_* constant, re-exported for citations)
+from .rules import (RULES, R_BLOCKED, R_DOWN, R_EQUAL_BACKUP, R_EQUAL_MASTERS, R_FAULT_LEAVE, R_HEARING, R_HIGHEST,  # noqa: F401
+                    R_IFACE, R_MASTERS_MEET, R_MDI, R_NOPREEMPT, R_PREEMPT, R_PREEMPT_DELAY, R_PRIO0, R_STARTUP,
+                    R_WEIGHT0, R_WEIGHT_NEG, R_WEIGHT_POS)
 from .specs import InstanceSpec, TrackSpec, effective_priority, specs_from_topology  # noqa: F401
 
 __doc__ += "\n".join(f"\n* {v}" for v in RULES.values())
@@ -124,7 +125,7 @@ class ElectionModel:
                 self.masters[i] = self._settle(i, frozenset())[0][0]
 
     @classmethod
-    def from_topology(cls, topo: "Topology", addresses=None, **kw) -> "ElectionModel":
+    def from_topology(cls, topo: Any, addresses=None, **kw) -> "ElectionModel":
         return cls(specs_from_topology(topo, addresses), **kw)
 
     # ---------------------------------------------------------------- queries

@@ -116,8 +116,7 @@ class Fault:
     def _unique_name(self) -> str:
         base = f"{self.kind}-{self.target}"
         taken = {getattr(f, "name", None) for f in self.lab.faults}
-        from .recorded import read_markers
-        taken |= {m.get("name") for m in read_markers(self.node())}   # applied by another process
+        taken |= {m.get("name") for m in self.node().json_files(MARKER_DIR)}   # applied by another process
         n, name = 1, base
         while name in taken:
             n += 1

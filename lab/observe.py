@@ -1,0 +1,95 @@
+"""Observing a running lab: who holds a VIP (inside: ``ip addr``; outside: a client's HTTP request),
+keepalived's own JSON dump, and the lab's script switches. Every observation is recorded in the history.
+"""
+from __future__ import annotations
+
+import ipaddress
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Callable, Optional
+
+from .history import History
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .runtime.node import Node
+
+
+class ObserveMixin:
+    """Observations of :class:`lab.lab.Lab` (uses ``self.history``, ``self.topology``, ``self.nodes``, ``self.subnets``)."""
+
+    history: History
+    nodes: dict
+
+    def vip_holders(self, instance: str) -> list[str]:
+        """Nodes that have every VIP of ``instance`` on an interface (inside view, ``ip -j addr``).
+
+        Recorded in the history as a ``vip`` event.
+        """
+        vips = self.vips(instance)
+        live = [n for n in self.keepalived_nodes() if n.status() == "running"]
+        with ThreadPoolExecutor(max_workers=max(1, len(live))) as pool:
+            addrs = dict(zip([n.name for n in live], pool.map(lambda n: n.ipv4_addresses(), live)))
+        holders = sorted(name for name, a in addrs.items()
+                         if all(any(i.ip == v for l in a.values() for i in l) for v in vips))
+        self.history.append("vip", instance=instance, holders=holders, view="inside")
+        return holders
+
+    def http_get_vip(self, instance: str, via: Optional[str] = None) -> Optional[str]:
+        """Ask the VIP over HTTP from a client node; returns the answering node's name or None.
+
+        Recorded in the history as a ``vip`` event (outside view).
+        """
+        cl = self.nodes[via] if via else self.client.node
+        who = cl.http_get(self.vip(instance))
+        self.history.append("vip", instance=instance, holders=[who] if who else [], view="outside")
+        return who
+
+    def dump_json(self, node: str) -> dict:
+        """keepalived's JSON dump on ``node``: {instance: InstanceDump(state, effective_priority, ...)}."""
+        from .runtime.dump import dump_json
+        return dump_json(self.node(node))
+
+    async def run(self, fn: Callable, *args, **kw):
+        """``await lab.run(node.kill)``: a blocking (docker) call in a thread, for async tests."""
+        import asyncio
+        return await asyncio.to_thread(fn, *args, **kw)
+
+    def set_script(self, node: str, script: str, ok: bool) -> float:
+        """Make the vrrp_script ``script`` on ``node`` succeed (``ok``) or fail from now on.
+
+        Lab topologies' convention: a script whose command mentions ``/run/kalab/ok-NAME`` succeeds
+        while that file exists (``test -e /run/kalab/ok-chk`` starts failing); any other fails while
+        ``/run/kalab/fail-NAME`` exists (``test ! -e /run/kalab/fail-chk``). Recorded as a ``fault``
+        event named ``script`` (the election model reads it). Returns the history time of the flip.
+        """
+        cmd = self.topology.scripts(node)[script].script
+        if f"/run/kalab/ok-{script}" in cmd:
+            path, present = f"/run/kalab/ok-{script}", ok
+        else:
+            path, present = f"/run/kalab/fail-{script}", not ok
+        self.node(node).exec(f"touch {path}" if present else f"rm -f {path}", check=True)
+        return self.history.append("fault", name="script", action="apply", target=node, script=script, ok=ok,
+                                   detail=f"{script} {'OK' if ok else 'KO'}", fault_kind="set-script",
+                                   model=[{"input": "script_result", "node": node, "script": script, "ok": ok}]).t
+
+
+
+class Client:
+    """A client node seen through the lab: ``lab.client.http_get_vip("VI_1")``.
+
+    Every attribute not defined here is the underlying :class:`~lab.runtime.node.Node`'s.
+    """
+
+    def __init__(self, lab: "ObserveMixin", node: "Node"):
+        self.lab, self.node = lab, node
+
+    def __getattr__(self, name: str):
+        return getattr(self.node, name)
+
+    def http_get_vip(self, instance: str) -> Optional[str]:
+        """HTTP GET the first VIP of ``instance``; the answering node's name, or None (recorded)."""
+        return self.lab.http_get_vip(instance, via=self.node.name)
+
+    def arp_vip(self, instance: str) -> Optional[str]:
+        """The MAC address that answers ARP for the first VIP of ``instance`` (or None)."""
+        return self.node.arp_mac(self.lab.vip(instance))
+
