@@ -277,7 +277,7 @@ def render(topology: str, node: str) -> None:
     """Print the keepalived.conf TOPOLOGY gives NODE (placeholder subnets 10.213.N.0/24 unless declared)."""
     import ipaddress
 
-    from .kaconf.render import render_node
+    from .topology.render import render_node
     topo = _topology(topology)
     subnets = {n: s.subnet or ipaddress.IPv4Network(f"10.213.{i}.0/{s.prefix()}")
                for i, (n, s) in enumerate(topo.networks.items())}

@@ -37,9 +37,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
-from ..topology import VrrpInstance, parse_vip
 from .from_config import KeepalivedConfig, from_config
 from .parse import Stmt, parse_file, parse_text
+from .schema import VrrpInstance, parse_vip
 
 __all__ = ["Diagnostic", "Member", "LintResult", "lint_files", "lint_texts", "lint_topology", "RULES",
            "exit_code", "format_text", "format_json"]
