@@ -35,11 +35,15 @@ import ipaddress
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 from .from_config import KeepalivedConfig, from_config
 from .parse import Stmt, parse_file, parse_text
+from .ktest_output import EXIT_MEANING, KTestResult, parse_output
 from .schema import VrrpInstance, parse_vip
+
+# keepalived -t runner: runner(paths, *, extra_files, interfaces, config_id) -> [run with .file, .exit_code, .stderr]
+ConfigTestRunner = Callable[..., Sequence[Any]]
 
 __all__ = ["Diagnostic", "Member", "LintResult", "lint_files", "lint_texts", "lint_topology", "RULES",
            "exit_code", "format_text", "format_json"]
@@ -512,9 +516,7 @@ RULES: dict[str, Callable[[list[Member]], list[Diagnostic]]] = {
 
 
 # ------------------------------------------------------------------ keepalived -t messages
-def _ktest_diagnostics(m: Member, res) -> list[Diagnostic]:
-    from .ktest import EXIT_MEANING
-
+def _ktest_diagnostics(m: Member, res: KTestResult) -> list[Diagnostic]:
     out = []
     cfg = m.kc.config
     for km in res.messages:
@@ -584,20 +586,23 @@ def lint_texts(texts: dict[str, str], subnets: Optional[dict[str, list]] = None,
     return LintResult(_sorted(lint_members(members, rules, notes=True)), {n: None for n in texts})
 
 
-def lint_files(files: list[str | Path], *, keepalived_test: bool = True, subnets: Iterable[str] = (),
-               interfaces: Iterable[str] = ("eth0",), config_id: Optional[str] = None,
-               client=None) -> LintResult:
-    """Lint the files that form one cluster: keepalived -t on each (in the node image) + the semantic rules.
+def lint_files(files: list[str | Path], *, keepalived_test: Optional[ConfigTestRunner] = None,
+               subnets: Iterable[str] = (), interfaces: Iterable[str] = ("eth0",),
+               config_id: Optional[str] = None) -> LintResult:
+    """Lint the files that form one cluster: the semantic rules, plus keepalived -t when a runner is given.
 
     Args:
         files: keepalived.conf paths, one per node.
-        keepalived_test: run ``keepalived -t`` (needs Docker); False: semantic rules only.
+        keepalived_test: the ``keepalived -t`` runner (:func:`lab.runtime.ktest.run_config_test` is one;
+            ``kalab lint`` passes it), called as ``runner(paths, extra_files={abs path: bytes},
+            interfaces=..., config_id=...)`` and returning, per path, an object with ``file``,
+            ``exit_code`` and ``stderr``. None (default): semantic rules only, and the reader's
+            notes (rule "model") stand in for keepalived's own messages.
         subnets: CIDRs of the nodes' networks (for the vip-subnet rule), e.g. ``["10.0.0.0/24"]``.
-        interfaces: interface names that exist on the nodes (created in the test container).
+        interfaces: interface names that exist on the nodes (passed to the runner).
         config_id: keepalived's ``-i`` (for ``@ID`` lines).
-        client: docker-py client for keepalived -t.
     Raises:
-        lab.errors.ConfigError: a file cannot be read. LabError: Docker problems during keepalived -t.
+        lab.errors.ConfigError: a file cannot be read. Whatever the runner raises (LabError for Docker problems).
     """
     nets = [ipaddress.ip_network(s, strict=False) for s in subnets]
     members = []
@@ -607,17 +612,16 @@ def lint_files(files: list[str | Path], *, keepalived_test: bool = True, subnets
     diags = lint_members(members, notes=not keepalived_test)
     codes: dict[str, Optional[int]] = {m.file: None for m in members}
     if keepalived_test:
-        from .ktest import run_config_test
-
         extra = {}
         for m in members:
             for inc in m.kc.config.files[1:]:
                 p = Path(inc).resolve()
                 extra[str(p)] = p.read_bytes()
-        # keepalived prints the absolute path; report the path as the user gave it
-        results = run_config_test([m.file for m in members], extra_files=extra, interfaces=interfaces,
-                                  config_id=config_id, client=client)
-        for m, res in zip(members, results):
+        runs = keepalived_test([m.file for m in members], extra_files=extra, interfaces=interfaces,
+                               config_id=config_id)
+        for m, run in zip(members, runs):
+            res = KTestResult(run.file, run.exit_code, parse_output(run.stderr, run.file, run.exit_code), run.stderr)
+            # keepalived prints the absolute path; report the path as the user gave it
             abs_ = str(Path(m.file).resolve())
             for km in res.messages:
                 if km.file == abs_:
@@ -662,8 +666,6 @@ def exit_code(result: LintResult) -> int:
 
 def format_text(result: LintResult) -> str:
     """Readable report: one line per diagnostic, then keepalived -t's exit code per file, then totals."""
-    from .ktest import EXIT_MEANING
-
     lines = [str(d) for d in result.diagnostics]
     for f, rc in result.exit_codes.items():
         if rc is not None:
@@ -674,8 +676,6 @@ def format_text(result: LintResult) -> str:
 
 def format_json(result: LintResult) -> str:
     """Machine-readable report: {"files": [...], "diagnostics": [...], "errors": N, "warnings": N}."""
-    from .ktest import EXIT_MEANING
-
     return json.dumps({
         "files": [{"file": f, "keepalived_exit_code": rc,
                    "meaning": EXIT_MEANING.get(rc) if rc is not None else None}

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.kaconf.ktest import EXIT_MEANING, parse_output
+from lab.kaconf.ktest_output import EXIT_MEANING, parse_output
 from lab.kaconf.lint import RULES, exit_code, format_json, format_text, lint_files, lint_texts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -209,7 +209,7 @@ def test_clean_pair_lints_clean_and_exit_zero():
 
 
 def test_seed_config_semantic_findings_without_docker():
-    r = lint_files([ROOT / "topologies/configs/seed_keepalived.conf"], keepalived_test=False)
+    r = lint_files([ROOT / "topologies/configs/seed_keepalived.conf"])
     found = {(d.rule, d.line) for d in r.diagnostics}
     assert {("script-glued", 23), ("strict-conflict", 27), ("strict-conflict", 32)} <= found
     assert exit_code(r) == 1
