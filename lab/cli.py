@@ -315,7 +315,9 @@ def lint(files: list[Path] = typer.Argument(..., help="keepalived.conf files of 
     """keepalived -t (in the node image) plus the lab's semantic checks; exit 1 when anything is an error."""
     import ipaddress
 
-    from .kaconf.lint import exit_code, format_json, format_text, lint_files, lint_topology
+    from .kaconf.lint import exit_code, format_json, format_text
+    from .runtime.ktest import lint_files
+    from .topology.lint import lint_topology
     if len(files) == 1 and files[0].suffix in (".yaml", ".yml"):
         topo = _topology(str(files[0]))
         subnets = {n: ipaddress.IPv4Network(f"10.213.{i}.0/{s.prefix()}") for i, (n, s) in enumerate(topo.networks.items())}
@@ -333,7 +335,7 @@ def render(topology: str, node: str) -> None:
     """Print the keepalived.conf TOPOLOGY gives NODE (placeholder subnets 10.213.N.0/24 unless declared)."""
     import ipaddress
 
-    from .kaconf.render import render_node
+    from .topology.render import render_node
     topo = _topology(topology)
     subnets = {n: s.subnet or ipaddress.IPv4Network(f"10.213.{i}.0/{s.prefix()}")
                for i, (n, s) in enumerate(topo.networks.items())}

@@ -1,13 +1,29 @@
-"""keepalived.conf handling (pure): render from a topology, parse real config text, lint.
+"""keepalived.conf's own language (pure): keyword schema, parse, render, lint.
 
-render       topology -> keepalived.conf text (templates/keepalived.conf.j2, users' Jinja2 templates)
+schema       keepalived's keywords as models (GlobalDefs, VrrpScript, VrrpInstance, ...), parse_vip
 parse        keepalived.conf text -> tree of statements (keepalived 2.2.7's reader rules)
-from_config  tree -> the lab's models (GlobalDefs, VrrpScript, VrrpInstance, ...)
-lint         keepalived -t (ktest, in the node image) + semantic rules across a cluster
-"""
-from .from_config import KeepalivedConfig, from_config, from_text, lab_config
-from .parse import Config, Stmt, dump, parse_file, parse_text
-from .render import Facts, lab_facts, render_node, vip_addresses
+from_config  tree -> the keyword models (what keepalived keeps, with notes on what it drops)
+render       keyword models / facts -> keepalived.conf text (templates/keepalived.conf.j2, users' Jinja2)
+ktest_output keepalived -t's exit codes and messages (the Docker runner is lab.runtime.ktest)
+lint         semantic rules across a cluster, one rule per module (lint/rules/), keepalived -t injected
 
-__all__ = ["Facts", "lab_facts", "render_node", "vip_addresses", "Config", "Stmt", "dump", "parse_file",
-           "parse_text", "KeepalivedConfig", "from_config", "from_text", "lab_config"]
+Layer rule (tests/unit/test_layers_kaconf.py): this package imports only lab.errors,
+lab.timers, lab.priority and itself; never the topology, the lab, the model or Docker.
+Rendering a topology node is :mod:`lab.topology.render`.
+"""
+from .from_config import KeepalivedConfig, from_config, from_text
+from .parse import Config, Stmt, dump, parse_file, parse_text
+from .render import Facts, render_config
+
+__all__ = ["Facts", "render_config", "Config", "Stmt", "dump", "parse_file", "parse_text", "KeepalivedConfig",
+           "from_config", "from_text"]
+
+
+def __getattr__(name: str):
+    # transitional: these render or read a *topology node* and live in lab.topology.render now;
+    # ``from lab.kaconf import render_node`` keeps working through this lazy forward (nothing is
+    # imported upward until the name is asked for).
+    if name in ("lab_facts", "render_node", "vip_addresses", "lab_config"):
+        from ..topology import render as _topology_render
+        return getattr(_topology_render, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

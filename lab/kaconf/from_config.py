@@ -1,9 +1,9 @@
 """Turn a parsed keepalived.conf (:mod:`lab.kaconf.parse`) into the lab's models (pure).
 
 ``from_config(parse_text(text))`` gives :class:`KeepalivedConfig`: the
-:class:`~lab.topology.GlobalDefs`, :class:`~lab.topology.VrrpScript`,
-:class:`~lab.topology.VrrpTrackFile`, :class:`~lab.topology.VrrpInstance` and
-:class:`~lab.topology.VrrpSyncGroup` the election model needs, so a user's own
+:class:`~lab.kaconf.schema.GlobalDefs`, :class:`~lab.kaconf.schema.VrrpScript`,
+:class:`~lab.kaconf.schema.VrrpTrackFile`, :class:`~lab.kaconf.schema.VrrpInstance` and
+:class:`~lab.kaconf.schema.VrrpSyncGroup` the election model needs, so a user's own
 file is enough to predict who should be master.
 
 Where keepalived 2.2.7 itself drops or replaces a value while reading the
@@ -24,16 +24,15 @@ here: the models keep what the file says, and the lint rules
 """
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from pydantic import ValidationError
 
-from ..topology import (GlobalDefs, VrrpInstance, VrrpScript, VrrpSyncGroup, VrrpTrackFile, parse_vip)
+from .schema import GlobalDefs, VrrpInstance, VrrpScript, VrrpSyncGroup, VrrpTrackFile, parse_vip
 from .parse import Config, ParseProblem, Stmt, parse_text
 
-__all__ = ["KeepalivedConfig", "from_config", "from_text", "lab_config"]
+__all__ = ["KeepalivedConfig", "from_config", "from_text"]
 
 TRUE = {"on", "true", "yes"}
 FALSE = {"off", "false", "no"}
@@ -331,13 +330,11 @@ def from_text(text: str, source: str = "<text>", config_id: Optional[str] = None
     return from_config(parse_text(text, source, config_id=config_id))
 
 
-def lab_config(topo, node: str, subnets: dict[str, ipaddress.IPv4Network]) -> KeepalivedConfig:
-    """The models of the keepalived.conf the lab gives ``node`` (generated, or the user's template).
-
-    This is how the election model reads a node that uses ``config_template``:
-    the template is rendered with the lab's facts and parsed back.
-    """
-    from .render import render_node
-
-    text = render_node(topo, node, subnets)
-    return from_text(text, f"<{topo.name}:{node}>", config_id=node)
+def __getattr__(name: str):
+    # transitional: ``lab_config`` renders a topology node, so it lives in lab.topology.render now;
+    # this lazy forward keeps ``from lab.kaconf.from_config import lab_config`` working (nothing is
+    # imported upward until that name is asked for). Remove once every caller imports lab.topology.render.
+    if name == "lab_config":
+        from ..topology.render import lab_config
+        return lab_config
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

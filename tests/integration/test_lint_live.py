@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from lab.kaconf.lint import exit_code, lint_files
+from lab.kaconf.lint import exit_code
 from lab.runtime import labels as L
+from lab.runtime.ktest import lint_files
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "topologies/configs/seed_keepalived.conf"

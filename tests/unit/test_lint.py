@@ -1,10 +1,20 @@
-"""Each lint rule fires on the mistake it names and stays quiet on the fixed config (no Docker)."""
+"""Each lint rule fires on the mistake it names and stays quiet on the fixed config (no Docker).
+
+The registry tests at the end walk :data:`RULES`: every registered rule has a test here named
+``..._fire...`` that runs it and asserts it fires, and docs/lint-rules.md matches the registry.
+"""
+import ast
+import importlib
+import pkgutil
+import sys
 from pathlib import Path
 
 import pytest
 
-from lab.kaconf.ktest import EXIT_MEANING, parse_output
-from lab.kaconf.lint import RULES, exit_code, format_json, format_text, lint_files, lint_texts
+from lab.kaconf.ktest_output import EXIT_MEANING, parse_output
+from lab.kaconf import lint as lint_pkg
+from lab.kaconf.lint import (RULE_INFO, RULES, discover_rules, exit_code, format_json, format_text, lint_files,
+                             lint_texts, rules_markdown)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -209,7 +219,7 @@ def test_clean_pair_lints_clean_and_exit_zero():
 
 
 def test_seed_config_semantic_findings_without_docker():
-    r = lint_files([ROOT / "topologies/configs/seed_keepalived.conf"], keepalived_test=False)
+    r = lint_files([ROOT / "topologies/configs/seed_keepalived.conf"])
     found = {(d.rule, d.line) for d in r.diagnostics}
     assert {("script-glued", 23), ("strict-conflict", 27), ("strict-conflict", 32)} <= found
     assert exit_code(r) == 1
@@ -235,3 +245,71 @@ def test_keepalived_t_output_is_split_into_file_line_block_keyword():
     assert ms[5].keyword == "authentication"
     assert parse_output("(/x: Line 8) Unknown keyword 'fail'", "/x", 5)[0].keyword == "fail"
     assert "SECURITY VIOLATION" in EXIT_MEANING[6] and EXIT_MEANING[0] == "OK"
+
+
+# ---- the registry: one rule per module, each tested, the docs generated from it
+def test_every_rules_module_registers_one_rule_named_after_it():
+    mods = {m.name for m in pkgutil.iter_modules(importlib.import_module("lab.kaconf.lint.rules").__path__)}
+    by_module = {}
+    for rid, info in RULE_INFO.items():
+        by_module.setdefault(info.module.rsplit(".", 1)[-1], []).append(rid)
+        assert info.check is RULES[rid]
+        assert info.summary.strip() and "\n" not in info.summary, rid
+        assert any(w in info.source for w in ("man 5", "man 8", "RFC", "measured")), rid
+    assert set(by_module) == mods
+    for mod, ids in by_module.items():
+        assert ids == [mod.replace("_", "-")], f"rules/{mod}.py registers {ids}; one rule, named after the module"
+
+
+def _firing_tests() -> dict[str, list[str]]:
+    """rule id -> names of tests in this file named ..._fire... that call run("<id>", ...) and assert it fires."""
+    tree = ast.parse(Path(__file__).read_text())
+    out: dict[str, list[str]] = {}
+    for fn in tree.body:
+        if not (isinstance(fn, ast.FunctionDef) and fn.name.startswith("test_") and "fire" in fn.name):
+            continue
+        ids = {c.args[0].value for c in ast.walk(fn) if isinstance(c, ast.Call) and getattr(c.func, "id", "") == "run"
+               and c.args and isinstance(c.args[0], ast.Constant)}
+        positive = any(isinstance(a, ast.Assert)
+                       and not (isinstance(a.test, ast.UnaryOp) and isinstance(a.test.op, ast.Not))
+                       for a in ast.walk(fn))
+        for rid in ids if positive else ():
+            out.setdefault(rid, []).append(fn.name)
+    return out
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_every_registered_rule_has_a_test_that_fires_it(rule):
+    assert _firing_tests().get(rule), (f"lint rule {rule!r} has no test in tests/unit/test_lint.py named ..._fires... "
+                                       f"that calls run({rule!r}, ...) and asserts a diagnostic")
+
+
+def test_adding_a_rule_is_one_new_file(tmp_path, monkeypatch):
+    (tmp_path / "zz_demo_rule.py").write_text(
+        "from lab.kaconf.lint.base import register\n"
+        "@register('zz-demo-rule', summary='demo', source='man 5 keepalived.conf, demo')\n"
+        "def rule_demo(members):\n"
+        "    \"\"\"Fires once per member (man 5 keepalived.conf).\"\"\"\n"
+        "    return []\n")
+    rules_pkg = importlib.import_module("lab.kaconf.lint.rules")
+    monkeypatch.setattr(rules_pkg, "__path__", [*rules_pkg.__path__, str(tmp_path)])
+    try:
+        assert discover_rules() == ["zz-demo-rule"]
+        assert "zz-demo-rule" in lint_pkg.RULES and "`zz-demo-rule`" in rules_markdown()
+    finally:
+        lint_pkg.RULES.pop("zz-demo-rule", None)
+        lint_pkg.RULE_INFO.pop("zz-demo-rule", None)
+        sys.modules.pop("lab.kaconf.lint.rules.zz_demo_rule", None)
+
+
+def test_a_rule_id_cannot_be_registered_twice():
+    from lab.kaconf.lint.base import register
+    with pytest.raises(ValueError, match="twice"):
+        register("weight-gap", summary="x", source="RFC 3768")(lambda members: [])
+
+
+def test_docs_lint_rules_md_is_generated_from_the_registry():
+    doc = ROOT / "docs" / "lint-rules.md"
+    assert doc.read_text() == rules_markdown(), (
+        "docs/lint-rules.md is stale; regenerate: python -c \"from lab.kaconf.lint import rules_markdown; "
+        "print(rules_markdown(), end='')\" > docs/lint-rules.md")

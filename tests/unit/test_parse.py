@@ -6,8 +6,8 @@ from hypothesis import strategies as st
 
 from lab.kaconf.from_config import from_config, from_text
 from lab.kaconf.parse import decomment, dump, parse_file, parse_text, qe_words, words
-from lab.kaconf.render import render_node
 from lab.topology import validate
+from lab.topology.render import render_node
 
 
 def test_comments_start_anywhere_unquoted_and_can_be_escaped():

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 from lab.errors import ConfigError
-from lab.kaconf.render import ensure_notify_fifo, render_node
+from lab.kaconf.render import ensure_notify_fifo
 from lab.topology import load, validate
+from lab.topology.render import render_node
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBNETS = {"lan": ipaddress.IPv4Network("10.213.4.0/24")}

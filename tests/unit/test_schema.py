@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from lab.errors import TopologyError
-from lab.kaconf.from_config import from_text, lab_config
-from lab.kaconf.render import render_node
+from lab.kaconf.from_config import from_text
 from lab.topology import TopologyBuilder, load, parse_vip, validate
+from lab.topology.render import lab_config, render_node
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBNETS = {"lan": ipaddress.IPv4Network("10.213.4.0/24"), "wan": ipaddress.IPv4Network("10.213.5.0/24")}

@@ -1,0 +1,330 @@
+"""Load a topology: YAML with line numbers, validation with every problem named, lookup by name (pure).
+
+Errors: :class:`lab.errors.TopologyError` naming the file, line, field path,
+bad value and what is allowed. Unknown fields are errors.
+"""
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from ..errors import TopologyError
+from ..kaconf.schema import LAB_REF, GlobalDefs, VrrpInstance, VrrpScript, VrrpTrackFile, parse_vip
+from .schema import Topology
+
+__all__ = ["validate", "load", "find"]
+
+
+def _line_map(text: str) -> dict[tuple, int]:
+    """Map YAML key paths to 1-based line numbers, for error messages."""
+    out: dict[tuple, int] = {}
+
+    def walk(node, path):
+        out.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                p = path + (str(k.value),)
+                out[p] = k.start_mark.line + 1
+                walk(v, p)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                walk(v, path + (i,))
+
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return out
+    if root is not None:
+        walk(root, ())
+    return out
+
+
+def _line_for(lines: dict[tuple, int], loc: tuple) -> int | None:
+    loc = tuple(loc)
+    while loc:
+        if loc in lines:
+            return lines[loc]
+        loc = loc[:-1]
+    return None
+
+
+def _unwrap(ann: Any) -> Any:
+    """Optional[X] / Union[X, None] -> X (the first pydantic model among the union members, if any)."""
+    import typing
+
+    if typing.get_origin(ann) is Union:
+        args = [a for a in typing.get_args(ann) if a is not type(None)]
+        return next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), args[0] if args else ann)
+    return ann
+
+
+def _model_at(model: Any, loc: tuple) -> Any:
+    """The pydantic model class that owns the fields at ``loc`` below ``model`` (None if not a model)."""
+    import typing
+
+    cur: Any = _unwrap(model)
+    for part in loc:
+        if isinstance(cur, type) and issubclass(cur, BaseModel):
+            f = cur.model_fields.get(str(part))
+            if f is None:
+                return None
+            cur = _unwrap(f.annotation)
+        elif typing.get_origin(cur) in (dict, list):
+            cur = _unwrap(typing.get_args(cur)[-1])
+        else:
+            return None
+    return cur if isinstance(cur, type) and issubclass(cur, BaseModel) else None
+
+
+# which model validates the free-form dicts of a topology (shared and per-node)
+_DICT_MODELS = {"vrrp_instances": "VrrpInstance", "vrrp_scripts": "VrrpScript",
+                "vrrp_track_files": "VrrpTrackFile", "global_defs": "GlobalDefs"}
+
+
+def _fmt_pydantic(err: ValidationError, prefix: tuple = (), model: Any = None) -> list[tuple[tuple, str]]:
+    """Turn pydantic errors into (field path, message) with the bad value and what is allowed."""
+    import difflib
+
+    out = []
+    for e in err.errors():
+        rel = tuple(x for x in e["loc"] if not (isinstance(x, str) and x.startswith("function-")))
+        loc = prefix + rel
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            owner = _model_at(model, rel[:-1]) if model is not None else None
+            if owner is None:
+                owner = _owner_by_path(loc[:-1])
+            if owner is not None:
+                allowed = sorted(owner.model_fields)
+                close = difflib.get_close_matches(str(rel[-1]), allowed, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                msg = f"unknown field; {hint}allowed: {', '.join(allowed)}"
+            else:
+                msg = "unknown field (check spelling; the keywords are in lab/kaconf/schema.py)"
+        elif "input" in e and not isinstance(e["input"], (dict, list)):
+            msg = f"{msg} (got {e['input']!r})"
+        out.append((loc, msg))
+    return out
+
+
+def _owner_by_path(path: tuple) -> Any:
+    """Model for a path such as ('nodes', 'a', 'vrrp_instances', 'VI_1') by the dict it sits in."""
+    names = {"VrrpInstance": VrrpInstance, "VrrpScript": VrrpScript, "VrrpTrackFile": VrrpTrackFile,
+             "GlobalDefs": GlobalDefs}
+    for i in range(len(path) - 1, -1, -1):
+        key = path[i]
+        if key in _DICT_MODELS:
+            rest = path[i + 1:]
+            cls = names[_DICT_MODELS[key]]
+            if key == "global_defs":
+                return _model_at(cls, rest) if rest else cls
+            return _model_at(cls, rest[1:]) if len(rest) > 1 else cls
+    return None
+
+
+def validate(data: Any, source: str = "<builder>", text: str | None = None) -> Topology:
+    """Validate a topology mapping; raise TopologyError listing every problem with file:line.
+
+    Args:
+        data: the parsed YAML (dict) or builder output.
+        source: file name for messages.
+        text: the YAML text, used to find line numbers.
+    """
+    lines = _line_map(text) if text else {}
+    problems: list[tuple[tuple, str]] = []
+    if not isinstance(data, dict):
+        raise TopologyError(source, [("", 1, "the top level must be a mapping with name, networks and nodes")])
+    try:
+        topo = Topology.model_validate(data)
+    except ValidationError as e:
+        problems = _fmt_pydantic(e, (), Topology)
+        raise TopologyError(source, [(".".join(map(str, p)), _line_for(lines, p), m) for p, m in problems]) from None
+    topo.source = source
+    problems += _semantic_problems(topo)
+    if problems:
+        raise TopologyError(source, [(".".join(map(str, p)), _line_for(lines, p), m) for p, m in problems])
+    return topo
+
+
+def _semantic_problems(t: Topology) -> list[tuple[tuple, str]]:
+    P: list[tuple[tuple, str]] = []
+    if not t.keepalived_nodes():
+        P.append((("nodes",), "no node of kind keepalived"))
+    for name in t.vrrp_scripts:
+        try:
+            VrrpScript.model_validate(t.vrrp_scripts[name])
+        except ValidationError as e:
+            P += _fmt_pydantic(e, ("vrrp_scripts", name))
+    for name in t.vrrp_track_files:
+        try:
+            VrrpTrackFile.model_validate(t.vrrp_track_files[name])
+        except ValidationError as e:
+            P += _fmt_pydantic(e, ("vrrp_track_files", name))
+    try:
+        GlobalDefs.model_validate(t.global_defs)
+    except ValidationError as e:
+        P += _fmt_pydantic(e, ("global_defs",))
+    for gname, g in t.vrrp_sync_groups.items():
+        declared = set(t.vrrp_instances) | {i for s in t.nodes.values() for i in s.vrrp_instances}
+        for j, member in enumerate(g.group):
+            if member not in declared:
+                P.append((("vrrp_sync_groups", gname, "group", j),
+                          f"no vrrp_instance named {member!r}; declared: {', '.join(sorted(declared)) or 'none'}"))
+    for node, spec in t.nodes.items():
+        base = ("nodes", node)
+        for itf_name, itf in spec.interfaces.items():
+            if itf.network not in t.networks:
+                P.append((base + ("interfaces", itf_name, "network"),
+                          f"unknown network {itf.network!r}; declared: {', '.join(t.networks)}"))
+        if not spec.interfaces:
+            P.append((base + ("interfaces",), "a node needs at least one interface, e.g. eth0: {network: lan}"))
+        if spec.global_defs:
+            try:
+                t.global_defs_for(node)
+            except ValidationError as e:
+                P += [(loc, m) for loc, m in _fmt_pydantic(e, base + ("global_defs",))
+                      if loc[len(base) + 1] in spec.global_defs]
+        if spec.kind != "keepalived":
+            continue
+        try:
+            scripts = t.scripts(node)
+        except ValidationError as e:
+            P += _fmt_pydantic(e, base + ("vrrp_scripts",))
+            scripts = {}
+        try:
+            tfiles = t.track_files(node)
+        except ValidationError as e:
+            P += _fmt_pydantic(e, base + ("vrrp_track_files",))
+            tfiles = {}
+        names = list(t.vrrp_instances) + [n for n in spec.vrrp_instances if n not in t.vrrp_instances]
+        for iname in names:
+            where = base + ("vrrp_instances", iname) if iname in spec.vrrp_instances else ("vrrp_instances", iname)
+            if iname in spec.vrrp_instances and spec.vrrp_instances[iname] is None:
+                continue
+            merged = {**t.vrrp_instances.get(iname, {}), **(spec.vrrp_instances.get(iname) or {})}
+            try:
+                inst = VrrpInstance.model_validate(merged)
+            except ValidationError as e:
+                own = spec.vrrp_instances.get(iname) or {}
+                node_msgs = _fmt_pydantic(e, base + ("vrrp_instances", iname))
+                shared_msgs = _fmt_pydantic(e, ("vrrp_instances", iname))
+                for (nloc, nmsg), (sloc, smsg) in zip(node_msgs, shared_msgs):
+                    # blame the block the bad value came from: the node's override or the shared one
+                    field = nloc[len(base) + 2] if len(nloc) > len(base) + 2 else None
+                    item = (nloc, nmsg) if field in own else (sloc, smsg)
+                    if item not in P:
+                        P.append(item)
+                continue
+            if spec.config_template:
+                continue
+            for req in ("interface", "virtual_router_id"):
+                if getattr(inst, req) is None:
+                    P.append((where + (req,), f"required (node {node}, instance {iname})"))
+            if inst.interface and inst.interface not in spec.interfaces:
+                P.append((where + ("interface",), f"node {node} has no interface {inst.interface!r}; "
+                                                  f"it has: {', '.join(spec.interfaces) or 'none'}"))
+            if not inst.virtual_ipaddress:
+                P.append((where + ("virtual_ipaddress",), "at least one VIP is required"))
+            for i, vip in enumerate(inst.virtual_ipaddress):
+                m = LAB_REF.match(parse_vip(vip)["address"])
+                if m:
+                    net = t.networks.get(m["net"])
+                    if net is None:
+                        P.append((where + ("virtual_ipaddress", i), f"unknown network {m['net']!r} in {vip!r}"))
+                        continue
+                    size = 2 ** (32 - net.prefix())
+                    if not size // 2 <= int(m["host"]) < size - 1:
+                        P.append((where + ("virtual_ipaddress", i),
+                                  f"{vip!r}: VIP host must be in {size // 2}..{size - 2} (the upper half of the "
+                                  f"/{net.prefix()} subnet, outside the range Docker hands out)"))
+            for j, tr in enumerate(inst.track_script):
+                if tr.name not in scripts:
+                    P.append((where + ("track_script", j), f"no vrrp_script named {tr.name!r}; "
+                                                           f"declared: {', '.join(scripts) or 'none'}"))
+            for j, tr in enumerate(inst.track_file):
+                if tr.name not in tfiles:
+                    P.append((where + ("track_file", j), f"no track_file named {tr.name!r}; "
+                                                         f"declared (vrrp_track_files): {', '.join(tfiles) or 'none'}"))
+            for j, tr in enumerate(inst.track_interface):
+                if tr.name not in spec.interfaces:
+                    P.append((where + ("track_interface", j), f"node {node} has no interface {tr.name!r}; "
+                                                              f"it has: {', '.join(spec.interfaces)}"))
+            for key, addrs in (("unicast_src_ip", [inst.unicast_src_ip] if inst.unicast_src_ip else []),
+                               ("unicast_peer", inst.unicast_peer)):
+                for j, a in enumerate(addrs):
+                    m = LAB_REF.match(a)
+                    loc = where + ((key,) if key == "unicast_src_ip" else (key, j))
+                    if m and m["net"] not in t.networks:
+                        P.append((loc, f"unknown network {m['net']!r} in {a!r}; declared: {', '.join(t.networks)}"))
+                    elif not m:
+                        try:
+                            ipaddress.ip_address(a)
+                        except ValueError:
+                            P.append((loc, f"{a!r} is neither an IP address nor <network>+<host> (e.g. lan+11)"))
+        mine = set(names) - {n for n, v in spec.vrrp_instances.items() if v is None}
+        for gname, g in spec.vrrp_sync_groups.items():
+            for j, member in enumerate(g.group):
+                if member not in mine:
+                    P.append((base + ("vrrp_sync_groups", gname, "group", j),
+                              f"node {node} has no vrrp_instance {member!r}; it has: {', '.join(sorted(mine)) or 'none'}"))
+    hosts = t.host_numbers()
+    for (node, itf), h in hosts.items():
+        net = t.networks[t.nodes[node].interfaces[itf].network] if t.nodes[node].interfaces[itf].network in t.networks else None
+        if net is not None and not 2 <= h < 2 ** (32 - net.prefix()) // 2:
+            P.append((("nodes", node, "interfaces", itf, "host"),
+                      f"host {h} is outside the lower half of the /{net.prefix()} subnet reserved for nodes"))
+    return P
+
+
+def load(path: str | Path) -> Topology:
+    """Load and validate a topology YAML file.
+
+    Raises:
+        TopologyError: unreadable file, bad YAML (with line), or invalid fields (with line and path).
+    """
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as e:
+        raise TopologyError(str(p), [("", None, f"cannot read: {e.strerror}")]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark, ctx = getattr(e, "problem_mark", None), getattr(e, "context_mark", None)
+        line = mark.line + 1 if mark else None
+        where = (f" ({e.context} at line {ctx.line + 1})"
+                 if ctx is not None and getattr(e, "context", None) and ctx.line + 1 != line else "")
+        raise TopologyError(str(p), [("", line, f"not valid YAML: {getattr(e, 'problem', e)}{where}")]) from None
+    topo = validate(data, str(p), text)
+    return topo
+
+
+def find(name_or_path: str, search_dirs: list[Path]) -> Path:
+    """Resolve a topology name (``two_node``) or path to a file.
+
+    Looks for ``NAME``, ``NAME.yaml``, ``NAME.yml`` in each of ``search_dirs``.
+    Raises TopologyError listing what was tried and what exists.
+    """
+    import difflib
+
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or len(p.parts) > 1:
+        if p.is_file():
+            return p
+        raise TopologyError(name_or_path, [("", None, "no such file (a topology path must name an existing "
+                                                      "YAML file; a bare name is looked up in the topology folders)")])
+    dirs = list(dict.fromkeys(d.resolve() for d in search_dirs))
+    for d in dirs:
+        for cand in (d / name_or_path, d / f"{name_or_path}.yaml", d / f"{name_or_path}.yml"):
+            if cand.is_file():
+                return cand
+    known = sorted({f.stem for d in dirs if d.is_dir() for f in d.glob("*.y*ml")})
+    near = difflib.get_close_matches(name_or_path, known, n=1)
+    hint = f"did you mean {near[0]!r}? " if near else ""
+    raise TopologyError(name_or_path, [("", None, f"no such topology; {hint}known: {', '.join(known) or 'none'} "
+                                                  f"(searched {', '.join(str(d) for d in dirs)})")])
+

@@ -1,0 +1,168 @@
+"""The lab's own schema: networks, interfaces, nodes and the whole :class:`Topology` (pure: no Docker).
+
+A topology declares networks, nodes (keepalived nodes and clients), VRRP
+instances and vrrp_scripts, using keepalived's own keyword names; the keyword
+models themselves (:class:`~lab.kaconf.schema.VrrpInstance` ...) live in
+:mod:`lab.kaconf.schema`. Shared ``vrrp_instances`` / ``vrrp_scripts`` /
+``global_defs`` at the top level apply to every keepalived node; a node's own
+entries are merged over them field by field (:meth:`Topology.instances` ...).
+
+Addresses inside a lab subnet are written ``<network>+<host>``: ``lan+200`` is
+host 200 of network ``lan`` (:func:`resolve_address` turns it into an address
+once the lab has allocated the subnet). Docker hands out only the lower half of
+each subnet, so VIPs must use the upper half.
+"""
+from __future__ import annotations
+
+import ipaddress
+from typing import Any, Literal, Optional
+
+from pydantic import Field
+
+from ..kaconf.schema import (LAB_REF, GlobalDefs, StrictModel, VrrpInstance, VrrpScript, VrrpSyncGroup,
+                             VrrpTrackFile)
+
+__all__ = ["NAME", "NetworkSpec", "InterfaceSpec", "NodeSpec", "Topology", "resolve_address"]
+
+NAME = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
+
+
+class NetworkSpec(StrictModel):
+    """A lab network (one Docker bridge). ``subnet`` None means: allocate from the lab's pool."""
+
+    subnet: Optional[ipaddress.IPv4Network] = None
+    prefixlen: int = Field(24, ge=16, le=28, description="size of an allocated subnet")
+
+    def prefix(self) -> int:
+        return self.subnet.prefixlen if self.subnet else self.prefixlen
+
+
+class InterfaceSpec(StrictModel):
+    """A node's interface on one lab network. ``host`` is the host number in the subnet (auto if None)."""
+
+    network: str
+    host: Optional[int] = Field(None, ge=2)
+
+
+class NodeSpec(StrictModel):
+    """One container. ``kind`` keepalived runs keepalived (+nginx); client runs only tools.
+
+    ``config_template``: path (relative to the topology file) of a user's own
+    keepalived.conf, rendered with Jinja2 and the lab's facts, used instead of a generated one.
+    """
+
+    kind: Literal["keepalived", "client"] = "keepalived"
+    nginx: Optional[bool] = None
+    interfaces: dict[str, InterfaceSpec] = Field(default_factory=dict)
+    global_defs: dict[str, Any] = Field(default_factory=dict)
+    vrrp_scripts: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    vrrp_instances: dict[str, Optional[dict[str, Any]]] = Field(default_factory=dict)
+    vrrp_track_files: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    vrrp_sync_groups: dict[str, VrrpSyncGroup] = Field(default_factory=dict)
+    config_template: Optional[str] = None
+
+    def runs_nginx(self) -> bool:
+        return self.nginx if self.nginx is not None else self.kind == "keepalived"
+
+
+class Topology(StrictModel):
+    """A whole lab. See the module docstring for merge rules and address syntax."""
+
+    name: str = Field(pattern=NAME)
+    description: str = ""
+    networks: dict[str, NetworkSpec]
+    global_defs: dict[str, Any] = Field(default_factory=dict)
+    vrrp_scripts: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    vrrp_instances: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    vrrp_track_files: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    vrrp_sync_groups: dict[str, VrrpSyncGroup] = Field(default_factory=dict)
+    nodes: dict[str, NodeSpec]
+    source: Optional[str] = Field(None, exclude=True)
+
+    # ---- resolved views (merge shared over node) ----
+    def keepalived_nodes(self) -> list[str]:
+        """Names of nodes that run keepalived, in declaration order."""
+        return [n for n, s in self.nodes.items() if s.kind == "keepalived"]
+
+    def client_nodes(self) -> list[str]:
+        return [n for n, s in self.nodes.items() if s.kind == "client"]
+
+    def instances(self, node: str) -> dict[str, VrrpInstance]:
+        """The node's VRRP instances with shared values merged in (validated)."""
+        spec = self.nodes[node]
+        if spec.kind != "keepalived":
+            return {}
+        names = list(self.vrrp_instances) + [n for n in spec.vrrp_instances if n not in self.vrrp_instances]
+        out = {}
+        for name in names:
+            if name in spec.vrrp_instances and spec.vrrp_instances[name] is None:
+                continue  # node opts out of a shared instance
+            merged = {**self.vrrp_instances.get(name, {}), **(spec.vrrp_instances.get(name) or {})}
+            out[name] = VrrpInstance.model_validate(merged)
+        return out
+
+    def scripts(self, node: str) -> dict[str, VrrpScript]:
+        spec = self.nodes[node]
+        names = list(self.vrrp_scripts) + [n for n in spec.vrrp_scripts if n not in self.vrrp_scripts]
+        return {n: VrrpScript.model_validate({**self.vrrp_scripts.get(n, {}), **spec.vrrp_scripts.get(n, {})})
+                for n in names}
+
+    def track_files(self, node: str) -> dict[str, VrrpTrackFile]:
+        """The node's ``track_file`` definitions (shared merged with the node's own)."""
+        spec = self.nodes[node]
+        names = list(self.vrrp_track_files) + [n for n in spec.vrrp_track_files if n not in self.vrrp_track_files]
+        return {n: VrrpTrackFile.model_validate({**self.vrrp_track_files.get(n, {}), **spec.vrrp_track_files.get(n, {})})
+                for n in names}
+
+    def sync_groups(self, node: str) -> dict[str, VrrpSyncGroup]:
+        """The node's sync groups: shared ones whose members all exist on the node, then the node's own."""
+        spec = self.nodes[node]
+        if spec.kind != "keepalived":
+            return {}
+        mine = self.instances(node)
+        out = {k: g for k, g in self.vrrp_sync_groups.items() if all(m in mine for m in g.group)}
+        out.update(spec.vrrp_sync_groups)
+        return out
+
+    def global_defs_for(self, node: str) -> GlobalDefs:
+        merged = {"router_id": node, **self.global_defs, **self.nodes[node].global_defs}
+        return GlobalDefs.model_validate(merged)
+
+    def instance_names(self) -> list[str]:
+        seen: list[str] = []
+        for n in self.keepalived_nodes():
+            for name in self.instances(n):
+                if name not in seen:
+                    seen.append(name)
+        return seen
+
+    def host_numbers(self) -> dict[tuple[str, str], int]:
+        """(node, interface) -> host number, auto-assigned from 11 upward per network."""
+        used: dict[str, set[int]] = {}
+        for spec in self.nodes.values():
+            for itf in spec.interfaces.values():
+                if itf.host is not None:
+                    used.setdefault(itf.network, set()).add(itf.host)
+        out = {}
+        for node, spec in self.nodes.items():
+            for name, itf in spec.interfaces.items():
+                if itf.host is not None:
+                    out[(node, name)] = itf.host
+                    continue
+                h = 11
+                while h in used.setdefault(itf.network, set()):
+                    h += 1
+                used[itf.network].add(h)
+                out[(node, name)] = h
+        return out
+
+
+
+def resolve_address(addr: str, subnets: dict[str, ipaddress.IPv4Network]) -> ipaddress.IPv4Address:
+    """Turn ``lan+200`` (or a literal address) into an address, given the lab's subnets."""
+    m = LAB_REF.match(addr)
+    if not m:
+        return ipaddress.IPv4Address(addr)
+    net = subnets[m["net"]]
+    return net.network_address + int(m["host"])
+
