@@ -29,7 +29,7 @@ os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")   # its reaper ima
 from .errors import LabError, TopologyError, UnknownName  # noqa: F401
 from .history import History
 from .journal import JOURNAL, JOURNAL_DIR, JournalMixin  # noqa: F401
-from .kaconf.render import render_node, vip_addresses
+from .topology.render import render_node, vip_addresses
 from .observe import Client, ObserveMixin
 from .timers import MARGIN, STARTUP_ALLOWANCE  # noqa: F401 (re-exported for older imports)
 from .topology import Topology, load

@@ -10,6 +10,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional
 
+from ..priority import effective_priority, tracker_adjustment, tracker_faults  # noqa: F401 (effective_priority re-exported)
 from ..timers import master_down_interval, skew_time
 from .rules import R_CLAMP, R_IFACE, R_MDI, R_NOPREEMPT, R_OWNER, R_PREEMPT_DELAY, R_REVERSE, R_WEIGHT0, R_WEIGHT_NEG, R_WEIGHT_POS  # noqa: F401 (cited in docstrings)
 
@@ -30,22 +31,13 @@ class TrackSpec:
     init_fail: bool = False
 
     def adjustment(self, ok: bool) -> int:
-        """Priority adjustment while the script is ``ok`` (True) or failing (False).
-
-        Positive weight: +weight while OK, 0 while failing; negative weight: 0 while OK,
-        -|weight| while failing (R_WEIGHT_POS, R_WEIGHT_NEG); ``reverse`` flips the sign
-        (R_REVERSE). Weight 0 adjusts nothing (it faults instead, see :meth:`faults`).
-        """
-        if self.weight == 0:
-            return 0
-        sign = -1 if self.reverse else 1
-        if self.weight > 0:
-            return sign * self.weight if ok else 0
-        return 0 if ok else sign * self.weight
+        """Priority adjustment while the script is ``ok`` (True) or failing (False): lab.priority's
+        tracker_adjustment (R_WEIGHT_POS, R_WEIGHT_NEG, R_REVERSE); weight 0 adjusts nothing."""
+        return tracker_adjustment(self.weight, self.reverse, ok)
 
     def faults(self, ok: bool) -> bool:
         """Whether this tracker puts the instance in FAULT (weight 0; reversed when ``reverse``; R_WEIGHT0)."""
-        return self.weight == 0 and (ok if self.reverse else not ok)
+        return tracker_faults(self.weight, self.reverse, ok)
 
     def detection(self, ok: bool) -> tuple[float, float]:
         """Seconds from a persistent change of the script's result until keepalived acts on it.
@@ -111,18 +103,6 @@ class InstanceSpec:
     def skew_time(self, priority: Optional[int] = None) -> float:
         """Seconds (R_MDI)."""
         return skew_time(priority or self.priority, self.advert_int, self.version)
-
-
-def effective_priority(priority: int, adjustments: Iterable[int] = ()) -> int:
-    """``priority`` + sum(``adjustments``), clamped to 1..254; an address owner (255) is never adjusted.
-
-    Sources: R_CLAMP, R_OWNER. Raises ValueError for a priority outside 1..255.
-    """
-    if not 1 <= priority <= 255:
-        raise ValueError(f"priority must be 1..255, got {priority}")
-    if priority == 255:
-        return 255
-    return max(1, min(254, priority + sum(adjustments)))
 
 
 def specs_from_topology(topo: Any, addresses: Optional[Mapping[str, Mapping[str, object]]] = None

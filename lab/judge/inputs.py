@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from typing import Iterable, Optional
 
 from ..election.inputs import (ModelEvent, NodeDown, NodePaused, NodeResumed, NodeUp, from_dict)
+
+#: model inputs that node events record themselves
+LIFECYCLE = (NodeUp, NodeDown, NodePaused, NodeResumed)
 from ..events import Event, EventError, node_effect
 from ..history import History
 
@@ -68,6 +71,11 @@ def model_inputs(history: History, nodes: Iterable[str]) -> tuple[list[tuple[Eve
             evs, why = fault_inputs(e)
             if evs is None:
                 return out, Unjudgeable(e, why)
+            # a lifecycle the engine already recorded (node events between the fault's issue and its
+            # effect) is the same happening, not a second one: the node events are authoritative
+            t0 = e.get("t_issued", e.t)
+            seen = {x["node"] for x in history.events("node", since=t0) if x.t <= e.t}
+            evs = [m for m in evs if not (isinstance(m, LIFECYCLE) and m.node in seen)]
         else:
             continue
         kept = []

@@ -17,13 +17,3 @@ from .render import Facts, render_config
 
 __all__ = ["Facts", "render_config", "Config", "Stmt", "dump", "parse_file", "parse_text", "KeepalivedConfig",
            "from_config", "from_text"]
-
-
-def __getattr__(name: str):
-    # transitional: these render or read a *topology node* and live in lab.topology.render now;
-    # ``from lab.kaconf import render_node`` keeps working through this lazy forward (nothing is
-    # imported upward until the name is asked for).
-    if name in ("lab_facts", "render_node", "vip_addresses", "lab_config"):
-        from ..topology import render as _topology_render
-        return getattr(_topology_render, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -328,13 +328,3 @@ def from_config(cfg: Config) -> KeepalivedConfig:
 def from_text(text: str, source: str = "<text>", config_id: Optional[str] = None) -> KeepalivedConfig:
     """``from_config(parse_text(text, source))``."""
     return from_config(parse_text(text, source, config_id=config_id))
-
-
-def __getattr__(name: str):
-    # transitional: ``lab_config`` renders a topology node, so it lives in lab.topology.render now;
-    # this lazy forward keeps ``from lab.kaconf.from_config import lab_config`` working (nothing is
-    # imported upward until that name is asked for). Remove once every caller imports lab.topology.render.
-    if name == "lab_config":
-        from ..topology.render import lab_config
-        return lab_config
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -152,14 +152,3 @@ def ensure_notify_fifo(text: str, notify_fifo: str | None, source: str = "<confi
     if m:
         return text[:m.end()] + block + text[m.end():]
     return "global_defs {" + block + "}\n" + text
-
-
-def __getattr__(name: str):
-    # transitional: rendering a *topology node* (render_node, lab_facts, vip_addresses) lives in
-    # lab.topology.render now; this lazy forward keeps ``from lab.kaconf.render import render_node``
-    # working for callers not yet moved (lab/lab.py, tests/integration/seed/test_s3_processes.py).
-    # Nothing is imported upward until such a name is asked for. Remove once they import lab.topology.render.
-    if name in ("render_node", "lab_facts", "vip_addresses"):
-        from ..topology import render as _topology_render
-        return getattr(_topology_render, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

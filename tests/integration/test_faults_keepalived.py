@@ -56,6 +56,7 @@ def test_sigterm_hands_over_after_skew_time_and_sigkill_after_master_down_interv
     assert kill_lower >= MDI_B - ADVERT_INT - TIMER_TOLERANCE, f"SIGKILL takeover {kill_lower:.3f} s"
     assert kill_lower > term_takeover, "a silent death must take longer than a graceful one"
     assert lab.vip_holders("VI_1") == ["b"]
+    lab.check.assert_matches_model()   # the judge: every transition as the rules allow
 
 
 def test_reload_with_a_lower_priority_hands_over_and_heal_restores(lab):
@@ -75,6 +76,7 @@ def test_reload_with_a_lower_priority_hands_over_and_heal_restores(lab):
     assert up["priority"] == 150
     assert lab.wait_for_master("VI_1", timeout=ADVERT_INT + MARGIN).name == "a"
     assert "priority 150" in lab.node("a").read_file("/etc/keepalived/keepalived.conf")
+    lab.check.assert_matches_model()   # the judge: every transition as the rules allow
 
 
 def test_killing_the_vrrp_child_keeps_the_parent_and_respawns_the_child(lab):
@@ -93,6 +95,7 @@ def test_killing_the_vrrp_child_keeps_the_parent_and_respawns_the_child(lab):
     assert lab.vip_holders("VI_1") == ["a"]
     f.heal()
     assert [a for a, _ in _fault_events(lab, f.name)] == ["apply", "heal"]
+    lab.check.assert_matches_model()   # the judge: every transition as the rules allow
 
 
 def test_pause_freezes_the_master_and_unpause_restores_it(lab):
@@ -109,6 +112,7 @@ def test_pause_freezes_the_master_and_unpause_restores_it(lab):
     assert lab.vip_holders("VI_1") == ["a"]
     f.heal()                                    # idempotent
     assert len(_fault_events(lab, f.name)) == 2
+    lab.check.assert_matches_model()   # the judge: every transition as the rules allow
 
 
 def test_stop_is_graceful_and_restart_brings_the_master_back(lab):
@@ -129,3 +133,4 @@ def test_stop_is_graceful_and_restart_brings_the_master_back(lab):
     assert back["priority"] == 150
     restart.heal()
     assert lab.vip_holders("VI_1") == ["a"]
+    lab.check.assert_matches_model()   # the judge: every transition as the rules allow

@@ -46,6 +46,7 @@ def test_dropping_vrrp_on_the_backup_gives_two_holders_until_heal(lab):
     lab.wait_for_transition("VI_1", "BACKUP", node="b", since=f.heal_issued_at, timeout=MDI_B)
     assert lab.vip_holders("VI_1") == ["a"]
     assert not _no_kalab_rules(lab)
+    lab.check.assert_matches_model()   # the judge: every transition as the rules allow
 
 
 @pytest.mark.topology("faults_unicast")
@@ -60,6 +61,7 @@ def test_dropping_outbound_unicast_vrrp_on_the_master_splits_the_brain(lab):
     lab.wait_for_transition("VI_1", "BACKUP", node="b", since=f.heal_issued_at, timeout=MDI_B)
     assert lab.vip_holders("VI_1") == ["a"]
     assert not _no_kalab_rules(lab)
+    lab.check.assert_matches_model()   # the judge: every transition as the rules allow
 
 
 @pytest.mark.topology("two_node")
@@ -79,6 +81,7 @@ def test_one_way_loss_matters_only_from_master_to_backup(lab):
     lab.wait_for_transition("VI_1", "BACKUP", node="b", since=f.heal_issued_at, timeout=MDI_B)
     assert lab.vip_holders("VI_1") == ["a"]
     assert not _no_kalab_rules(lab)
+    lab.check.assert_matches_model()   # the judge: every transition as the rules allow
 
 
 @pytest.mark.topology("two_node")
@@ -96,6 +99,7 @@ def test_partition_makes_both_sides_master_and_heal_restores_one(lab):
     assert _masters(lab) == ["a"]
     assert lab.vip_holders("VI_1") == ["a"]
     assert not _no_kalab_rules(lab)
+    lab.check.assert_matches_model()   # the judge: every transition as the rules allow
 
 
 @pytest.mark.topology("two_node")
@@ -110,6 +114,7 @@ def test_link_down_puts_the_master_in_fault_and_up_restores_it(lab):
     lab.wait_for_transition("VI_1", "MASTER", node="a", since=f.heal_issued_at, timeout=MDI_A + 2 * MARGIN)
     lab.wait_for_transition("VI_1", "BACKUP", node="b", since=f.heal_issued_at, timeout=MDI_A + 2 * MARGIN)
     assert lab.vip_holders("VI_1") == ["a"]
+    lab.check.assert_matches_model()   # the judge: every transition as the rules allow
 
 
 #: 200 probes at p = 0.5: the count of drops is Binomial(200, 0.5), sd 7.07; +/- 40 is beyond 5.6 sd.

@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from lab.kaconf.from_config import from_config
-from lab.kaconf.ktest import lint_image
+from lab.runtime.ktest import lint_image
 from lab.kaconf.parse import dump, parse_file, parse_text
 from lab.runtime import labels as L
 

@@ -23,13 +23,7 @@ ALLOWED = ("lab.errors", "lab.timers", "lab.priority", "lab.kaconf")
 
 # (file, imported module) of the lazy forwards that keep pre-split import paths working; remove each once
 # its callers import the new path (see the module's comment)
-TRANSITIONAL = {
-    ("lab/kaconf/__init__.py", "lab.topology"),           # lab_facts, render_node, vip_addresses, lab_config
-    ("lab/kaconf/render.py", "lab.topology"),             # render_node, lab_facts, vip_addresses (lab/lab.py)
-    ("lab/kaconf/from_config.py", "lab.topology.render"),  # lab_config
-    ("lab/kaconf/ktest.py", "lab.runtime"),               # lint_image, run_config_test
-    ("lab/kaconf/lint/__init__.py", "lab.topology.lint"),  # lint_topology
-}
+TRANSITIONAL: set = set()   # no forwards left: every caller imports the new paths
 
 
 def _modules() -> list[str]:

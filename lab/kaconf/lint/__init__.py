@@ -42,12 +42,3 @@ discover_rules()
 __all__ = ["Diagnostic", "Member", "LintResult", "RuleInfo", "RULES", "RULE_INFO", "BUILTIN_FINDINGS", "register",
            "ConfigTestRunner", "discover_rules", "lint_files", "lint_texts", "lint_members", "lint_cluster",
            "lint_topology", "sort_diagnostics", "exit_code", "format_text", "format_json", "rules_markdown"]
-
-
-def __getattr__(name: str):
-    # lint_topology renders a *topology*, so it lives in lab.topology.lint; this lazy forward keeps
-    # ``from lab.kaconf.lint import lint_topology`` working without importing upward until asked.
-    if name == "lint_topology":
-        from ...topology.lint import lint_topology
-        return lint_topology
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

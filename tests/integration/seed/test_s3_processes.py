@@ -67,7 +67,7 @@ MISMATCH = re.compile(r"(?i)not present in MASTER advert|address.*mismatch|bogus
                    "checked; with it an advert from the same router as the previous one is not checked again")
 @pytest.mark.parametrize("skip", [False, True], ids=["checked", "skipped"])
 def test_skip_check_adv_addr(lab_factory, skip):
-    from lab.kaconf.render import render_node
+    from lab.topology.render import render_node
     from lab.lab import SCRIPT_WRAPPER
     topo = pair({"priority": 150}, {"priority": 100}, global_defs={"vrrp_skip_check_adv_addr": skip}, client=False)
     lab = lab_factory(topo)
