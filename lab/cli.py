@@ -19,7 +19,7 @@ from .errors import LabError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="keepalived-lab: real keepalived + nginx on Docker, faults, and checks against the rules.")
-console = Console()
+console = Console(emoji=False)   # node names like a and b: ":a:" is not an emoji here
 LabOpt = typer.Option(None, "--lab", help="lab id (default: the only running lab)")
 
 
@@ -222,7 +222,8 @@ def judge(history: Path = typer.Argument(..., help="a history.jsonl written by a
           topology: Optional[str] = typer.Option(None, "--topology", help="topology, if the history has none")) -> None:
     """Judge a recorded history offline against the election model, without Docker.
 
-    Exit code: 0 holds, 1 violated, 2 cannot judge (each judgement printed with its rule and window).
+    Exit code: 0 holds, 1 violated, 2 cannot judge (each judgement printed with its rule and window),
+    3 the history or topology cannot be read.
     """
     import json as _json
     from ipaddress import IPv4Address
@@ -233,20 +234,31 @@ def judge(history: Path = typer.Argument(..., help="a history.jsonl written by a
     from .judge import judge as run_judge
     from .timers import MARGIN, STARTUP_ALLOWANCE
     from .topology import validate
+    def unreadable(why: str) -> None:          # exit 3: the input, not the failover, is wrong
+        print(f"error: {history}: {why}", file=sys.stderr)
+        raise typer.Exit(3)
+
     try:
         h = History.from_jsonl(history)
-    except (OSError, EventError, ValueError) as e:
-        raise LabError(f"cannot read {history}: {e}") from None
-    if topology:
-        topo = _topology(topology)
-    elif "topology" in h.meta:
-        topo = validate(h.meta["topology"], f"{history} (meta record)")
-    else:
-        raise LabError(f"{history} carries no topology (written before histories were self-contained); "
-                       f"give it with --topology NAME")
-    addrs = {n: {i: IPv4Address(a) for i, a in itfs.items()} for n, itfs in (h.meta.get("addresses") or {}).items()}
-    rep = run_judge(h, specs_from_topology(topo, addrs or None), margin=h.meta.get("margin", MARGIN),
-                    startup=h.meta.get("startup_allowance", STARTUP_ALLOWANCE), allow=allow)
+    except (OSError, EventError, ValueError, TypeError, KeyError, AttributeError) as e:
+        unreadable(f"not a readable history ({type(e).__name__}: {e})")
+    try:
+        if topology:
+            topo = _topology(topology)
+        elif "topology" in h.meta:
+            topo = validate(h.meta["topology"], f"{history} (meta record)")
+        else:
+            unreadable("its meta record carries no topology; give one with --topology NAME")
+        addrs = {n: {i: IPv4Address(a) for i, a in itfs.items()}
+                 for n, itfs in (h.meta.get("addresses") or {}).items()}
+        rep = run_judge(h, specs_from_topology(topo, addrs or None), margin=float(h.meta.get("margin", MARGIN)),
+                        startup=float(h.meta.get("startup_allowance", STARTUP_ALLOWANCE)), allow=allow)
+    except typer.Exit:
+        raise
+    except LabError as e:
+        unreadable(str(e))
+    except (ValueError, TypeError, KeyError, AttributeError) as e:
+        unreadable(f"its records do not fit the topology or the event schema ({type(e).__name__}: {e})")
     rel = lambda t: round(t - h.t0, 3)
     rows = [{"verdict": j.verdict.value if j.verdict else "superseded", "instance": j.expectation.instance,
              "cause": j.expectation.cause, "at": rel(j.event.t), "deadline": rel(j.deadline),

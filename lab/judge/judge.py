@@ -159,11 +159,9 @@ def judge(history: History, specs: Mapping[str, Mapping[str, InstanceSpec]], *, 
                 j = Judgement(ev, exp, deadline(history, ev, exp, margin, startup),
                               frozenset(model.candidates(i)) if racing.get(i) else frozenset())
                 lst = per[i]
-                if lst and lst[-1].event is ev:          # one event, several inputs: the last one counts
-                    j.transient |= lst[-1].transient
-                    lst[-1] = j
-                else:
-                    lst.append(j)
+                if lst and lst[-1].event is ev:          # one event, several inputs (a restart): the earlier
+                    j.transient |= lst[-1].transient     # ones stay in force as in-flight windows
+                lst.append(j)
                 pending[i] = j
         t_next = times[k + 1]
         for i, j in list(pending.items()):
@@ -176,6 +174,7 @@ def judge(history: History, specs: Mapping[str, Mapping[str, InstanceSpec]], *, 
                      f"{j.deadline - history.t0:.3f} s" + (f" (judging stopped: {stop.reason})" if stop else ""))
     for i, lst in per.items():
         _judge_transitions(history, i, lst, horizon, margin)
+        _judge_startup(history, i, lst, model.specs.get(i, {}), horizon, margin)
         _judge_stays(history, i, lst, [j.event.t for j in lst[1:]] + [horizon])
         rep.judgements += lst
     rep.judgements.sort(key=lambda j: (j.event.t, j.expectation.instance))
@@ -237,10 +236,47 @@ def _judge_transitions(history: History, inst: str, lst: list[Judgement], horizo
                     and s.t < j.event.t + e.earliest - margin)
 
         allowing = [j for j in force if s["node"] in _allows(j.expectation) | j.transient]
-        if allowing and all(too_early(j) for j in allowing):
-            j = allowing[-1]
+        changes = [j for j in allowing if j.expectation.changed or j.transient]
+        decisive = changes or allowing          # an input that changed nothing lifts no lower bound
+        if decisive and all(too_early(j) for j in decisive):
+            j = decisive[-1]
             j.add_problem(f"{s['node']} became MASTER {s.t - j.event.t:.3f} s after `{j.expectation.cause}`, "
                           f"before the earliest {j.expectation.earliest:.3f} s the timers allow")
+
+
+def _judge_startup(history: History, inst: str, lst: list[Judgement], specs: Mapping[str, InstanceSpec],
+                   horizon: float, margin: float) -> None:
+    """R_STARTUP: a node that starts (initial state BACKUP, not the address owner) becomes MASTER no
+    earlier than its master down interval after its start (after keepalived's ``ready`` when recorded),
+    at the shortest interval its trackers could give it, minus the margin. Start-up races excuse who
+    wins, never how soon."""
+    from ..priority import effective_priority as eff_prio
+    rel = lambda t: f"{t - history.t0:.3f} s"
+    started: dict[str, float] = {}
+    for e in history.events():
+        if e.t > horizon:
+            break
+        if e.kind == "node" and e["node"] in specs:
+            if is_start(e):
+                started[e["node"]] = e.t
+            elif e["action"] == "ready" and e["node"] in started:
+                started[e["node"]] = max(started[e["node"]], e.t)
+            elif e["action"] in ("kill", "stop", "exited", "died", "signal"):
+                started.pop(e["node"], None)
+        elif e.kind == "state" and e.get("instance") == inst and e["state"] == "MASTER" and e["node"] in started:
+            spec = specs[e["node"]]
+            if spec.owner or spec.state != "BACKUP":
+                continue
+            best = eff_prio(spec.priority, [max(t.adjustment(True), t.adjustment(False)) for t in spec.tracks])
+            earliest = started[e["node"]] + spec.master_down_interval(best) - margin
+            if e.t < earliest:
+                owner = [j for j in lst if j.event.t <= e.t]
+                j = owner[-1] if owner else (lst[0] if lst else None)
+                if j is not None:
+                    j.add_problem(f"{e['node']} became MASTER at {rel(e.t)}, {e.t - started[e['node']]:.3f} s after it "
+                                  f"started: before its master down interval "
+                                  f"{spec.master_down_interval(best):.3f} s (R_STARTUP) less the margin")
+            started.pop(e["node"], None)      # only the first election after a start
 
 
 def _judge_stays(history: History, inst: str, lst: list[Judgement], next_inputs: list[float]) -> None:

@@ -65,6 +65,18 @@ def test_cannot_judge_exits_2(tmp_path):
 def test_a_history_without_a_topology_asks_for_one(tmp_path):
     p = write(tmp_path, *START, END, topology=False)
     r = CliRunner().invoke(app, ["judge", str(p)])
-    assert r.exit_code != 0 and "--topology" in (r.output + str(r.exception))
+    assert r.exit_code == 3 and "--topology" in (r.output + str(r.exception))
     r = CliRunner().invoke(app, ["judge", str(p), "--topology", "two_node"])
     assert r.exit_code == 0, r.output
+
+
+def test_unreadable_input_exits_3_with_one_line_not_1(tmp_path):
+    bad = tmp_path / "junk.jsonl"
+    for content in (b"\x00\xff\xfe junk", b'{"t": 1, "kind": "node", "data": {"node": "a", "action": "signal"}}\n',
+                    b'{"t": 0, "kind": "meta", "data": {"t0": 0, "topology": {"name": 5}}}\n'):
+        bad.write_bytes(content)
+        r = CliRunner().invoke(app, ["judge", str(bad)])
+        assert r.exit_code == 3, (content, r.output, r.exception)
+        assert "Traceback" not in r.output
+    r = CliRunner().invoke(app, ["judge", str(tmp_path / "missing.jsonl")])
+    assert r.exit_code == 3

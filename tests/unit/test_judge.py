@@ -174,3 +174,32 @@ def test_signals_mean_what_keepalived_does_with_them(signal, effect):
         rows += [nd(10.05, "a", "exited"), st(10.1, "b", "MASTER", 100)]    # priority 0 advert: skew time
     rows.append(END)
     assert verdict(rows).verdict.value == effect
+
+
+# ---- found by a newcomer review: wrong histories that passed
+def test_a_node_starting_alone_may_not_become_master_before_its_master_down_interval():
+    # R_STARTUP: an instance not at priority 255 waits its master down interval after it started
+    rows = [nd(0.0, "a", "start"), nd(0.2, "a", "ready"), st(0.25, "a", "BACKUP", 150), st(0.3, "a", "MASTER", 150),
+            END]
+    rep = verdict(rows)
+    assert rep.verdict is Verdict.VIOLATED
+    assert any("master down interval" in j.problem for j in rep.failures)
+
+
+def test_a_racing_start_does_not_excuse_an_instant_master():
+    rows = [nd(0.0, "a", "start"), nd(0.1, "b", "start"), st(0.15, "b", "MASTER", 100), END]
+    assert verdict(rows).verdict is Verdict.VIOLATED
+
+
+def test_an_input_that_changes_nothing_does_not_lift_the_kills_lower_bound():
+    rows = START + [nd(10.0, "a", "kill"), fault(10.05, "one-way-b", "one-way", "b", model=[H("a", "b", False)]),
+                    st(10.2, "b", "MASTER", 100), END]
+    assert verdict(rows).verdict is Verdict.VIOLATED
+
+
+def test_a_single_restart_event_keeps_the_takeover_of_its_stop_in_force():
+    # restart = graceful stop (b takes over after its skew time, R_PRIO0) then start (a preempts after MDI)
+    rows = START + [nd(10.0, "a", "restart"), st(10.6, "b", "MASTER", 100), st(10.7, "a", "BACKUP", 150),
+                    st(10.7 + MDI_A + 0.1, "a", "MASTER", 150), st(10.7 + MDI_A + 0.15, "b", "BACKUP", 100), END]
+    rep = verdict(rows)
+    assert rep.verdict is Verdict.HOLDS, [j.problem for j in rep.judgements]
