@@ -84,17 +84,27 @@ def up(topology: str, keep: bool = typer.Option(False, "--keep", help="keep the 
 
 
 @app.command()
-def predict(topology: str, events: list[str] = typer.Argument(None, help="events, e.g. kill:a up:a script:a:chk:fail")) -> None:
-    """The model's expected MASTER after each event, with its time window and rule (no Docker)."""
+def predict(topology: str, events: list[str] = typer.Argument(
+        None, help="events, applied in order after every keepalived node started (unless the list begins with "
+                   "up:NODE): up:NODE kill:NODE stop:NODE pause:NODE resume:NODE script:NODE:SCRIPT:ok|fail "
+                   "link:NODE:IFACE:up|down block:NODE unblock:NODE reload:NODE:INSTANCE:FIELD=VALUE[,...]")) -> None:
+    """The model's expected MASTER after each event, with its time window and the rules (no Docker)."""
     from rich.table import Table
 
+    from .election import RULES
     from .election.predict import predict_topology
-    t = Table("event", "instance", "expected MASTER", "window (s after event)", "effective priorities", "rule")
+    name_of = {text: name.removeprefix("R_") for name, text in RULES.items()}
+    t = Table("event", "instance", "expected MASTER", "window (s after event)", "effective priorities", "rules")
+    used: dict[str, str] = {}
     for text, exp in predict_topology(_topology(topology), events or []):
         prios = " ".join(f"{n}={p}" for n, p in sorted(exp.effective_priorities.items()))
+        names = [name_of.get(r, r[:40]) for r in exp.rules]
+        used.update({name_of.get(r, r[:40]): r for r in exp.rules})
         t.add_row(text, exp.instance, exp.describe_options(), f"{exp.earliest:.2f} .. {exp.latest:.2f}", prios,
-                  (exp.rules[0].split(":")[0] if exp.rules else ""))
+                  ", ".join(names))
     console.print(t)
+    for n, text in used.items():
+        console.print(f"[bold]{n}[/]: {text}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -226,14 +236,10 @@ def judge(history: Path = typer.Argument(..., help="a history.jsonl written by a
     3 the history or topology cannot be read.
     """
     import json as _json
-    from ipaddress import IPv4Address
 
-    from .election import specs_from_topology
     from .events import EventError
     from .history import History
-    from .judge import judge as run_judge
-    from .timers import MARGIN, STARTUP_ALLOWANCE
-    from .topology import validate
+    from .judge.offline import judge_history
     def unreadable(why: str) -> None:          # exit 3: the input, not the failover, is wrong
         print(f"error: {history}: {why}", file=sys.stderr)
         raise typer.Exit(3)
@@ -243,16 +249,7 @@ def judge(history: Path = typer.Argument(..., help="a history.jsonl written by a
     except (OSError, EventError, ValueError, TypeError, KeyError, AttributeError) as e:
         unreadable(f"not a readable history ({type(e).__name__}: {e})")
     try:
-        if topology:
-            topo = _topology(topology)
-        elif "topology" in h.meta:
-            topo = validate(h.meta["topology"], f"{history} (meta record)")
-        else:
-            unreadable("its meta record carries no topology; give one with --topology NAME")
-        addrs = {n: {i: IPv4Address(a) for i, a in itfs.items()}
-                 for n, itfs in (h.meta.get("addresses") or {}).items()}
-        rep = run_judge(h, specs_from_topology(topo, addrs or None), margin=float(h.meta.get("margin", MARGIN)),
-                        startup=float(h.meta.get("startup_allowance", STARTUP_ALLOWANCE)), allow=allow)
+        rep = judge_history(h, _topology(topology) if topology else None, allow=allow, source=str(history))
     except typer.Exit:
         raise
     except LabError as e:

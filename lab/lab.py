@@ -197,13 +197,16 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         if spec.kind == "keepalived":
             conf = render_node(self.topology, name, self.subnets, script_wrapper=SCRIPT_WRAPPER)
             dc.with_copy_into_container(conf.encode(), "/etc/keepalived/keepalived.conf")
-        dc.start()
+        t_issued = time.monotonic()        # a start is stamped when issued: keepalived's first report may
+        dc.start()                         # carry an earlier stamp than the engine call's return
         container = dc.get_wrapped_container()
         for itf, i in itfs[1:]:
             self.networks[i.network].connect(container, ipv4_address=str(addrs[itf]), aliases=[name])
         node = Node(name, spec.kind, container, addrs, self.history)
-        self.history.append("node", node=name, action="start")
+        self.history.append("node", t=t_issued, node=name, action="start", t_issued=t_issued)
         node.follow_events()
+        if spec.kind == "keepalived":
+            node.watch_ready()
         return node
 
     @property

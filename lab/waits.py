@@ -125,12 +125,17 @@ class WaitsMixin:
         Raises: LabTimeout (with logs) if neither happens within ``timeout`` seconds.
         """
         n = self.node(node)
+        mine = [e for e in self.history.events("node", node=node) if e["action"] in ("start", "restart", "ready")]
+        if mine and mine[-1]["action"] == "ready":       # already seen (Node.watch_ready)
+            return mine[-1].t
         t = n.wait_for_log(r"Startup complete", timeout)
         if t is None and n.status() != "running":
             return None
         if t is None:
             raise self.timeout_error(f"keepalived on {node} did not log 'Startup complete' within {timeout:.1f} s")
-        self.history.append("node", t=t, node=node, action="ready")
+        mine = [e for e in self.history.events("node", node=node) if e["action"] in ("start", "restart", "ready")]
+        if not (mine and mine[-1]["action"] == "ready"):
+            self.history.append("node", t=t, node=node, action="ready")
         return t
 
     def wait_for_transition(self, instance: str, state: str, *, node: Optional[str] = None,

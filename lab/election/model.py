@@ -319,6 +319,8 @@ class ElectionModel:
             raise KeyError(f"no keepalived node {node!r} in the model; nodes: "
                            f"{', '.join(sorted({n for v in self.specs.values() for n in v}))}")
         self._start_race = False
+        was_racing = {i: t is not None and not isinstance(event, NodeUp)
+                      and t < self._racing_until.get(i, float("-inf")) for i in insts}
         if isinstance(event, NodeUp) and t is not None:
             self.started_at[node] = t
             self._start_race = any(self.racing(i, t) for i in insts)
@@ -366,7 +368,7 @@ class ElectionModel:
             raise TypeError(f"unknown model event {event!r}")
         out = []
         for i in insts:
-            e = self._transition(i, event, before[i], was_master[i], detection)
+            e = self._transition(i, event, before[i], was_master[i], detection, was_racing.get(i, False))
             if t is not None and isinstance(event, NodeUp) and not before[i]["masters"] and e.changed:
                 self._racing_until[i] = t + e.earliest
             out.append(e)
@@ -378,7 +380,7 @@ class ElectionModel:
                 "states": {n: self.state(n, instance) for n in self.specs[instance]}}
 
     def _transition(self, i: str, ev: ModelEvent, before: dict, node_was_master: bool,
-                    detection: tuple[float, float]) -> Expectation:
+                    detection: tuple[float, float], racing: bool = False) -> Expectation:
         prev = before["masters"]
         if isinstance(ev, NodeResumed) and ev.node in self.paused_holders[i]:
             # a thawed former master resumes as MASTER and meets the current one (R_MASTERS_MEET)
@@ -409,7 +411,13 @@ class ElectionModel:
 
         lost_master = bool(prev - new) and any(
             n not in self.candidates(i) for n in prev)   # the old master left the election
-        if isinstance(ev, NodeUp):
+        if racing and not isinstance(ev, NodeUp):
+            # no master is established yet (a start-up race, R_STARTUP): whoever remains wins when
+            # its own start-up timer runs out; nobody sent a priority-0 advert or was taken over from
+            rules.append(R_STARTUP)
+            lo = 0.0
+            hi = self.startup + max((mdi(n) + spec[n].effective_preempt_delay for n in self.candidates(i)), default=0.0)
+        elif isinstance(ev, NodeUp):
             rules.append(R_STARTUP)
             if takers:
                 # a starting node waits its own master down interval (R_STARTUP); it ignores lower adverts

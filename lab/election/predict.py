@@ -44,12 +44,33 @@ def parse_event(text: str, topo: Topology) -> ModelEvent:
     if kind in ("block", "unblock") and len(parts) == 1:
         return AdvertsBlocked(node, blocked=kind == "block")
     if kind == "script" and len(parts) == 3 and parts[2] in ("ok", "fail"):
+        tracked = sorted({t.name for i in topo.instances(node).values() for t in i.track_script})
+        if parts[1] not in tracked:
+            raise LabError(f"event {text!r}: {node} tracks no vrrp_script {parts[1]!r}; it tracks: "
+                           f"{', '.join(tracked) or 'none'}")
         return ScriptResult(node, parts[1], parts[2] == "ok")
     if kind == "link" and len(parts) == 3 and parts[2] in ("up", "down"):
+        itfs = list(topo.nodes[node].interfaces)
+        if parts[1] not in itfs:
+            raise LabError(f"event {text!r}: {node} has no interface {parts[1]!r}; it has: {', '.join(itfs)}")
         return InterfaceChange(node, parts[1], parts[2] == "up")
     if kind == "reload" and len(parts) == 3 and "=" in parts[2]:
-        changes = dict(kv.split("=", 1) for kv in parts[2].split(","))
-        return Reload.of(node, parts[1], **{k: _value(v) for k, v in changes.items()})
+        insts = list(topo.instances(node))
+        if parts[1] not in insts:
+            raise LabError(f"event {text!r}: {node} has no VRRP instance {parts[1]!r}; it has: {', '.join(insts)}")
+        changes = {k: _value(v) for k, v in (kv.split("=", 1) for kv in parts[2].split(",") if "=" in kv)}
+        allowed = {"priority": int, "advert_int": (int, float), "nopreempt": bool, "preempt_delay": (int, float),
+                   "state": str}
+        for k, v in changes.items():
+            if k not in allowed:
+                raise LabError(f"event {text!r}: {k} cannot be reloaded here; fields: {', '.join(allowed)}")
+            if not isinstance(v, allowed[k]) or isinstance(v, bool) and allowed[k] is not bool:
+                raise LabError(f"event {text!r}: {k}={v!r} is not a {getattr(allowed[k], '__name__', 'number')}")
+        if "priority" in changes and not 1 <= changes["priority"] <= 255:
+            raise LabError(f"event {text!r}: priority must be 1..255 (man 5 keepalived.conf), got {changes['priority']}")
+        if "state" in changes and changes["state"] not in ("MASTER", "BACKUP"):
+            raise LabError(f"event {text!r}: state must be MASTER or BACKUP")
+        return Reload.of(node, parts[1], **changes)
     raise LabError(f"event {text!r} is not one of: {SYNTAX}")
 
 

@@ -151,7 +151,7 @@ def judge(history: History, specs: Mapping[str, Mapping[str, InstanceSpec]], *, 
         if ev.t > horizon:
             break
         for m in mevs:
-            racing = {i: isinstance(m, NodeUp) and model.racing(i, ev.t) for i in names}
+            racing = {i: model.racing(i, ev.t) for i in names}
             for exp in model.apply(m, t=ev.t):
                 i = exp.instance
                 if i not in per:

@@ -236,9 +236,29 @@ class Node:
         self.run_started_wall = time.time()
         self._container.start()
         self.expect_exit = False             # only now: a late die event of the old run must not count
-        t = self._record("start", t0)
+        # stamped when the start was issued: keepalived's first report can carry an earlier stamp than
+        # the moment the engine's call returned, and no reader may see a report before its start
+        self._history.append("node", t=t0, node=self.name, action="start", t_issued=t0)
+        t = t0
         self.follow_events()
+        if self.kind == "keepalived":
+            self.watch_ready()
         return t
+
+    def watch_ready(self) -> None:
+        """Record a ``ready`` node event when keepalived's current run logs 'Startup complete' (in a
+        daemon thread, event driven): the protocol's clocks of a new run start there (man 5
+        keepalived.conf, ``state``), so the judge's start-up windows need no allowance once it is seen."""
+        from ..timers import STARTUP_ALLOWANCE
+
+        def run() -> None:
+            t = self.wait_for_log(r"Startup complete", STARTUP_ALLOWANCE)
+            if t is not None:
+                mine = [e for e in self._history.events("node", node=self.name) if e["action"] in ("start", "ready")]
+                if not (mine and mine[-1]["action"] == "ready"):
+                    self._history.append("node", t=t, node=self.name, action="ready")
+
+        threading.Thread(target=run, name=f"kalab-ready-{self.name}", daemon=True).start()
 
     def restart(self, timeout: int = 10) -> float:
         """Stop then start (``docker restart``)."""

@@ -1,0 +1,194 @@
+"""Mutants of a recorded history that break a rule on purpose: the judge's own test (pure).
+
+A judge that passes wrong behaviour is the worst defect a lab can have, so the judge is judged: each
+mutation below takes a real history (one the judge holds) and changes what keepalived did in a way
+the rules forbid. The judge must call every mutant *violated*. Each mutation returns None where the
+history has nothing it could break that way (no takeover to move, no step-down to drop, ...).
+
+Mutations (name: what changes -> the rule it breaks):
+
+* ``early-takeover``: a takeover after a fault moved to 0.1 s after the fault
+  -> R_MDI / R_PRIO0 (no backup can time out that soon);
+* ``missing-takeover``: a takeover the rules require removed (the node never reports MASTER)
+  -> the settled outcome at the deadline;
+* ``never-yields``: a master that stepped down after a heal (split brain resolved) never does
+  -> R_MASTERS_MEET (two masters that hear each other);
+* ``wrong-winner``: a takeover made by another node than the one that won -> R_HIGHEST / R_PREEMPT;
+* ``spurious-master``: a node that stayed BACKUP while nothing happened reports MASTER
+  -> the settled state stays until the next input;
+* ``fault-never-recovers``: a node that left FAULT after a heal stays in FAULT -> R_WEIGHT0 / R_IFACE;
+* ``instant-start``: a node's first MASTER after its start moved to 0.1 s after the start -> R_STARTUP.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from ..events import Event
+from ..history import History
+from .inputs import model_inputs
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """A changed history: ``name`` of the mutation, ``what`` changed (one sentence)."""
+
+    name: str
+    what: str
+    history: History
+
+
+def _copy(h: History, events: list[Event]) -> History:
+    out = History(events)
+    out.t0, out.meta = h.t0, dict(h.meta)
+    return out
+
+
+def _replace(h: History, old: Event, new: Optional[Event]) -> list[Event]:
+    evs = [e for e in h.events() if e is not old]
+    if new is not None:
+        evs.append(new)
+    return sorted(evs, key=lambda e: e.t)
+
+
+def _state(e: Event, **changes) -> Event:
+    return Event(changes.pop("t", e.t), e.kind, {**e.data, **changes})
+
+
+def _inputs(h: History) -> list[Event]:
+    nodes = {e["node"] for e in h.events("state")}
+    return [e for e, _ in model_inputs(h, nodes)[0]]
+
+
+def _first_master_after(h: History, t: float, inst: str, exclude: str = "", until: float = float("inf")):
+    return next((s for s in h.events("state", since=t, instance=inst, state="MASTER")
+                 if s["node"] != exclude and s.t < until), None)
+
+
+def _disruptions(h: History) -> list[tuple[Event, float]]:
+    """(input event, time of the next input) for kills, stops, pauses and fault applies."""
+    ins = _inputs(h)
+    out = []
+    for k, e in enumerate(ins):
+        nxt = ins[k + 1].t if k + 1 < len(ins) else float("inf")
+        if (e.kind == "node" and e["action"] in ("kill", "stop", "pause", "signal")) or \
+                (e.kind == "fault" and e["action"] == "apply"):
+            out.append((e, nxt))
+    return out
+
+
+def early_takeover(h: History) -> Optional[Mutant]:
+    for e, nxt in _disruptions(h):
+        victim = e.get("node") or e.get("target")
+        for inst in sorted({s["instance"] for s in h.events("state")}):
+            s = _first_master_after(h, e.t, inst, exclude=victim, until=nxt)
+            if s is not None and s.t - e.t > 1.5:
+                return Mutant("early-takeover", f"{s['node']}'s takeover of {inst} moved from "
+                              f"{s.t - e.t:.3f} s to 0.1 s after {e.describe(h.t0).strip()}",
+                              _copy(h, _replace(h, s, _state(s, t=e.t + 0.1))))
+    return None
+
+
+def missing_takeover(h: History) -> Optional[Mutant]:
+    for e, nxt in _disruptions(h):
+        victim = e.get("node") or e.get("target")
+        for inst in sorted({s["instance"] for s in h.events("state")}):
+            s = _first_master_after(h, e.t, inst, exclude=victim, until=nxt)
+            if s is not None:
+                evs = [x for x in h.events() if not (x.kind == "state" and x["node"] == s["node"]
+                                                     and x.get("instance") == inst and s.t <= x.t < nxt)]
+                return Mutant("missing-takeover", f"{s['node']} never takes {inst} over after "
+                              f"{e.describe(h.t0).strip()}", _copy(h, evs))
+    return None
+
+
+def never_yields(h: History) -> Optional[Mutant]:
+    """A BACKUP report of a node that was MASTER while another node was MASTER too (a split brain
+    that ended) is removed, with every later report of that node."""
+    for s in h.events("state", state="BACKUP"):
+        inst = s["instance"]
+        before = h.masters(inst, at=s.t - 1e-6)
+        if s["node"] in before and len(before) > 1:
+            evs = [x for x in h.events() if not (x.kind == "state" and x["node"] == s["node"]
+                                                 and x.get("instance") == inst and x.t >= s.t)]
+            return Mutant("never-yields", f"{s['node']} stays MASTER of {inst} beside "
+                          f"{', '.join(n for n in before if n != s['node'])} after {s.t - h.t0:.3f} s", _copy(h, evs))
+    return None
+
+
+def wrong_winner(h: History) -> Optional[Mutant]:
+    nodes = sorted({e["node"] for e in h.events("state")})
+    for e, nxt in _disruptions(h):
+        victim = e.get("node") or e.get("target")
+        for inst in sorted({s["instance"] for s in h.events("state")}):
+            s = _first_master_after(h, e.t, inst, exclude=victim, until=nxt)
+            if s is None:
+                continue
+            others = [n for n in nodes if n not in (s["node"], victim)]
+            if others:
+                return Mutant("wrong-winner", f"{others[0]} instead of {s['node']} takes {inst} over after "
+                              f"{e.describe(h.t0).strip()}", _copy(h, _replace(h, s, _state(s, node=others[0]))))
+            if victim and victim != s["node"] and e.kind == "fault":      # the victim itself wins instead
+                evs = _replace(h, s, _state(s, node=victim))
+                return Mutant("wrong-winner", f"{victim} instead of {s['node']} wins {inst} after "
+                              f"{e.describe(h.t0).strip()}", _copy(h, evs))
+    return None
+
+
+def spurious_master(h: History, deadline: Optional[float] = None) -> Optional[Mutant]:
+    """A node that is BACKUP at the end reports MASTER after the last window's deadline (``deadline``,
+    host seconds; default: 20 s after the last input), with no input since; the history then ends."""
+    ins = _inputs(h)
+    if not ins:
+        return None
+    end = h.events()[-1].t
+    t = max(end, deadline if deadline is not None else ins[-1].t + 20.0) + 0.5
+    for inst in sorted({s["instance"] for s in h.events("state")}):
+        states = h.states(inst, at=end)
+        backups = [n for n, st in sorted(states.items()) if st == "BACKUP"]
+        if backups:
+            ev = Event(t, "state", {"node": backups[0], "instance": inst, "state": "MASTER", "priority": None})
+            note = Event(t + 1.0, "note", {"text": "end of the mutant"})
+            return Mutant("spurious-master", f"{backups[0]} becomes MASTER of {inst} at {t - h.t0:.3f} s "
+                          f"with no input since {ins[-1].t - h.t0:.3f} s", _copy(h, h.events() + [ev, note]))
+    return None
+
+
+def fault_never_recovers(h: History) -> Optional[Mutant]:
+    for f in h.events("state", state="FAULT"):
+        later = [x for x in h.events("state", since=f.t, node=f["node"], instance=f["instance"])
+                 if x.t > f.t and x["state"] in ("BACKUP", "MASTER")]
+        heals = [x for x in h.events("fault", since=f.t) if x["action"] == "heal"]
+        if later and heals:
+            evs = [x for x in h.events() if not any(x is y for y in later)]
+            return Mutant("fault-never-recovers", f"{f['node']} stays FAULT in {f['instance']} after "
+                          f"{f.t - h.t0:.3f} s", _copy(h, evs))
+    return None
+
+
+def instant_start(h: History) -> Optional[Mutant]:
+    for st in h.events("node", action="start"):
+        s = next((x for x in h.events("state", since=st.t, node=st["node"], state="MASTER")), None)
+        if s is not None and s.t - st.t > 2.5 and not any(
+                x.t <= s.t for x in h.events("node", since=st.t, node=st["node"]) if x is not st
+                and x["action"] not in ("ready",)):
+            return Mutant("instant-start", f"{st['node']}'s first MASTER after its start moved to 0.1 s after it",
+                          _copy(h, _replace(h, s, _state(s, t=st.t + 0.1))))
+    return None
+
+
+#: every mutation, by name
+MUTATIONS: dict[str, Callable[[History], Optional[Mutant]]] = {
+    "early-takeover": early_takeover,
+    "missing-takeover": missing_takeover,
+    "never-yields": never_yields,
+    "wrong-winner": wrong_winner,
+    "spurious-master": spurious_master,
+    "fault-never-recovers": fault_never_recovers,
+    "instant-start": instant_start,
+}
+
+
+def mutants(h: History) -> list[Mutant]:
+    """Every mutant of ``h`` the mutations can make."""
+    return [m for f in MUTATIONS.values() if (m := f(h)) is not None]

@@ -1,0 +1,32 @@
+"""Judge a self-contained history (its meta record carries the topology, the node addresses and the
+lab's allowances): what ``kalab judge`` and the mutation corpus use (pure)."""
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+from typing import Any, Optional, Sequence
+
+from ..election import specs_from_topology
+from ..errors import LabError
+from ..history import History
+from ..timers import MARGIN, STARTUP_ALLOWANCE
+from ..topology import validate
+from .judge import ModelReport, judge
+
+
+def history_topology(h: History, source: str = "<history>") -> Any:
+    """The topology a history's meta record carries. Raises LabError when it has none or it is invalid."""
+    if "topology" not in h.meta:
+        raise LabError(f"{source}: its meta record carries no topology; give one with --topology NAME")
+    return validate(h.meta["topology"], f"{source} (meta record)")
+
+
+def judge_history(h: History, topology: Optional[Any] = None, *, allow: Sequence[str] = (),
+                  source: str = "<history>") -> ModelReport:
+    """Judge ``h`` with its own topology (or ``topology``), addresses and allowances.
+
+    Raises LabError (no topology), ValueError / TypeError (meta fields of the wrong shape).
+    """
+    topo = topology if topology is not None else history_topology(h, source)
+    addrs = {n: {i: IPv4Address(a) for i, a in itfs.items()} for n, itfs in (h.meta.get("addresses") or {}).items()}
+    return judge(h, specs_from_topology(topo, addrs or None), margin=float(h.meta.get("margin", MARGIN)),
+                 startup=float(h.meta.get("startup_allowance", STARTUP_ALLOWANCE)), allow=allow)

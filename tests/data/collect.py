@@ -1,0 +1,38 @@
+"""Refresh the judge's corpus from a run's lab reports: ``python tests/data/collect.py reports/labs``.
+
+Copies each ``<test>/history.jsonl`` written by ``--lab-report`` into tests/data/histories/ without
+its advert events (the judge does not read them; they are most of the size), and lists the source
+test of each file in tests/data/histories/SOURCES. Histories without a topology in their meta record
+(written before histories were self-contained) are skipped.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "histories"
+
+
+def main(reports: Path, only: list[str]) -> None:
+    OUT.mkdir(exist_ok=True)
+    sources = []
+    for d in sorted(reports.iterdir()):
+        src = d / "history.jsonl"
+        if not src.exists() or (only and not any(o in d.name for o in only)):
+            continue
+        lines = src.read_text().splitlines()
+        meta = json.loads(lines[0]) if lines else {}
+        if meta.get("kind") != "meta" or "topology" not in meta.get("data", {}):
+            continue
+        kept = [l for l in lines if json.loads(l).get("kind") != "advert"]
+        name = re.sub(r"^tests_integration_", "", d.name).replace(".py__", "__")[:90] + ".jsonl"
+        (OUT / name).write_text("\n".join(kept) + "\n")
+        sources.append(f"{name}\t{d.name}")
+    (OUT / "SOURCES").write_text("\n".join(sources) + "\n")
+    print(f"{len(sources)} histories in {OUT}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), sys.argv[2:])
