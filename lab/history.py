@@ -258,6 +258,9 @@ class History:
                 evs.append(from_json(line))
             except (ValueError, EventError) as e:
                 raise EventError(f"{path}:{no}: {e}") from None
+        if int(meta.get("version", 1)) > SCHEMA_VERSION:
+            raise EventError(f"{path}: history format version {meta['version']} is newer than this "
+                             f"keepalived-lab reads ({SCHEMA_VERSION}); upgrade keepalived-lab")
         h = cls(evs)
         if "t0" in meta:
             h.t0 = meta.pop("t0")

@@ -24,6 +24,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -55,6 +56,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "integration: needs a Docker engine (real keepalived in containers)")
     config.addinivalue_line("markers", "claim(id, text, source='seed'): the documented claim a test checks "
                                        "(feeds the conformance table)")
+    config.addinivalue_line("markers", "judge(enabled=True, *, allow=(), reason=''): after a passing lab test the "
+                                       "judge checks the whole history against the election model (default on); "
+                                       "allow=[fault kinds] accepts inputs without a rule; judge(False, reason=...) "
+                                       "turns it off and must say why")
     config.stash[_LABS_KEY] = []
     config.stash[_CLAIMS_KEY] = {}
     config.stash[_TIMING_KEY] = {"session_start": time.monotonic(), "tests": {}}
@@ -128,8 +133,32 @@ def lab_docker():
     return client
 
 
-def _finish(request: pytest.FixtureRequest, lab) -> None:
-    """Attach history and logs on failure, write the report if asked, then remove (or keep) the lab."""
+def _judge(request: pytest.FixtureRequest, lab) -> Optional[str]:
+    """The judge's verdict on a passing lab test's history: None when it holds (or the test opted out
+    with a reason), else the failure text. Faults still applied are judged as the test left them."""
+    phases = request.node.stash.get(_PHASE_KEY, {})
+    call = phases.get("call")
+    if call is None or not call.passed or request.node.get_closest_marker("xfail") is not None:
+        return None
+    if lab.docker is None or not lab.nodes:
+        return None
+    m = request.node.get_closest_marker("judge")
+    if m is not None and m.args and m.args[0] is False:
+        if not m.kwargs.get("reason"):
+            return "@pytest.mark.judge(False) needs reason=...: say why this history cannot be judged"
+        return None
+    allow = list(m.kwargs.get("allow", ())) if m is not None else []
+    try:
+        lab.check.assert_matches_model(allow=allow)
+    except AssertionError as e:
+        return f"the judge (lab teardown, @pytest.mark.judge): {e}"
+    return None
+
+
+def _finish(request: pytest.FixtureRequest, lab, judge: bool = True) -> None:
+    """Judge a passing test's history, attach history and logs on failure, write the report if asked,
+    then remove (or keep) the lab."""
+    problem = _judge(request, lab) if judge else None
     try:
         lab.heal_all()
     except Exception:
@@ -138,7 +167,7 @@ def _finish(request: pytest.FixtureRequest, lab) -> None:
     t["protocol"] += lab.history.protocol_seconds()
     t["labs"] += 1
     phases = request.node.stash.get(_PHASE_KEY, {})
-    failed = any(r.failed for r in phases.values())
+    failed = any(r.failed for r in phases.values()) or problem is not None
     report_dir = request.config.getoption("--lab-report")
     if failed or report_dir:
         try:
@@ -154,8 +183,10 @@ def _finish(request: pytest.FixtureRequest, lab) -> None:
             "teardown", "lab kept",
             f"lab {lab.id} kept running. Inspect: `kalab status --lab {lab.id}`, `kalab logs NODE --lab {lab.id}`, "
             f"`kalab shell NODE --lab {lab.id}`; remove: `kalab down --lab {lab.id}`.")
-        return
-    lab.stop()
+    else:
+        lab.stop()
+    if problem:
+        pytest.fail(problem, pytrace=False)
 
 
 def _safe(nodeid: str) -> str:
@@ -188,8 +219,14 @@ def lab_factory(request: pytest.FixtureRequest, lab_docker):
         return lab
 
     yield make
+    problems = []
     for lab in made:
-        _finish(request, lab)
+        try:
+            _finish(request, lab)
+        except pytest.fail.Exception as e:
+            problems.append(str(e))
+    if problems:
+        pytest.fail("\n\n".join(problems), pytrace=False)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from .inputs import (AdvertsBlocked, Hearing, InterfaceChange, ModelEvent, NodeD
 from .rules import *  # noqa: F401,F403  (every R_* constant, re-exported for citations)
 from .rules import (RULES, R_BLOCKED, R_DOWN, R_EQUAL_BACKUP, R_EQUAL_MASTERS, R_FAULT_LEAVE, R_HEARING, R_HIGHEST,  # noqa: F401
                     R_IFACE, R_MASTERS_MEET, R_MDI, R_NOPREEMPT, R_PREEMPT, R_PREEMPT_DELAY, R_PRIO0, R_STARTUP,
-                    R_WEIGHT0, R_WEIGHT_NEG, R_WEIGHT_POS)
+                    R_WEIGHT0, R_WEIGHT_NEG, R_WEIGHT_POS, R_DISCARD)
 from .specs import InstanceSpec, TrackSpec, effective_priority, specs_from_topology  # noqa: F401
 
 __doc__ += "\n".join(f"\n* {v}" for v in RULES.values())
@@ -173,10 +173,17 @@ class ElectionModel:
             return [n for n in nodes if self._key(instance, n)[0] == top[0]]
         return [n for n in nodes if self._key(instance, n) == top]
 
-    def hears(self, receiver: str, sender: str) -> bool:
-        """Whether ``receiver`` receives ``sender``'s adverts now (R_HEARING): not deaf (AdvertsBlocked)
-        and the pair not cut (Hearing)."""
-        return receiver not in self.blocked and (receiver, sender) not in self.cut
+    def hears(self, receiver: str, sender: str, instance: Optional[str] = None) -> bool:
+        """Whether ``receiver`` receives and accepts ``sender``'s adverts now (R_HEARING): not deaf
+        (AdvertsBlocked), the pair not cut (Hearing), and, for ``instance``, adverts the receiver does
+        not discard (R_DISCARD: same version and authentication, and in VRRPv2 the same advert_int)."""
+        if receiver in self.blocked or (receiver, sender) in self.cut:
+            return False
+        if instance is not None:
+            r, s = self.specs[instance][receiver], self.specs[instance][sender]
+            if r.version != s.version or r.auth != s.auth or (r.version == 2 and r.advert_int != s.advert_int):
+                return False
+        return True
 
     def _steps_down(self, instance: str, m: str, s: str) -> Optional[bool]:
         """Whether master ``m`` steps down on ``s``'s advert (R_MASTERS_MEET, R_EQUAL_MASTERS);
@@ -199,7 +206,7 @@ class ElectionModel:
         for m in sorted(masters):
             nxt = []
             for cur in outs:
-                verdicts = [self._steps_down(instance, m, s) for s in masters if s != m and self.hears(m, s)]
+                verdicts = [self._steps_down(instance, m, s) for s in masters if s != m and self.hears(m, s, instance)]
                 if any(v is True for v in verdicts):
                     nxt.append(cur - {m})
                 elif any(v is None for v in verdicts):
@@ -228,8 +235,10 @@ class ElectionModel:
         cand = self.candidates(instance)
         spec = self.specs[instance]
         rules: list[str] = []
-        if any(not self.hears(r, s) for r in cand for s in cand if r != s):
+        if any(not self.hears(r, s, instance) for r in cand for s in cand if r != s):
             rules.append(R_HEARING)
+            if any(self.hears(r, s) and not self.hears(r, s, instance) for r in cand for s in cand if r != s):
+                rules.append(R_DISCARD)
         start = frozenset(n for n in cand if n in prev)
         if not start:
             rules.append(R_HIGHEST)
@@ -242,12 +251,12 @@ class ElectionModel:
                 continue
             seen.add(masters)
             waiting = [b for b in cand if b not in masters
-                       and not any(self.hears(b, s) and self._accepts(instance, b, s) for s in masters)]
+                       and not any(self.hears(b, s, instance) and self._accepts(instance, b, s) for s in masters)]
             if not waiting or depth > 4 * len(cand) + 4:
                 outcomes.append(masters)
                 continue
             def timer(b: str) -> float:
-                heard_lower = any(self.hears(b, s) for s in masters)
+                heard_lower = any(self.hears(b, s, instance) for s in masters)
                 t = spec[b].master_down_interval(self.effective_priority(b, instance)) + (
                     spec[b].effective_preempt_delay if heard_lower or not start else 0.0)
                 if self._start_race and not masters:      # a start-up race: timers run from each start
@@ -260,12 +269,12 @@ class ElectionModel:
                 rules.append(R_EQUAL_BACKUP)
             for w in racers:
                 if masters:
-                    rules.append(R_PREEMPT if any(self.hears(w, s) for s in masters) else R_BLOCKED)
+                    rules.append(R_PREEMPT if any(self.hears(w, s, instance) for s in masters) else R_BLOCKED)
                 for nxt in self._step_downs(instance, masters | {w}):
                     todo.append((nxt, depth + 1))
         for o in outcomes:                          # why each backup stays BACKUP
             for b in cand:
-                heard = [m for m in o if m != b and self.hears(b, m)]
+                heard = [m for m in o if m != b and self.hears(b, m, instance)]
                 pb = self._key(instance, b)[0]
                 if any(self._key(instance, m)[0] == pb for m in heard):
                     rules.append(R_EQUAL_BACKUP)

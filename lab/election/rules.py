@@ -51,6 +51,10 @@ R_HEARING = ("RFC 3768 §6.4.2/§6.4.3 applied per pair: a node acts only on the
              "sends, and a master steps down only for a higher-priority advert it receives")
 R_BACKUP_ACCEPTS = ("RFC 3768 §6.4.2: a backup resets its Master_Down_Timer on an advert if Preempt_Mode is False or "
                     "the advert's priority is greater than or equal to its own; otherwise it discards the advert")
+R_DISCARD = ("RFC 3768 §7.1: a receiver MUST discard an advert whose version is not its own, whose authentication "
+             "does not match its configuration (keepalived compares the first 8 characters of auth_pass), or whose "
+             "Adver Int differs from its own (VRRPv2); RFC 5798 §6.4.2: a VRRPv3 backup takes the master's interval "
+             "instead, so an interval mismatch is no discard there")
 R_GRACEFUL_SIGNAL = ("keepalived shuts down gracefully on SIGTERM/SIGINT (sends priority-0 adverts and removes its VIPs; "
                      "keepalived(8), SIGNALS), as RFC 3768 §6.4.3 Shutdown requires")
 

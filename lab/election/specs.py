@@ -65,6 +65,8 @@ class InstanceSpec:
     primary_ip: Optional[ipaddress.IPv4Address] = None
     tracks: tuple[TrackSpec, ...] = ()
     interface: Optional[str] = None
+    #: (auth_type, the first 8 characters of auth_pass) or None: adverts are compared on it (R_DISCARD)
+    auth: Optional[tuple[str, str]] = None
 
     @property
     def owner(self) -> bool:
@@ -131,7 +133,8 @@ def specs_from_topology(topo: Any, addresses: Optional[Mapping[str, Mapping[str,
             out.setdefault(name, {})[node] = InstanceSpec(
                 node=node, instance=name, priority=inst.priority, state=inst.state, nopreempt=inst.nopreempt,
                 preempt_delay=inst.preempt_delay or 0.0, advert_int=inst.advert_int, version=inst.version or 2,
-                vrid=inst.virtual_router_id, primary_ip=ip, tracks=tuple(tracks), interface=inst.interface)
+                vrid=inst.virtual_router_id, primary_ip=ip, tracks=tuple(tracks), interface=inst.interface,
+                auth=(inst.authentication.auth_type, inst.authentication.auth_pass[:8]) if inst.authentication else None)
     return out
 
 

@@ -33,6 +33,9 @@ from .verdict import Verdict, merge
 
 #: notify_fifo/lifecycle states that are not an election state
 _IDLE = {"DOWN", "PAUSED", "STOP", None}
+#: what keepalived writes on notify_fifo for an instance (man 5 keepalived.conf, notify_fifo; 2.2.7 adds
+#: MASTER_RX_LOWER_PRI, an event that leaves the node MASTER)
+KNOWN_STATES = frozenset({"MASTER", "BACKUP", "FAULT", "STOP", "DELETED", "MASTER_RX_LOWER_PRI"})
 
 
 @dataclass
@@ -143,7 +146,16 @@ def judge(history: History, specs: Mapping[str, Mapping[str, InstanceSpec]], *, 
     if stop is not None:
         e = stop.event
         rep.stop_allowed = bool({e.get("fault_kind"), e.get("name"), e.get("action")} & allow)
-    horizon = min(until, stop.event.t) if stop else until
+    strange = next((e for e in evs if e.kind == "state" and e.get("type", "INSTANCE") == "INSTANCE"
+                    and (e.get("instance") not in model.specs or e["state"] not in KNOWN_STATES
+                         or e.get("node") not in nodes)), None)
+    if strange is not None and (stop is None or strange.t < stop.event.t):
+        why = (f"instance {strange.get('instance')!r} is not in the topology" if strange.get("instance") not in model.specs
+               else f"node {strange.get('node')!r} runs no instance of the topology" if strange.get("node") not in nodes
+               else f"state {strange['state']!r} is not one keepalived reports")
+        stop = Unjudgeable(strange, f"a state report the model cannot place: {why}")
+        rep.stopped_at, rep.stop_allowed = stop, False
+    horizon = min(until, stop.event.t - 1e-9) if stop else until
     per: dict[str, list[Judgement]] = {i: [] for i in names}
     pending: dict[str, Judgement] = {}
     times = [ev.t for ev, _ in inputs] + [horizon]

@@ -203,3 +203,47 @@ def test_a_single_restart_event_keeps_the_takeover_of_its_stop_in_force():
                     st(10.7 + MDI_A + 0.1, "a", "MASTER", 150), st(10.7 + MDI_A + 0.15, "b", "BACKUP", 100), END]
     rep = verdict(rows)
     assert rep.verdict is Verdict.HOLDS, [j.problem for j in rep.judgements]
+
+
+@pytest.mark.parametrize("row,says", [
+    (st(5.0, "a", "MASTRE", 150), "state 'MASTRE'"),
+    ((5.0, "state", dict(node="a", instance="VI_9", state="MASTER", priority=150)), "instance 'VI_9'"),
+    ((5.0, "state", dict(node="zz", instance="VI_1", state="MASTER", priority=150)), "node 'zz'"),
+])
+def test_a_state_report_the_model_cannot_place_is_not_ignored(row, says):
+    rep = verdict(START + [row, END])
+    assert rep.verdict is Verdict.CANNOT_JUDGE and says in rep.stopped_at.reason
+
+
+# ---- R_DISCARD: adverts a receiver must discard (RFC 3768 §7.1) act like no adverts at all
+def _two(a_kw, b_kw):
+    return {"VI_1": {"a": InstanceSpec("a", "VI_1", priority=150, **a_kw),
+                     "b": InstanceSpec("b", "VI_1", priority=100, **b_kw)}}
+
+
+@pytest.mark.parametrize("a_kw,b_kw,split", [
+    ({"auth": ("PASS", "secret")}, {"auth": ("PASS", "other")}, True),          # password mismatch
+    ({"auth": ("PASS", "longpass")}, {"auth": ("PASS", "longpass")}, False),    # the same first 8 characters
+    ({"auth": ("PASS", "secret")}, {}, True),                                   # one side without auth
+    ({"advert_int": 1.0}, {"advert_int": 2.0}, True),                           # VRRPv2 interval mismatch
+    ({"advert_int": 1.0, "version": 3}, {"advert_int": 2.0, "version": 3}, False),  # VRRPv3 adopts it
+    ({"version": 2}, {"version": 3}, True),                                     # version mismatch
+])
+def test_discarded_adverts_split_the_brain(a_kw, b_kw, split):
+    m = ElectionModel(_two(a_kw, b_kw))
+    m.apply(NodeUp("a"))
+    e = m.apply(NodeUp("b"))[0]
+    assert e.options == ((frozenset("ab"),) if split else (frozenset("a"),))
+
+
+def test_auth_pass_counts_only_its_first_8_characters():
+    from lab.election import specs_from_topology as sft
+    from lab.topology import validate
+    base = {"state": "BACKUP", "interface": "eth0", "virtual_router_id": 51, "virtual_ipaddress": ["lan+200/24"]}
+    topo = validate({"name": "auth8", "networks": {"lan": {}}, "vrrp_instances": {"VI_1": base}, "nodes": {
+        "a": {"interfaces": {"eth0": {"network": "lan"}}, "vrrp_instances": {"VI_1": {
+            "priority": 150, "authentication": {"auth_type": "PASS", "auth_pass": "12345678abc"}}}},
+        "b": {"interfaces": {"eth0": {"network": "lan"}}, "vrrp_instances": {"VI_1": {
+            "priority": 100, "authentication": {"auth_type": "PASS", "auth_pass": "12345678xyz"}}}}}})
+    specs = sft(topo)
+    assert specs["VI_1"]["a"].auth == specs["VI_1"]["b"].auth == ("PASS", "12345678")
