@@ -109,6 +109,10 @@ def deadline(history: History, ev: Event, exp: Expectation, margin: float, start
     the start-up allowance; once keepalived's start was seen (a ``ready`` event) the protocol's time
     runs from there instead (the earlier of the two)."""
     d = ev.t + exp.latest + margin
+    if ev.kind == "fault" and exp.latest >= startup and any(m.get("input") == "node_up" for m in ev.get("model") or ()):
+        # a fault that restarted keepalived inside a running container (the VRRP child's respawn) is
+        # recorded once the new run is up: its timers run from the event, no container start to allow for
+        d = min(d, ev.t + max(0.0, exp.latest - startup) + margin)
     if is_start(ev):
         ready = ready_event(history, ev)
         if ready is not None:

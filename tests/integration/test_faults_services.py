@@ -33,7 +33,7 @@ def _back_to_a(lab, since):
 def test_stopping_nginx_fails_the_users_check_and_moves_the_vip(lab):
     assert lab.wait_for_master("VI_1").name == "a"
     assert lab.client.http_get_vip("VI_1") == "a"
-    f = lab.fault("nginx-stop", "a")
+    f = lab.fault("nginx-stop", "a", scripts="chk_nginx")     # its meaning: chk_nginx fails while nginx is down
     f.apply()
     assert not lab.node("a").exec(["pidof", "nginx"]).ok
     _, down = _fails_over_to_b(lab, f.issued_at)
@@ -45,6 +45,8 @@ def test_stopping_nginx_fails_the_users_check_and_moves_the_vip(lab):
     assert lab.client.http_get_vip("VI_1") == "a"
 
 
+@pytest.mark.judge(False, reason="a forced script result composed with a real nginx stop: each fault's declared "
+                                 "meaning assumes the other is absent, so the model cannot follow the composition")
 def test_forcing_the_script_overrides_what_it_checks(lab):
     assert lab.wait_for_master("VI_1").name == "a"
     assert "kalab-check chk_nginx /usr/bin/pidof nginx" in lab.node("a").read_file("/etc/keepalived/keepalived.conf")
