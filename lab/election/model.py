@@ -221,7 +221,8 @@ class ElectionModel:
 
     def racing(self, instance: str, t: float) -> bool:
         """Whether at ``t`` no master of ``instance`` is established yet (a start-up race is open, R_STARTUP)."""
-        return not self.masters[instance] or t < self._racing_until.get(instance, float("-inf"))
+        return (not self.masters[instance] and instance not in self._open_ties) \
+            or t < self._racing_until.get(instance, float("-inf"))
 
     def _settle(self, instance: str, prev: frozenset[str]) -> tuple[tuple[frozenset[str], ...], tuple[str, ...]]:
         """Acceptable MASTER sets once the election settles, given the previous masters.

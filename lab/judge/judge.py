@@ -166,6 +166,11 @@ def judge(history: History, specs: Mapping[str, Mapping[str, InstanceSpec]], *, 
     for k, (ev, mevs) in enumerate(inputs):
         if ev.t > horizon:
             break
+        for i, j in pending.items():           # an open tie the history has already settled is decided
+            if len(j.expectation.options) > 1:
+                seen = frozenset(history.masters(i, at=ev.t - 1e-9))
+                if j.expectation.allows(seen):
+                    model.observe_master(i, seen)
         for m in mevs:
             racing = {i: model.racing(i, ev.t) for i in names}
             for exp in model.apply(m, t=ev.t):
@@ -232,7 +237,9 @@ def _judge_transitions(history: History, inst: str, lst: list[Judgement], horizo
     if not lst:
         return
     rel = lambda t: f"{t - history.t0:.3f} s"
-    ends = {id(j): _in_flight_until(history, inst, j) for j in lst}
+    settled = [_in_flight_until(history, inst, j) for j in lst]
+    # an earlier window stays in force until it settled, its deadline, or a later window settled
+    ends = {id(j): min([settled[k]] + [settled[m] for m in range(k + 1, len(lst))]) for k, j in enumerate(lst)}
     for s in history.events("state", since=lst[0].event.t, instance=inst, state="MASTER"):
         if s.t > horizon:
             break

@@ -77,7 +77,7 @@ def _disruptions(h: History) -> list[tuple[Event, float]]:
     return out
 
 
-def early_takeover(h: History) -> Optional[Mutant]:
+def early_takeover(h: History, rep=None) -> Optional[Mutant]:
     for e, nxt in _disruptions(h):
         victim = e.get("node") or e.get("target")
         for inst in sorted({s["instance"] for s in h.events("state")}):
@@ -89,20 +89,34 @@ def early_takeover(h: History) -> Optional[Mutant]:
     return None
 
 
-def missing_takeover(h: History) -> Optional[Mutant]:
+def _deadline_of(rep, ev: Event, inst: str) -> Optional[float]:
+    js = [j for j in (rep.judgements if rep is not None else []) if j.event is ev and j.expectation.instance == inst]
+    return js[-1].deadline if js else None
+
+
+def _until_deadline(h: History, cut: float, deadline: float, extra: Optional[Event] = None) -> list[Event]:
+    """The history before ``cut`` (a test that never saw what it waited for runs on until the deadline:
+    nothing else happens), ``extra`` if given, and a note just after ``deadline``."""
+    evs = [x for x in h.events() if x.t < cut]
+    if extra is not None:
+        evs.append(extra)
+    return sorted(evs + [Event(max(deadline, cut) + 0.1, "note", {"text": "end of the mutant"})], key=lambda e: e.t)
+
+
+def missing_takeover(h: History, rep=None) -> Optional[Mutant]:
+    """The first takeover after a disruption never happens; the history runs on to that window's deadline."""
     for e, nxt in _disruptions(h):
         victim = e.get("node") or e.get("target")
         for inst in sorted({s["instance"] for s in h.events("state")}):
             s = _first_master_after(h, e.t, inst, exclude=victim, until=nxt)
-            if s is not None:
-                evs = [x for x in h.events() if not (x.kind == "state" and x["node"] == s["node"]
-                                                     and x.get("instance") == inst and s.t <= x.t < nxt)]
+            d = _deadline_of(rep, e, inst)
+            if s is not None and d is not None:
                 return Mutant("missing-takeover", f"{s['node']} never takes {inst} over after "
-                              f"{e.describe(h.t0).strip()}", _copy(h, evs))
+                              f"{e.describe(h.t0).strip()}", _copy(h, _until_deadline(h, s.t, d)))
     return None
 
 
-def never_yields(h: History) -> Optional[Mutant]:
+def never_yields(h: History, rep=None) -> Optional[Mutant]:
     """A BACKUP report of a node that was MASTER while another node was MASTER too (a split brain
     that ended) is removed, with every later report of that node."""
     for s in h.events("state", state="BACKUP"):
@@ -116,31 +130,34 @@ def never_yields(h: History) -> Optional[Mutant]:
     return None
 
 
-def wrong_winner(h: History) -> Optional[Mutant]:
+def wrong_winner(h: History, rep=None) -> Optional[Mutant]:
+    """Another node than the one that won takes over after a disruption (a node the rules do not let
+    win); the history runs on to that window's deadline."""
     nodes = sorted({e["node"] for e in h.events("state")})
     for e, nxt in _disruptions(h):
         victim = e.get("node") or e.get("target")
         for inst in sorted({s["instance"] for s in h.events("state")}):
             s = _first_master_after(h, e.t, inst, exclude=victim, until=nxt)
-            if s is None:
+            d = _deadline_of(rep, e, inst)
+            if s is None or d is None:
                 continue
-            others = [n for n in nodes if n not in (s["node"], victim)]
+            j = [j for j in rep.judgements if j.event is e and j.expectation.instance == inst][-1]
+            allowed = frozenset().union(*j.expectation.options)
+            others = [n for n in nodes if n not in allowed and n != victim]
             if others:
                 return Mutant("wrong-winner", f"{others[0]} instead of {s['node']} takes {inst} over after "
-                              f"{e.describe(h.t0).strip()}", _copy(h, _replace(h, s, _state(s, node=others[0]))))
-            if victim and victim != s["node"] and e.kind == "fault":      # the victim itself wins instead
-                evs = _replace(h, s, _state(s, node=victim))
-                return Mutant("wrong-winner", f"{victim} instead of {s['node']} wins {inst} after "
-                              f"{e.describe(h.t0).strip()}", _copy(h, evs))
+                              f"{e.describe(h.t0).strip()}",
+                              _copy(h, _until_deadline(h, s.t, d, _state(s, node=others[0]))))
     return None
 
 
-def spurious_master(h: History, deadline: Optional[float] = None) -> Optional[Mutant]:
-    """A node that is BACKUP at the end reports MASTER after the last window's deadline (``deadline``,
-    host seconds; default: 20 s after the last input), with no input since; the history then ends."""
+def spurious_master(h: History, rep=None) -> Optional[Mutant]:
+    """A node that is BACKUP at the end reports MASTER after the last window's deadline (default: 20 s
+    after the last input), with no input since; the history then ends."""
     ins = _inputs(h)
     if not ins:
         return None
+    deadline = max((j.deadline for j in rep.judgements if j.verdict is not None), default=None) if rep else None
     end = h.events()[-1].t
     t = max(end, deadline if deadline is not None else ins[-1].t + 20.0) + 0.5
     for inst in sorted({s["instance"] for s in h.events("state")}):
@@ -154,7 +171,7 @@ def spurious_master(h: History, deadline: Optional[float] = None) -> Optional[Mu
     return None
 
 
-def fault_never_recovers(h: History) -> Optional[Mutant]:
+def fault_never_recovers(h: History, rep=None) -> Optional[Mutant]:
     for f in h.events("state", state="FAULT"):
         later = [x for x in h.events("state", since=f.t, node=f["node"], instance=f["instance"])
                  if x.t > f.t and x["state"] in ("BACKUP", "MASTER")]
@@ -166,7 +183,7 @@ def fault_never_recovers(h: History) -> Optional[Mutant]:
     return None
 
 
-def instant_start(h: History) -> Optional[Mutant]:
+def instant_start(h: History, rep=None) -> Optional[Mutant]:
     for st in h.events("node", action="start"):
         s = next((x for x in h.events("state", since=st.t, node=st["node"], state="MASTER")), None)
         if s is not None and s.t - st.t > 2.5 and not any(
@@ -177,8 +194,8 @@ def instant_start(h: History) -> Optional[Mutant]:
     return None
 
 
-#: every mutation, by name
-MUTATIONS: dict[str, Callable[[History], Optional[Mutant]]] = {
+#: every mutation, by name: f(history, the judge's report on it) -> Mutant or None
+MUTATIONS: dict[str, Callable[..., Optional[Mutant]]] = {
     "early-takeover": early_takeover,
     "missing-takeover": missing_takeover,
     "never-yields": never_yields,
@@ -189,6 +206,6 @@ MUTATIONS: dict[str, Callable[[History], Optional[Mutant]]] = {
 }
 
 
-def mutants(h: History) -> list[Mutant]:
-    """Every mutant of ``h`` the mutations can make."""
-    return [m for f in MUTATIONS.values() if (m := f(h)) is not None]
+def mutants(h: History, rep) -> list[Mutant]:
+    """Every mutant of ``h`` the mutations can make, given the judge's report ``rep`` on ``h``."""
+    return [m for f in MUTATIONS.values() if (m := f(h, rep)) is not None]
