@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 from .election import (AdvertsBlocked, ElectionModel, Expectation, Hearing, InterfaceChange, NodeDown, NodePaused,
-                       ScriptResult, specs_from_topology)
+                       ScriptResult)
+from .election.specs import specs_from_running
 from .events import Event
 from .history import History
 from .judge import (Judgement, ModelReport, Verdict, deadline as model_deadline, failure_text, is_start, judge,
@@ -51,6 +52,8 @@ class Checks:
     def __init__(self, history: History, topology, addresses=None, lab=None, margin: float = MARGIN,
                  startup: float = STARTUP_ALLOWANCE):
         self.history, self.topology, self.lab = history, topology, lab
+        #: {node: keepalived.conf} of nodes running their own config (the model reads what runs)
+        self.configs = dict(getattr(lab, "configs", None) or history.meta.get("configs") or {})
         self.addresses = addresses
         self.margin, self.startup = margin, startup
 
@@ -74,12 +77,12 @@ class Checks:
 
     # ---------------------------------------------------------------- the model over the history
     def model(self) -> ElectionModel:
-        return ElectionModel(specs_from_topology(self.topology, self.addresses), startup=self.startup, race=self.margin)
+        return ElectionModel(specs_from_running(self.topology, self.configs, self.addresses), startup=self.startup, race=self.margin)
 
     def judge(self, instances: Optional[Sequence[str]] = None, until: Optional[float] = None,
               allow: Sequence[str] = ()) -> ModelReport:
         """Judge the history against the model (pure: :func:`lab.judge.judge`)."""
-        return judge(self.history, specs_from_topology(self.topology, self.addresses), margin=self.margin,
+        return judge(self.history, specs_from_running(self.topology, self.configs, self.addresses), margin=self.margin,
                      startup=self.startup, until=self._now() if until is None else until, instances=instances,
                      allow=allow)
 

@@ -72,6 +72,8 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         self.faults: list = []
         self._journal_pending: list[str] = []
         self._replaying = threading.local()
+        #: {node: keepalived.conf} of nodes that run a user's own config (the judge reads them)
+        self.configs: dict[str, str] = {}
         #: record VRRP adverts (lab.runtime.capture) from start to stop
         self.capture = capture
         self.captures: list = []
@@ -135,7 +137,7 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         from .timers import MARGIN, STARTUP_ALLOWANCE
         return {"lab": self.id, "topology": _json.loads(self.topology.model_dump_json(exclude_none=True)),
                 "addresses": {n: {i: str(a) for i, a in node.addresses.items()} for n, node in self.nodes.items()},
-                "image": self.image, "clock": "host monotonic seconds (time.monotonic)",
+                "image": self.image, "clock": "host monotonic seconds (time.monotonic)", "configs": dict(self.configs),
                 "margin": MARGIN, "startup_allowance": STARTUP_ALLOWANCE}
 
     def _watch_deaths(self, labels: dict[str, str]) -> None:
@@ -197,6 +199,8 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         if spec.kind == "keepalived":
             conf = render_node(self.topology, name, self.subnets, script_wrapper=SCRIPT_WRAPPER)
             dc.with_copy_into_container(conf.encode(), "/etc/keepalived/keepalived.conf")
+            if spec.config_template:           # the judge reads what runs (lab.election.specs.RunningView)
+                self.configs[name] = conf
         t_issued = time.monotonic()        # a start is stamped when issued: keepalived's first report may
         dc.start()                         # carry an earlier stamp than the engine call's return
         container = dc.get_wrapped_container()

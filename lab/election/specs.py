@@ -19,7 +19,8 @@ class TrackSpec:
     """One tracked vrrp_script of an instance.
 
     weight: -253..253 (0 = FAULT on failure); reverse: invert the adjustment;
-    rise/fall: consecutive results needed; interval: seconds between runs.
+    rise/fall: consecutive results needed; interval: seconds between runs; timeout: seconds after
+    which a run that has not returned counts as failed (man 5 keepalived.conf, vrrp_script timeout).
     """
 
     script: str
@@ -29,6 +30,7 @@ class TrackSpec:
     fall: int = 1
     interval: float = 1.0
     init_fail: bool = False
+    timeout: float = 0.0
 
     def adjustment(self, ok: bool) -> int:
         """Priority adjustment while the script is ``ok`` (True) or failing (False): lab.priority's
@@ -43,10 +45,11 @@ class TrackSpec:
         """Seconds from a persistent change of the script's result until keepalived acts on it.
 
         ``fall`` (to failing) or ``rise`` (to OK) consecutive runs, one every ``interval``:
-        between (n - 1) x interval and n x interval (the first run comes within one interval).
+        between (n - 1) x interval and n x interval (the first run comes within one interval); a
+        failing run may take up to ``timeout`` more (a hung check is cut off then).
         """
         n = self.rise if ok else self.fall
-        return ((n - 1) * self.interval, n * self.interval)
+        return ((n - 1) * self.interval, n * self.interval + (0.0 if ok else self.timeout))
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,7 @@ def specs_from_topology(topo: Any, addresses: Optional[Mapping[str, Mapping[str,
                     continue
                 tracks.append(TrackSpec(tr.name, s.weight if tr.weight is None else tr.weight,
                                         tr.reverse if tr.weight is not None else s.reverse,
-                                        s.rise, s.fall, s.interval, s.init_fail))
+                                        s.rise, s.fall, s.interval, s.init_fail, float(s.timeout or 0)))
             ip = None
             if addresses and node in addresses and inst.interface in addresses[node]:
                 ip = ipaddress.IPv4Address(str(addresses[node][inst.interface]))
@@ -138,3 +141,39 @@ def specs_from_topology(topo: Any, addresses: Optional[Mapping[str, Mapping[str,
     return out
 
 
+
+
+class RunningView:
+    """A topology whose nodes with their own keepalived.conf (``config_template``) are read from the
+    config that runs: ``configs`` {node: rendered keepalived.conf text}. Other nodes, and a config
+    that cannot be read, use the topology's own instances and scripts. Duck-types the topology for
+    :func:`specs_from_topology` (``keepalived_nodes()``, ``instances(node)``, ``scripts(node)``).
+    """
+
+    def __init__(self, topo: Any, configs: Mapping[str, str]):
+        from ..kaconf.from_config import from_text
+        self.topo = topo
+        self.parsed: dict[str, Any] = {}
+        for node, text in (configs or {}).items():
+            try:
+                self.parsed[node] = from_text(text, f"<{node} keepalived.conf>")
+            except Exception:          # unreadable: the topology's view is the best there is
+                continue
+
+    def keepalived_nodes(self) -> list[str]:
+        return self.topo.keepalived_nodes()
+
+    def instances(self, node: str) -> Mapping[str, Any]:
+        p = self.parsed.get(node)
+        return p.instances if p is not None and p.instances else self.topo.instances(node)
+
+    def scripts(self, node: str) -> Mapping[str, Any]:
+        p = self.parsed.get(node)
+        return p.scripts if p is not None and p.instances else self.topo.scripts(node)
+
+
+def specs_from_running(topo: Any, configs: Optional[Mapping[str, str]] = None,
+                       addresses: Optional[Mapping[str, Mapping[str, object]]] = None
+                       ) -> dict[str, dict[str, "InstanceSpec"]]:
+    """:func:`specs_from_topology` over what runs: nodes with their own config read from ``configs``."""
+    return specs_from_topology(RunningView(topo, configs or {}) if configs else topo, addresses)

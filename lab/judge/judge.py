@@ -190,6 +190,16 @@ def judge(history: History, specs: Mapping[str, Mapping[str, InstanceSpec]], *, 
                 _judge_at_deadline(history, j, model, margin)
                 del pending[i]
     for j in pending.values():
+        if stop is not None and rep.stop_allowed and j.deadline > stop.event.t:
+            # cut short by an input the test accepts the model cannot follow: what remains of the
+            # window is part of what it accepted not to judge (its transitions so far are still checked)
+            seen = frozenset(history.masters(j.expectation.instance, at=stop.event.t - 1e-9))
+            j.observed = seen
+            if j.expectation.allows(seen):    # it had settled as the rules say before the cut
+                j.verdict, j.problem = Verdict.HOLDS, f"settled before {stop.event.describe(history.t0).strip()} (allowed)"
+            else:
+                j.verdict, j.problem = None, f"cut short by {stop.event.describe(history.t0).strip()} (allowed)"
+            continue
         j.verdict = Verdict.CANNOT_JUDGE
         j.problem = (f"the history ends at {horizon - history.t0:.3f} s, before this window's deadline "
                      f"{j.deadline - history.t0:.3f} s" + (f" (judging stopped: {stop.reason})" if stop else ""))

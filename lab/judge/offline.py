@@ -5,7 +5,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 from typing import Any, Optional, Sequence
 
-from ..election import specs_from_topology
+from ..election.specs import specs_from_running
 from ..errors import LabError
 from ..history import History
 from ..timers import MARGIN, STARTUP_ALLOWANCE
@@ -28,5 +28,5 @@ def judge_history(h: History, topology: Optional[Any] = None, *, allow: Sequence
     """
     topo = topology if topology is not None else history_topology(h, source)
     addrs = {n: {i: IPv4Address(a) for i, a in itfs.items()} for n, itfs in (h.meta.get("addresses") or {}).items()}
-    return judge(h, specs_from_topology(topo, addrs or None), margin=float(h.meta.get("margin", MARGIN)),
+    return judge(h, specs_from_running(topo, h.meta.get("configs"), addrs or None), margin=float(h.meta.get("margin", MARGIN)),
                  startup=float(h.meta.get("startup_allowance", STARTUP_ALLOWANCE)), allow=allow)

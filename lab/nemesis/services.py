@@ -109,16 +109,21 @@ class Command(Fault):
     """Break what a user's own check looks at: ``run`` a shell command, ``undo`` it on heal."""
 
     kind = "command"
-    summary = "run=SHELL on apply and undo=SHELL on heal (e.g. remove a file a check script tests)"
+    summary = ("run=SHELL on apply and undo=SHELL on heal (e.g. remove a file a check script tests) "
+               "[script=NAME [script_node=NODE]: the vrrp_script it breaks, so the judge knows]")
 
-    def __init__(self, lab, target, *, run: str, undo: str = "", script: str = "", **kw):
-        super().__init__(lab, target, run=run, undo=undo, script=script, **kw)
+    def __init__(self, lab, target, *, run: str, undo: str = "", script: str = "", script_node: str = "", **kw):
+        if script_node:
+            lab.node(script_node)
+        super().__init__(lab, target, run=run, undo=undo, script=script, script_node=script_node, **kw)
 
     def model_inputs(self, action: str):
         """An arbitrary command has no meaning the model can know, unless ``script=NAME`` says which
-        vrrp_script it makes fail (and ``undo`` makes succeed again)."""
+        vrrp_script it makes fail (and ``undo`` makes succeed again), on ``script_node`` (default the
+        node the command runs on: a rule on a client can break a check that runs on a keepalived node)."""
         if self.params["script"]:
-            return [node_input("script_result", self.target, script=self.params["script"], ok=action != "apply")]
+            node = self.params.get("script_node") or self.target
+            return [node_input("script_result", node, script=self.params["script"], ok=action != "apply")]
         return None
 
     def unmodelled(self, action: str) -> str:

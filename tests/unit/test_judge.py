@@ -247,3 +247,27 @@ def test_auth_pass_counts_only_its_first_8_characters():
             "priority": 100, "authentication": {"auth_type": "PASS", "auth_pass": "12345678xyz"}}}}}})
     specs = sft(topo)
     assert specs["VI_1"]["a"].auth == specs["VI_1"]["b"].auth == ("PASS", "12345678")
+
+
+def test_an_allowed_input_right_after_the_election_cuts_its_window_short_without_a_verdict():
+    # wait_for_master returns at a's MASTER (3.714 s), before the start-up window's deadline (ready + MDI
+    # + margin = 4.714 s); the test then applies a fault it allows the model not to follow
+    rows = START + [fault(3.8, "command-a", "command", "a", unmodelled="arbitrary command"), END]
+    assert verdict(rows, allow=["command"]).verdict is Verdict.HOLDS
+    bad = START + [st(1.0, "b", "MASTER", 100), fault(3.8, "command-a", "command", "a", unmodelled="x"), END]
+    assert verdict(bad, allow=["command"]).verdict is Verdict.VIOLATED    # what came before is still judged
+
+
+def test_the_model_reads_a_users_own_config_that_runs():
+    """A node with config_template: its priority and scripts come from the rendered config, not the YAML."""
+    from lab.election.specs import specs_from_running
+    from lab.topology import validate
+    base = {"state": "BACKUP", "interface": "eth0", "virtual_router_id": 52, "virtual_ipaddress": ["lan+200/24"]}
+    topo = validate({"name": "own", "networks": {"lan": {}}, "vrrp_instances": {"VI_1": base}, "nodes": {
+        "s1": {"interfaces": {"eth0": {"network": "lan"}}}, "s2": {"interfaces": {"eth0": {"network": "lan"}}}}})
+    conf = ("vrrp_script chk {\n  script \"/bin/true\"\n  interval 1\n  weight -60\n}\n"
+            "vrrp_instance VI_1 {\n  state BACKUP\n  interface eth0\n  virtual_router_id 52\n  priority 150\n"
+            "  advert_int 1\n  virtual_ipaddress {\n    10.0.0.200/24\n  }\n  track_script {\n    chk\n  }\n}\n")
+    specs = specs_from_running(topo, {"s1": conf})
+    assert specs["VI_1"]["s1"].priority == 150 and specs["VI_1"]["s1"].tracks[0].weight == -60
+    assert specs["VI_1"]["s2"].priority == 100          # the topology's default for a node without its own file

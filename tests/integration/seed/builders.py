@@ -72,13 +72,13 @@ def flag_script(name: str, **fields: Any) -> dict[str, dict[str, Any]]:
     return {name: {"script": FLAG_SCRIPT.format(name=name), "interval": 1, **fields}}
 
 
-def fail_script(node, name: str) -> None:
-    """Make the flag script ``name`` fail on ``node`` (create its flag file)."""
-    node.exec(["touch", f"/tmp/fail-{name}"], check=True)
-
-
-def pass_script(node, name: str) -> None:
-    node.exec(["rm", "-f", f"/tmp/fail-{name}"], check=True)
+def fail_script(lab, node: str, name: str):
+    """Make the flag script ``name`` fail on ``node`` (create its flag file), as a ``command`` fault
+    whose declared meaning is that script's failure, so the judge knows. Returns the fault: its
+    ``heal()`` removes the flag file (the script passes again)."""
+    f = lab.fault("command", node, run=f"touch /tmp/fail-{name}", undo=f"rm -f /tmp/fail-{name}", script=name)
+    f.apply()
+    return f
 
 
 class Tcpdump:

@@ -13,7 +13,7 @@ import pytest
 from lab.conformance import ClaimDiffers, expect_claim
 from lab.timers import MARGIN
 
-from .builders import fail_script, flag_script, mdi, pair, pass_script
+from .builders import fail_script, flag_script, mdi, pair
 
 INTERVAL = 1.0
 
@@ -38,7 +38,7 @@ def test_no_weight_failure(lab_factory):
     lab = lab_factory(tracked(150, 100))
     assert lab.wait_for_master("VI_1").name == "s1"
     t = lab.history.events()[-1].t
-    fail_script(lab.node("s1"), "chk")
+    fail_script(lab, "s1", "chk")
     fault = lab.wait_for_transition("VI_1", "FAULT", node="s1", since=t, timeout=INTERVAL + MARGIN + 1)
     took = lab.history.wait_for(lambda h: h.events("state", since=fault.t - 0.1, node="s2", state="MASTER"),
                                 mdi(100) + MARGIN, slack=MARGIN)
@@ -58,11 +58,11 @@ def test_positive_weight_master_fails_switches(lab_factory):
     lab = lab_factory(tracked(100, 90, weight=20))      # s1 fails: 100 < 90 + 20 = 110
     assert lab.wait_for_master("VI_1").name == "s1"
     t = lab.history.events()[-1].t
-    fail_script(lab.node("s1"), "chk")
+    failing = fail_script(lab, "s1", "chk")
     ev = lab.wait_for_transition("VI_1", "MASTER", node="s2", since=t, timeout=deadline(110))
     assert ev["priority"] == 110
     assert lab.vip_holders("VI_1") == ["s2"]
-    pass_script(lab.node("s1"), "chk")                   # back to 120 > 110: preempts back
+    failing.heal()                                       # back to 120 > 110: preempts back
     back = lab.wait_for_transition("VI_1", "MASTER", node="s1", since=ev.t, timeout=deadline(120))
     assert back["priority"] == 120
 
@@ -73,7 +73,7 @@ def test_positive_weight_too_small_no_switch(lab_factory):
     lab = lab_factory(tracked(150, 100, weight=20))     # s1 fails: 150 > 100 + 20 = 120
     assert lab.wait_for_master("VI_1").name == "s1"
     t = lab.history.events()[-1].t
-    fail_script(lab.node("s1"), "chk")
+    fail_script(lab, "s1", "chk")
     moved = lab.history.wait_for(lambda h: h.events("state", since=t, node="s2", state="MASTER"), deadline(120), slack=MARGIN)
     assert not moved
     assert lab.vip_holders("VI_1") == ["s1"]
@@ -91,7 +91,7 @@ def test_negative_weight_master_fails_switches(lab_factory):
     lab = lab_factory(tracked(150, 100, weight=-60))    # 150 - 60 = 90 < 100
     assert lab.wait_for_master("VI_1").name == "s1"
     t = lab.history.events()[-1].t
-    fail_script(lab.node("s1"), "chk")
+    fail_script(lab, "s1", "chk")
     lab.wait_for_transition("VI_1", "MASTER", node="s2", since=t, timeout=deadline(100))
     assert lab.vip_holders("VI_1") == ["s2"]
     assert lab.client.http_get_vip("VI_1") == "s2"
@@ -102,7 +102,7 @@ def test_negative_weight_too_small_no_switch(lab_factory):
     lab = lab_factory(tracked(150, 100, weight=-20))    # 130 > 100
     assert lab.wait_for_master("VI_1").name == "s1"
     t = lab.history.events()[-1].t
-    fail_script(lab.node("s1"), "chk")
+    fail_script(lab, "s1", "chk")
     moved = lab.history.wait_for(lambda h: h.events("state", since=t, node="s2", state="MASTER"), deadline(100), slack=MARGIN)
     assert not moved
     assert lab.vip_holders("VI_1") == ["s1"]

@@ -113,7 +113,7 @@ def test_notify_scripts(lab_factory):
     lab = lab_factory(pair({"priority": 150}, {"priority": 100}, shared=shared, scripts=flag_script("chk")))
     s1 = lab.wait_for_master("VI_1")
     t = lab.history.events()[-1].t
-    fail_script(s1, "chk")
+    fail_script(lab, "s1", "chk")
     lab.wait_for_transition("VI_1", "FAULT", node="s1", since=t, timeout=1 + MARGIN + 1)
     log = s1.exec(["cat", "/tmp/notify.log"], check=True).output.split()
     assert log[:3] == ["backup", "master", "fault"], log

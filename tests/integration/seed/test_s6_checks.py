@@ -56,12 +56,12 @@ DEVTCP_FIXED = ("vrrp_script nginx_check {\n    script \"/bin/bash -c '</dev/tcp
                 "    interval 1\n    fall 2\n    rise 1\n}\n")
 
 
-def stop_nginx(node):
-    node.exec("nginx -s stop", check=True)
-
-
-def start_nginx(node):
-    node.exec("nginx", check=True)
+def stop_nginx(lab, node: str, script: str = "nginx_check"):
+    """Stop nginx on ``node`` as a fault whose declared meaning is that ``script`` fails (so the judge
+    knows); its ``heal()`` starts nginx again."""
+    f = lab.fault("nginx-stop", node, scripts=script)
+    f.apply()
+    return f
 
 
 @pytest.mark.claim("6-killall", "§6: `killall -0 nginx` as a vrrp_script detects a dead nginx and moves the VIP")
@@ -69,7 +69,7 @@ def test_killall_check_fixed_form_moves_vip(lab_factory, tmp_path):
     lab = lab_factory(topo_with_config(tmp_path, config(KILLALL_FIXED)))
     assert lab.wait_for_master("VI_1").name == "s1"
     t = lab.history.events()[-1].t
-    stop_nginx(lab.node("s1"))
+    stop_nginx(lab, "s1")
     lab.wait_for_transition("VI_1", "FAULT", node="s1", since=t, timeout=1 + MARGIN + 1)
     lab.wait_for_transition("VI_1", "MASTER", node="s2", since=t, timeout=1 + mdi(100) + MARGIN)
     assert lab.client.http_get_vip("VI_1") == "s2"
@@ -83,7 +83,7 @@ def test_killall_check_as_written(lab_factory, tmp_path):
     lab = lab_factory(topo_with_config(tmp_path, config(KILLALL_AS_WRITTEN)))
     assert lab.wait_for_master("VI_1").name == "s1"
     t = lab.history.events()[-1].t
-    stop_nginx(lab.node("s1"))
+    stop_nginx(lab, "s1")
     moved = lab.history.wait_for(lambda h: h.events("state", since=t, node="s2", state="MASTER"),
                                  1 + mdi(100) + MARGIN, slack=MARGIN)
     if not moved:   # the stated reason must be the real one (otherwise this is a failure, not "differs")
@@ -98,13 +98,12 @@ def test_dev_tcp_check_fixed_form_fall_rise(lab_factory, tmp_path):
     assert lab.wait_for_master("VI_1").name == "s1"
     s1 = lab.node("s1")
     t = lab.history.events()[-1].t
-    stop_nginx(s1)
-    t_stop = lab.history.append("note", text="nginx stopped on s1").t
+    stopped = stop_nginx(lab, "s1")
+    t_stop = stopped.applied_at
     fault = lab.wait_for_transition("VI_1", "FAULT", node="s1", since=t, timeout=2 * 1 + MARGIN + 1)
     # fall 2 at interval 1: the second failed check comes 1..2 s after nginx stopped
     assert 1 - MARGIN <= fault.t - t_stop <= 2 + MARGIN
-    start_nginx(s1)
-    t_start = lab.history.append("note", text="nginx started on s1").t
+    t_start = stopped.heal()
     ok = lab.wait_for_transition("VI_1", "BACKUP", node="s1", since=t_start, timeout=1 + MARGIN + 1)
     assert ok.t - t_start <= 1 + MARGIN, "rise 1: one successful check restores the node"
 
@@ -154,16 +153,20 @@ def test_icmp_level_check(lab_factory):
     # nodes reach each other by name on lab networks (Docker's embedded DNS, network alias = node name)
     lab = lab_factory(level_topology("/bin/ping -c 1 -W 1 client"))
     s1 = lab.node("s1").address
-    _moves(lab, lambda lb: lb.node("client").exec(f"iptables -A INPUT -p icmp -s {s1} -j DROP", check=True))
+    rule = f"INPUT -p icmp -s {s1} -j DROP"     # on the client: s1's ping check fails (the judge is told so)
+    _moves(lab, lambda lb: lb.fault("command", "client", run=f"iptables -A {rule}", undo=f"iptables -D {rule}",
+                                    script="chk", script_node="s1").apply())
 
 
 @pytest.mark.claim("3-tcp", "§3: transport-layer (TCP port) checking detects a closed port and removes the node")
 def test_tcp_level_check(lab_factory):
     lab = lab_factory(level_topology("/bin/bash -c '</dev/tcp/127.0.0.1/80'"))
-    _moves(lab, lambda lb: stop_nginx(lb.node("s1")))
+    _moves(lab, lambda lb: stop_nginx(lb, "s1", script="chk"))
 
 
 @pytest.mark.claim("3-app", "§3: application-layer (script) checking detects a broken service and removes the node")
 def test_application_level_check(lab_factory):
     lab = lab_factory(level_topology("/usr/bin/curl -sf -m 1 -o /dev/null http://127.0.0.1/"))
-    _moves(lab, lambda lb: lb.node("s1").exec("rm /var/www/kalab/index.html", check=True))   # nginx up, page 404
+    _moves(lab, lambda lb: lb.fault("command", "s1", run="mv /var/www/kalab/index.html /var/www/kalab/index.off",
+                                    undo="mv /var/www/kalab/index.off /var/www/kalab/index.html",
+                                    script="chk").apply())   # nginx up, page 404
