@@ -6,9 +6,9 @@
 * :mod:`~lab.judge.text` - the one timeline-tail and failure text.
 """
 from .inputs import Unjudgeable, fault_inputs, model_inputs
-from .judge import Judgement, ModelReport, deadline, is_start, judge, ready_event
+from .judge import Judgement, ModelReport, deadline, is_start, judge, ready_event, t_in
 from .text import failure_text, timeline_tail
 from .verdict import Verdict, merge
 
 __all__ = ["Unjudgeable", "fault_inputs", "model_inputs", "Judgement", "ModelReport", "deadline", "is_start", "judge",
-           "ready_event", "failure_text", "timeline_tail", "Verdict", "merge"]
+           "ready_event", "t_in", "failure_text", "timeline_tail", "Verdict", "merge"]

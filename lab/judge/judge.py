@@ -100,6 +100,13 @@ def ready_event(history: History, start: Event) -> Optional[Event]:
     return None
 
 
+def t_in(ev: Event) -> float:
+    """When an input may first show an effect: when it was issued (``t_issued``: a fault's command or
+    a signal sent), which can be before it is recorded as done (``t``). Windows' lower bounds and the
+    order of inputs use this time; deadlines run from ``t``, when it surely took effect."""
+    return min(ev.t, ev.get("t_issued", ev.t))
+
+
 def is_start(ev: Event) -> bool:
     return ev.kind == "node" and ev.get("action") in ("start", "restart")
 
@@ -153,16 +160,16 @@ def judge(history: History, specs: Mapping[str, Mapping[str, InstanceSpec]], *, 
     strange = next((e for e in evs if e.kind == "state" and e.get("type", "INSTANCE") == "INSTANCE"
                     and (e.get("instance") not in model.specs or e["state"] not in KNOWN_STATES
                          or e.get("node") not in nodes)), None)
-    if strange is not None and (stop is None or strange.t < stop.event.t):
+    if strange is not None and (stop is None or strange.t < t_in(stop.event)):
         why = (f"instance {strange.get('instance')!r} is not in the topology" if strange.get("instance") not in model.specs
                else f"node {strange.get('node')!r} runs no instance of the topology" if strange.get("node") not in nodes
                else f"state {strange['state']!r} is not one keepalived reports")
         stop = Unjudgeable(strange, f"a state report the model cannot place: {why}")
         rep.stopped_at, rep.stop_allowed = stop, False
-    horizon = min(until, stop.event.t - 1e-9) if stop else until
+    horizon = min(until, t_in(stop.event) - 1e-9) if stop else until
     per: dict[str, list[Judgement]] = {i: [] for i in names}
     pending: dict[str, Judgement] = {}
-    times = [ev.t for ev, _ in inputs] + [horizon]
+    times = [t_in(ev) for ev, _ in inputs] + [horizon]
     for k, (ev, mevs) in enumerate(inputs):
         if ev.t > horizon:
             break
@@ -190,10 +197,10 @@ def judge(history: History, specs: Mapping[str, Mapping[str, InstanceSpec]], *, 
                 _judge_at_deadline(history, j, model, margin)
                 del pending[i]
     for j in pending.values():
-        if stop is not None and rep.stop_allowed and j.deadline > stop.event.t:
+        if stop is not None and rep.stop_allowed and j.deadline > t_in(stop.event):
             # cut short by an input the test accepts the model cannot follow: what remains of the
             # window is part of what it accepted not to judge (its transitions so far are still checked)
-            seen = frozenset(history.masters(j.expectation.instance, at=stop.event.t - 1e-9))
+            seen = frozenset(history.masters(j.expectation.instance, at=t_in(stop.event) - 1e-9))
             j.observed = seen
             if j.expectation.allows(seen):    # it had settled as the rules say before the cut
                 j.verdict, j.problem = Verdict.HOLDS, f"settled before {stop.event.describe(history.t0).strip()} (allowed)"
@@ -206,7 +213,7 @@ def judge(history: History, specs: Mapping[str, Mapping[str, InstanceSpec]], *, 
     for i, lst in per.items():
         _judge_transitions(history, i, lst, horizon, margin)
         _judge_startup(history, i, lst, model.specs.get(i, {}), horizon, margin)
-        _judge_stays(history, i, lst, [j.event.t for j in lst[1:]] + [horizon])
+        _judge_stays(history, i, lst, [t_in(j.event) for j in lst[1:]] + [horizon])
         rep.judgements += lst
     rep.judgements.sort(key=lambda j: (j.event.t, j.expectation.instance))
     return rep
@@ -234,7 +241,7 @@ def _in_flight_until(history: History, inst: str, j: Judgement) -> float:
     """Until when an expectation still allows transitions after a later input: its deadline, or
     the first moment the observed MASTER set was one of its outcomes (then it had settled)."""
     exp = j.expectation
-    for e in history.events(since=j.event.t):
+    for e in history.events(since=t_in(j.event)):
         if e.t > j.deadline:
             break
         if e.kind in ("state", "node") and exp.allows(history.masters(inst, at=e.t)):
@@ -250,10 +257,10 @@ def _judge_transitions(history: History, inst: str, lst: list[Judgement], horizo
     settled = [_in_flight_until(history, inst, j) for j in lst]
     # an earlier window stays in force until it settled, its deadline, or a later window settled
     ends = {id(j): min([settled[k]] + [settled[m] for m in range(k + 1, len(lst))]) for k, j in enumerate(lst)}
-    for s in history.events("state", since=lst[0].event.t, instance=inst, state="MASTER"):
+    for s in history.events("state", since=t_in(lst[0].event), instance=inst, state="MASTER"):
         if s.t > horizon:
             break
-        latest = [j for j in lst if j.event.t <= s.t]
+        latest = [j for j in lst if t_in(j.event) <= s.t]
         if not latest:
             continue
         owner = latest[-1]
@@ -266,7 +273,7 @@ def _judge_transitions(history: History, inst: str, lst: list[Judgement], horizo
         def too_early(j: Judgement) -> bool:
             e = j.expectation
             return (e.changed and e.earliest > margin and s["node"] not in j.transient
-                    and s.t < j.event.t + e.earliest - margin)
+                    and s.t < t_in(j.event) + e.earliest - margin)
 
         allowing = [j for j in force if s["node"] in _allows(j.expectation) | j.transient]
         changes = [j for j in allowing if j.expectation.changed or j.transient]
@@ -303,7 +310,7 @@ def _judge_startup(history: History, inst: str, lst: list[Judgement], specs: Map
             best = eff_prio(spec.priority, [max(t.adjustment(True), t.adjustment(False)) for t in spec.tracks])
             earliest = started[e["node"]] + spec.master_down_interval(best) - margin
             if e.t < earliest:
-                owner = [j for j in lst if j.event.t <= e.t]
+                owner = [j for j in lst if t_in(j.event) <= e.t]
                 j = owner[-1] if owner else (lst[0] if lst else None)
                 if j is not None:
                     j.add_problem(f"{e['node']} became MASTER at {rel(e.t)}, {e.t - started[e['node']]:.3f} s after it "
