@@ -1,7 +1,8 @@
 """keepalived.conf's own language (pure): keyword schema, parse, render, lint.
 
 schema       keepalived's keywords as models (GlobalDefs, VrrpScript, VrrpInstance, ...), parse_vip
-parse        keepalived.conf text -> tree of statements (keepalived 2.2.7's reader rules)
+parse/       keepalived.conf text -> tree of statements (keepalived 2.2.7's reader rules): lex, stmt, expand,
+             reader, tree, write
 from_config  tree -> the keyword models (what keepalived keeps, with notes on what it drops)
 render       keyword models / facts -> keepalived.conf text (templates/keepalived.conf.j2, users' Jinja2)
 ktest_output keepalived -t's exit codes and messages (the Docker runner is lab.runtime.ktest)
