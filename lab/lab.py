@@ -167,7 +167,7 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         from .runtime.capture import start_capture
         for net in self.networks:
             try:
-                c = start_capture(self, net)
+                c = start_capture(self.history, net, self.networks[net], self.nodes_on(net))
                 self.captures.append(c)
                 self.history.append("note", text=f"capturing VRRP adverts on {net} ({c.path}: {c.where})")
             except Exception as e:
@@ -213,11 +213,23 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
             node.watch_ready()
         return node
 
+    def nodes_on(self, network: str) -> list[tuple["Node", str]]:
+        """(node, interface name) of the lab's nodes attached to topology network ``network``:
+        clients first (they run no keepalived, so a capture there disturbs nothing), then
+        keepalived nodes, each in declaration order; nodes not created yet are left out."""
+        out = []
+        for name in self.topology.client_nodes() + self.topology.keepalived_nodes():
+            spec = self.topology.nodes[name]
+            itf = next((i for i, s in spec.interfaces.items() if s.network == network), None)
+            if itf and name in self.nodes:
+                out.append((self.nodes[name], itf))
+        return out
+
     @property
     def capabilities(self):
         """What this host's kernel and engine allow (:mod:`lab.runtime.probe`), probed lazily once."""
         from .runtime.probe import probe_lab
-        return probe_lab(self)
+        return probe_lab(self.docker, self.image, list(self.nodes.values()))
 
     def fault(self, kind: str, target: str, **params):
         """A fault of ``kind`` on node ``target`` (not applied yet): ``with lab.fault("pause", "a"): ...``.

@@ -7,8 +7,9 @@ meaning for the election model.
     lab.heal_all()                                               # the pytest fixture does this at teardown
 
 :mod:`~lab.nemesis.base` has the Fault class, its target protocol and the registry; each other
-module is one fault kind (``_net`` holds pure iptables rule builders shared by the network faults);
-:mod:`~lab.nemesis.recorded` heals faults another process applied.
+module is one fault kind, except :mod:`~lab.nemesis.rules` (pure builders of the network faults'
+iptables / tc / ip commands: argv lists, no exec), ``_exec`` (the exec step: runs those argv lists in
+a node, reads tagged rules back) and :mod:`~lab.nemesis.recorded` (heals faults another process applied).
 """
 from .base import (COMMENT_PREFIX, MARKER_DIR, REGISTRY, Fault, FaultTarget, _convert, _jsonable, kinds, make_fault,
                    register)

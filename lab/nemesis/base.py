@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Optional, Protocol
 
 from ..errors import LabError
 from ..events import check_model_inputs
+from .rules import COMMENT_PREFIX
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..history import History
@@ -64,7 +65,6 @@ class FaultTarget(Protocol):
     def node(self, name: str) -> "Node": ...
 
 MARKER_DIR = "/run/kalab/faults"
-COMMENT_PREFIX = "kalab:"
 
 #: kind -> Fault subclass
 REGISTRY: dict[str, type["Fault"]] = {}
@@ -294,10 +294,10 @@ def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _load_modules() -> None:
-    """Import every fault module of lab.nemesis (modules named ``_*``, ``base`` and ``recorded`` are not faults)."""
+    """Import every fault module of lab.nemesis (modules named ``_*``, ``base``, ``recorded`` and ``rules`` are not faults)."""
     import lab.nemesis as pkg
     for m in pkgutil.iter_modules(pkg.__path__):
-        if not m.name.startswith("_") and m.name not in ("base", "recorded"):
+        if not m.name.startswith("_") and m.name not in ("base", "recorded", "rules"):
             importlib.import_module(f"{pkg.__name__}.{m.name}")
 
 

@@ -16,11 +16,11 @@ backup time out and become MASTER until the delayed higher-priority adverts arri
 """
 from __future__ import annotations
 
-import zlib
-
 from ..errors import LabError
 from .base import MARKER_DIR, Fault, register
-from ._net import add_rule, chains, proto_args, remove_tagged_rules
+from ._exec import remove_tagged_rules, run_all
+from .rules import (chains, netem_delay_argv, nfq_helper_argv, nfqueue_delay_rules, proto_args, qdisc_delete_argv,
+                    qdisc_show_argv, queue_number, stop_helper_cmd)
 
 BACKENDS = ("auto", "netem", "nfqueue")
 
@@ -65,7 +65,7 @@ class Delay(Fault):
     @property
     def queue_num(self) -> int:
         """A netfilter queue number derived from the fault's name (1000..60999)."""
-        return 1000 + zlib.crc32(f"{self.lab.id}/{self.name}".encode()) % 60000
+        return queue_number(self.lab.id, self.name)
 
     @property
     def _pidfile(self) -> str:
@@ -90,23 +90,15 @@ class Delay(Fault):
         node, p = self.node(), self.params
         self.chosen = self.choose_backend()
         if self.chosen == "netem":
-            for itf in node.addresses:
-                node.exec(["tc", "qdisc", "add", "dev", itf, "root", "netem", "delay", f"{p['ms']:g}ms",
-                           *([f"{p['jitter_ms']:g}ms"] if p["jitter_ms"] else [])], check=True)
+            run_all(node, [netem_delay_argv(itf, p["ms"], p["jitter_ms"]) for itf in node.addresses])
             return f"netem delay {p['ms']:g} ms +/- {p['jitter_ms']:g} ms on egress"
-        node.exec(["kalab-nfq-delay", "--queue", str(self.queue_num), "--delay", f"{p['ms'] / 1000:.6f}",
-                   "--jitter", f"{p['jitter_ms'] / 1000:.6f}", "--pidfile", self._pidfile, "--daemon"], check=True)
+        run_all(node, [nfq_helper_argv(self.queue_num, p["ms"], p["jitter_ms"], self._pidfile)])
         try:
-            for chain in chains(p["direction"]):
-                # Untracked: while the first packet of a flow waits in the queue its conntrack entry is
-                # unconfirmed, and later packets of the flow would be dropped as clashes on confirm.
-                add_rule(node, "PREROUTING" if chain == "INPUT" else "OUTPUT", proto_args(p["proto"]),
-                         self.comment, ["CT", "--notrack"], table="raw")
-                add_rule(node, chain, proto_args(p["proto"]), self.comment,
-                         ["NFQUEUE", "--queue-num", str(self.queue_num), "--queue-bypass"])
+            # raw-table NOTRACK before each NFQUEUE rule (rules.nfqueue_delay_rules says why)
+            run_all(node, nfqueue_delay_rules(p["direction"], p["proto"], self.queue_num, self.comment))
         except BaseException:
             remove_tagged_rules(node, self.comment)
-            node.exec(f"kill $(cat {self._pidfile})")
+            node.exec(stop_helper_cmd(self._pidfile, if_running=False))
             raise
         return (f"NFQUEUE {self.queue_num} delay {p['ms']:g} ms +/- {p['jitter_ms']:g} ms "
                 f"of {p['proto']} {p['direction']}")
@@ -116,10 +108,10 @@ class Delay(Fault):
         if node.status() != "running":
             return "node not running"
         n = remove_tagged_rules(node, self.comment)
-        node.exec(f"[ -e {self._pidfile} ] && kill $(cat {self._pidfile}); true")
+        node.exec(stop_helper_cmd(self._pidfile))
         q = 0
         for itf in node.addresses:
-            if "netem" in node.exec(["tc", "qdisc", "show", "dev", itf]).output:
-                node.exec(["tc", "qdisc", "del", "dev", itf, "root"])
+            if "netem" in node.exec(qdisc_show_argv(itf)).output:
+                node.exec(qdisc_delete_argv(itf))
                 q += 1
         return f"{n} rule(s), helper and {q} netem qdisc(s) removed"

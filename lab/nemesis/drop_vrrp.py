@@ -10,7 +10,8 @@ the first higher-priority advert (§6.4.3).
 from __future__ import annotations
 
 from .base import Fault, hearing, register
-from ._net import VRRP_PROTO, add_rule, chains, node_addresses, remove_tagged_rules
+from ._exec import node_addresses, remove_tagged_rules, run_all
+from .rules import chains, drop_vrrp_rules
 
 
 @register
@@ -38,14 +39,9 @@ class DropVrrp(Fault):
         return hearing(pairs, hears=action != "apply")
 
     def _apply(self) -> str:
-        node = self.node()
         peer = self.params["peer"]
-        addrs = ",".join(node_addresses(self.lab.node(peer))) if peer else ""
-        for chain in chains(self.params["direction"]):
-            match = ["-p", VRRP_PROTO]
-            if addrs:
-                match += ["-s" if chain == "INPUT" else "-d", addrs]
-            add_rule(node, chain, match, self.comment, ["DROP"])
+        addrs = node_addresses(self.lab.node(peer)) if peer else []
+        run_all(self.node(), drop_vrrp_rules(self.params["direction"], addrs, self.comment))
         return f"VRRP dropped {self.params['direction']}" + (f" from/to {peer}" if peer else "")
 
     def _heal(self) -> str:

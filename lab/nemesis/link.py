@@ -8,7 +8,9 @@ back the instance leaves FAULT and the election runs again.
 from __future__ import annotations
 
 from ..errors import LabError
+from ._exec import run_all
 from .base import Fault, node_input, register
+from .rules import link_argv
 
 
 @register
@@ -33,11 +35,11 @@ class LinkDown(Fault):
         return [node_input("interface", self.target, interface=itf, up=action != "apply")]
 
     def _apply(self) -> str:
-        self.node().exec(["ip", "link", "set", "dev", self.params["iface"], "down"], check=True)
+        run_all(self.node(), [link_argv(self.params["iface"], up=False)])
         return f"{self.params['iface']} down"
 
     def _heal(self) -> str:
         if self.node().status() != "running":
             return "node not running"
-        self.node().exec(["ip", "link", "set", "dev", self.params["iface"], "up"], check=True)
+        run_all(self.node(), [link_argv(self.params["iface"], up=True)])
         return f"{self.params['iface']} up"

@@ -7,9 +7,9 @@ measured fraction against ``percent``.
 """
 from __future__ import annotations
 
-from ..errors import LabError
 from .base import Fault, hearing, register
-from ._net import add_rule, chains, proto_args, remove_tagged_rules, rule_counters
+from ._exec import remove_tagged_rules, rule_counters, run_all
+from .rules import chains, loss_rules, probability, proto_args
 
 
 @register
@@ -19,8 +19,7 @@ class RandomLoss(Fault):
     needs = ("iptables", "statistic")
 
     def __init__(self, lab, target, *, percent: float, direction: str = "in", proto: str = "vrrp", **kw):
-        if not 0 < float(percent) <= 100:
-            raise LabError(f"loss: percent must be in (0, 100], got {percent}")
+        probability(percent)
         chains(direction)
         proto_args(proto)
         super().__init__(lab, target, percent=float(percent), direction=direction, proto=proto, **kw)
@@ -43,13 +42,9 @@ class RandomLoss(Fault):
                 f"misses every advert for its master down interval, which is chance; the model has no rule")
 
     def _apply(self) -> str:
-        node, p = self.node(), self.params["percent"] / 100
-        for chain in chains(self.params["direction"]):
-            # -I inserts at the top: add the DROP first, then the counter above it.
-            add_rule(node, chain, [*proto_args(self.params["proto"]), "-m", "statistic", "--mode", "random",
-                                   "--probability", f"{p:.6f}"], self.comment, ["DROP"])
-            node.exec(["iptables", "-w", "-I", chain, *proto_args(self.params["proto"]),   # counter: no target
-                       "-m", "comment", "--comment", self.comment], check=True)
+        p = self.params
+        # -I inserts at the top: the DROP first, then the counter above it (rules.loss_rules).
+        run_all(self.node(), loss_rules(p["percent"], p["direction"], p["proto"], self.comment))
         return f"{self.params['percent']:g}% of {self.params['proto']} {self.params['direction']} dropped at random"
 
     def counters(self) -> tuple[int, int]:

@@ -8,7 +8,8 @@ lower-priority adverts, stays MASTER (RFC 3768 §6.4.3): two VIP holders until h
 from __future__ import annotations
 
 from .base import Fault, hearing, register
-from ._net import add_rule, node_addresses, proto_args, remove_tagged_rules, source_args
+from ._exec import node_addresses, remove_tagged_rules, run_all
+from .rules import one_way_rules, proto_args
 
 
 @register
@@ -36,8 +37,7 @@ class OneWayLoss(Fault):
 
     def _apply(self) -> str:
         rx = self.lab.node(self.params["to"])
-        add_rule(rx, "INPUT", [*proto_args(self.params["proto"]), *source_args(node_addresses(self.node()))],
-                 self.comment, ["DROP"])
+        run_all(rx, one_way_rules(self.params["proto"], node_addresses(self.node()), self.comment))
         return f"{self.params['proto']} from {self.target} to {self.params['to']} dropped"
 
     def _heal(self) -> str:

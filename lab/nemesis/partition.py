@@ -13,7 +13,8 @@ from typing import Union
 
 from ..errors import LabError
 from .base import Fault, hearing, register
-from ._net import add_rule, node_addresses, remove_tagged_rules, source_args
+from ._exec import node_addresses, remove_tagged_rules, run_all
+from .rules import partition_rules
 
 
 def parse_groups(groups: Union[str, list]) -> list[list[str]]:
@@ -59,10 +60,9 @@ class Partition(Fault):
 
     def _apply(self) -> str:
         gs = self.groups
-        for g in gs:
-            others = [a for h in gs if h is not g for n in h for a in node_addresses(self.lab.node(n))]
-            for n in g:
-                add_rule(self.lab.node(n), "INPUT", source_args(others), self.comment, ["DROP"])
+        addrs = {n: node_addresses(self.lab.node(n)) for g in gs for n in g}
+        for n, argvs in partition_rules(gs, addrs, self.comment).items():
+            run_all(self.lab.node(n), argvs)
         return " | ".join(", ".join(g) for g in gs)
 
     def _heal(self) -> str:

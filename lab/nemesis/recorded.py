@@ -67,7 +67,7 @@ def heal_recorded(lab: FaultTarget, name: Optional[str] = None) -> list[str]:
 
 def sweep(lab: FaultTarget) -> list[str]:
     """Remove whatever any fault may have left: tagged iptables rules, helpers, pauses, stops."""
-    from ._net import remove_tagged_rules
+    from ._exec import remove_tagged_rules
 
     done = []
     for node in lab.nodes.values():

@@ -5,9 +5,12 @@ Two paths, chosen per lab network by :func:`start_capture`:
 * ``host``: scapy ``AsyncSniffer`` on the host side of the lab bridge (``br-<network id[:12]>``)
   with the BPF filter ``ip proto 112``. Needs root and a local engine (the bridge must be one
   of this host's interfaces).
-* ``container``: ``tcpdump -U -w - ip proto 112`` inside a lab container (a client if there is
-  one, else the first keepalived node on that network), the pcap stream read through
-  ``docker exec`` and decoded with scapy. Works with a remote engine (``DOCKER_HOST``).
+* ``container``: ``tcpdump -U -w - ip proto 112`` inside a lab container (the first of the nodes
+  on that network the caller lists: the lab lists a client first, as it runs no keepalived), the
+  pcap stream read through ``docker exec`` and decoded with scapy. Works with a remote engine
+  (``DOCKER_HOST``).
+
+The capture is given what it needs (a history, the network, nodes on it), never the lab.
 
 Each advert becomes ``history.append("advert", t=..., src, vrid, priority, advert_int,
 version, auth, addresses, network, path)``; ``advert_int`` is in seconds (VRRPv2 carries whole
@@ -23,10 +26,13 @@ import ipaddress
 import os
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
+    from docker.models.networks import Network
+
     from ..history import History
+    from .node import Node
 
 AUTH_TYPES = {0: None, 1: "PASS", 2: "AH"}
 
@@ -179,8 +185,8 @@ class Capture:
         return self
 
     # ---------------------------------------------------------------- container path
-    def start_container(self, node, iface: str, local_clock: bool = True) -> "Capture":
-        """Stream ``tcpdump -U -w -`` from ``node`` (a lab Node) on ``iface`` and decode it."""
+    def start_container(self, node: "Node", iface: str, local_clock: bool = True) -> "Capture":
+        """Stream ``tcpdump -U -w -`` from ``node`` (a running lab Node) on ``iface`` and decode it."""
         self.path, self.where, self._node = "container", f"{node.name}:{iface}", node
         api = node.container.client.api
         ex = api.exec_create(node.container.id, ["sh", "-c", f"exec tcpdump -U -n -s 0 -i {iface} -w - 'ip proto 112' 2>/dev/null"])
@@ -227,21 +233,30 @@ class Capture:
             self._node = None
 
 
-def start_capture(lab, network: str, path: str = "auto") -> Capture:
-    """Start capturing VRRP adverts on the lab network ``network``.
+def start_capture(history: "History", network_name: str, docker_network: "Network",
+                  nodes_on_it: Sequence[tuple["Node", str]], path: str = "auto") -> Capture:
+    """Start capturing VRRP adverts on one lab network; stop it with :meth:`Capture.stop`.
 
     Args:
-        lab: a started :class:`lab.lab.Lab`.
+        history: where each advert is appended (``advert`` events).
+        network_name: the topology's name of the network (recorded in each event).
+        docker_network: the engine's network object (its id names the host bridge ``br-<id[:12]>``).
+        nodes_on_it: (node, interface name) of running lab nodes attached to that network, in order
+            of preference: the container path captures in the first (a lab puts clients first, as
+            they run no keepalived).
         path: "host" (root + local engine), "container", or "auto" (host when possible, else container).
+    Returns:
+        The running :class:`Capture` (``path`` and ``where`` say which way it captures).
     Raises:
-        RuntimeError: the requested path is impossible (says why), or no container is on the network.
+        RuntimeError: the requested path is impossible (says why), or ``nodes_on_it`` is empty
+            when the container path is needed.
     """
     from .network import bridge_name
 
-    cap = Capture(lab.history, network)
+    cap = Capture(history, network_name)
     host_ok = os.geteuid() == 0 and engine_is_local()
     if path in ("auto", "host") and host_ok:
-        iface = bridge_name(lab.networks[network])
+        iface = bridge_name(docker_network)
         try:
             return cap.start_host(iface)
         except Exception as e:
@@ -249,11 +264,7 @@ def start_capture(lab, network: str, path: str = "auto") -> Capture:
                 raise RuntimeError(f"host capture on {iface} failed: {e}") from None
     elif path == "host":
         raise RuntimeError("host-side capture needs root and a local Docker engine; use path='container'")
-    # container path: prefer a client (it runs no keepalived), else a keepalived node on the network
-    names = lab.topology.client_nodes() + lab.topology.keepalived_nodes()
-    for name in names:
-        spec = lab.topology.nodes[name]
-        itf = next((i for i, s in spec.interfaces.items() if s.network == network), None)
-        if itf and name in lab.nodes:
-            return cap.start_container(lab.nodes[name], itf, local_clock=engine_is_local())
-    raise RuntimeError(f"no container on network {network!r} to capture from")
+    if not nodes_on_it:
+        raise RuntimeError(f"no container on network {network_name!r} to capture from")
+    node, itf = nodes_on_it[0]
+    return cap.start_container(node, itf, local_clock=engine_is_local())

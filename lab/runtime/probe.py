@@ -9,14 +9,14 @@ missing), an nft table (``nftables``, needed by ``vrrp_strict``), a netem qdisc 
 112 (``raw_sockets``, rogue adverts). Containers share the host kernel, so the answer holds for
 every lab on that engine; it is cached per engine and image for the process.
 
-    caps = lab.capabilities             # probed once, lazily, in a running node of the lab
+    caps = lab.capabilities             # probe_lab(client, image, nodes): once, lazily, in a running node
     caps.require("netem")               # raises Unsupported("kernel has no sch_netem: ...")
     skip_unless(caps, "ip_vs")          # in a test: pytest.skip with that one sentence
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Iterable, Optional
 
 from ..errors import LabError
 
@@ -118,16 +118,25 @@ def probe_engine(client: "docker.DockerClient", image: str) -> Capabilities:
     return caps
 
 
-def probe_lab(lab) -> Capabilities:
-    """The lab's capabilities, probed in its first running node (cached per engine+image)."""
-    key = _key(lab.docker, lab.image)
+def probe_lab(client: Optional["docker.DockerClient"], image: Optional[str], nodes: Iterable["Node"]) -> Capabilities:
+    """A lab's capabilities, cached per engine+image: probed in the first running node of ``nodes``,
+    else (no node running) in a throwaway container (:func:`probe_engine`).
+
+    Args:
+        client: the lab's engine (None before the lab started); image: the lab's node image tag
+        (None before it started); nodes: the lab's nodes (their status is asked only on a cache miss).
+    Raises:
+        LabError: no node is running and ``client`` or ``image`` is None (the lab is not started),
+            or the probe cannot run in the node.
+    """
+    key = _key(client, image)
     if key in _CACHE:
         return _CACHE[key]
-    node = next((n for n in lab.nodes.values() if n.status() == "running"), None)
+    node = next((n for n in nodes if n.status() == "running"), None)
     if node is None:
-        if lab.docker is None or lab.image is None:
+        if client is None or image is None:
             raise LabError("the lab is not started; capabilities are probed in a running node")
-        return probe_engine(lab.docker, lab.image)
+        return probe_engine(client, image)
     caps = probe_node(node)
     _CACHE[key] = caps
     return caps

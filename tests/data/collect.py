@@ -1,7 +1,7 @@
 """Refresh the judge's corpus from a run's lab reports: ``python tests/data/collect.py reports/labs``.
 
-Copies each ``<test>/history.jsonl`` written by ``--lab-report`` into tests/data/histories/ without
-its advert events (the judge does not read them; they are most of the size), and lists the source
+Copies each ``<test>/history.jsonl`` written by ``--lab-report`` into tests/data/histories/, cut at the
+judge's last "model deadline reached" note (what follows is the fixture's teardown), without its advert events (the judge does not read them; they are most of the size), and lists the source
 test of each file in tests/data/histories/SOURCES. Histories without a topology in their meta record
 (written before histories were self-contained) are skipped.
 """
@@ -26,7 +26,14 @@ def main(reports: Path, only: list[str]) -> None:
         meta = json.loads(lines[0]) if lines else {}
         if meta.get("kind") != "meta" or "topology" not in meta.get("data", {}):
             continue
-        kept = [l for l in lines if json.loads(l).get("kind") != "advert"]
+        recs = [json.loads(l) for l in lines]
+        # the lab fixture heals what the test left applied after the judge ran: cut the history at the
+        # judge's last "model deadline reached", so it ends where it was judged
+        ends = [i for i, r in enumerate(recs) if r.get("kind") == "note"
+                and r.get("data", {}).get("text") == "model deadline reached"]
+        if ends:
+            recs, lines = recs[:ends[-1] + 1], lines[:ends[-1] + 1]
+        kept = [l for l, r in zip(lines, recs) if r.get("kind") != "advert"]
         name = re.sub(r"^tests_integration_", "", d.name).replace(".py__", "__")[:90] + ".jsonl"
         (OUT / name).write_text("\n".join(kept) + "\n")
         sources.append(f"{name}\t{d.name}")

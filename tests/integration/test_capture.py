@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.topology("model_capture", cap
 def test_both_capture_paths_decode_v2_with_auth_and_v3(lab):
     import os
     paths = ["container"] + (["host"] if os.geteuid() == 0 else [])
-    caps = [start_capture(lab, "lan", p) for p in paths]
+    caps = [start_capture(lab.history, "lan", lab.networks["lan"], lab.nodes_on("lan"), p) for p in paths]
     try:
         assert lab.wait_for_master("VI_2").name == "a" and lab.wait_for_master("VI_3").name == "a"
         src = str(lab.node("a").address)

@@ -15,7 +15,7 @@ import re
 import pytest
 
 from lab.timers import MARGIN
-from lab.nemesis._net import tagged_rules
+from lab.nemesis._exec import tagged_rules
 
 ADVERT_INT = 1.0
 MDI_B = 3 * ADVERT_INT + (256 - 100) / 256     # 3.609375 s

@@ -7,7 +7,7 @@ import pytest
 
 from lab.lab import Lab
 from lab.nemesis import heal_recorded, recorded_faults
-from lab.nemesis._net import tagged_rules
+from lab.nemesis._exec import tagged_rules
 from lab.runtime.images import node_image_tag
 from lab.runtime.probe import NAMES, REASONS, Unsupported, probe_engine, skip_unless
 
