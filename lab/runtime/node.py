@@ -1,7 +1,9 @@
-"""A lab node: one container (testcontainers/docker-py) plus the stream of its keepalived events.
+"""A lab node: one container (testcontainers/docker-py): exec, files, lifecycle, addresses. Its own
+record (notify_fifo events, 'Startup complete', unexpected exits) is :mod:`lab.runtime.node_events`.
 
-Only this module and :mod:`lab.lab` touch containers. keepalived is PID 1 in a
-keepalived node, so ``kill``/``signal`` act on keepalived itself.
+Containers are touched only inside :mod:`lab.runtime` (and by :mod:`lab.lab`, which creates them);
+every layer above goes through a Node. keepalived is PID 1 in a keepalived node, so
+``kill``/``signal`` act on keepalived itself.
 """
 from __future__ import annotations
 
@@ -23,7 +25,6 @@ CAPS = ["NET_ADMIN", "NET_RAW", "NET_BROADCAST"]
 if TYPE_CHECKING:  # pragma: no cover
     from docker.models.containers import Container
     from ..history import History
-
 
 
 @dataclass
