@@ -1,6 +1,8 @@
 """The keepalived.conf reader follows keepalived 2.2.7's parser (lib/parser.c; man 5 keepalived.conf)."""
 import ipaddress
 
+import pytest
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
