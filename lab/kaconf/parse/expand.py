@@ -27,7 +27,7 @@ _DEF_RE = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)\s*=")
 
 #: the most lines definitions and ~SEQ may generate while reading one config (a definition that
 #: refers to itself would otherwise generate lines for ever); far above any real configuration
-MAX_GENERATED_LINES = 100_000
+MAX_GENERATED_LINES = 20_000
 
 
 class Definitions:
