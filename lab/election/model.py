@@ -26,7 +26,7 @@ from .rules import *  # noqa: F401,F403  (every R_* constant, re-exported for ci
 from .rules import (RULES, R_BLOCKED, R_DOWN, R_EQUAL_BACKUP, R_EQUAL_MASTERS, R_FAULT_LEAVE, R_HEARING, R_HIGHEST,  # noqa: F401
                     R_IFACE, R_MASTERS_MEET, R_MDI, R_NOPREEMPT, R_PREEMPT, R_PREEMPT_DELAY, R_PRIO0, R_STARTUP,
                     R_WEIGHT0, R_WEIGHT_NEG, R_WEIGHT_POS, R_DISCARD)
-from .specs import InstanceSpec, TrackSpec, effective_priority, specs_from_topology  # noqa: F401
+from .specs import IFACE_TRACK, InstanceSpec, TrackSpec, effective_priority, specs_from_topology  # noqa: F401
 
 __doc__ += "\n".join(f"\n* {v}" for v in RULES.values())
 
@@ -187,6 +187,7 @@ class ElectionModel(ProtocolMixin):
         elif isinstance(event, InterfaceChange):
             s = self.ifaces_down.setdefault(node, set())
             (s.discard if event.up else s.add)(event.interface)
+            self.script_ok[(node, IFACE_TRACK + event.interface)] = event.up     # track_interface
         elif isinstance(event, AdvertsBlocked):
             (self.blocked.add if event.blocked else self.blocked.discard)(node)
         elif isinstance(event, Hearing):
