@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 
 from .lab import Lab
@@ -65,7 +66,7 @@ def run_demo(topology: str | Path, instance: str = "VI_1", report_dir: Path | No
             f"after the kill was issued (the last advert left up to one advert_int before it; the judge adds a "
             f"{MARGIN:g} s margin)\n"
             f"the judge (every transition of the history against the model): [bold]{verdict}[/]"
-            + (f"\n{why}" if why else "") + "\n"
+            + (f"\n{escape(why)}" if why else "") + "\n"
             f"verdict: {'[bold green]as the rules say[/]' if ok else '[bold red]NOT as the rules say[/]'}",
             title="what happened"))
         console.print("\n[bold]timeline[/] (seconds since lab start)\n" + text_timeline(lab.history))
