@@ -202,7 +202,11 @@ class ElectionModel(ProtocolMixin):
         for i in insts:
             e = self._transition(i, event, before[i], was_master[i], detection, was_racing.get(i, False))
             if t is not None and isinstance(event, NodeUp) and not before[i]["masters"] and e.changed:
-                self._racing_until[i] = t + e.earliest
+                # the race lasts until the last racer's own start-up timer could run out
+                self._racing_until[i] = max(self._racing_until.get(i, float("-inf")),
+                                            t + max(e.earliest, max((self.specs[i][n].master_down_interval(
+                                                self.effective_priority(n, i)) for n in self.candidates(i)),
+                                                default=0.0)))
             out.append(e)
         return out
 

@@ -308,3 +308,13 @@ def test_a_feature_without_a_rule_makes_the_history_unjudgeable_by_name():
     h = hist(*START, END)
     rep = judge(h, specs_from_topology(topo), margin=1.0, startup=15.0)
     assert rep.verdict is Verdict.CANNOT_JUDGE and "track_file" in rep.stopped_at.reason
+
+
+def test_a_node_stopped_during_the_start_up_race_was_nobodys_master():
+    # s1 (150) stopped 1.2 s after both started: it never was MASTER, so no priority-0 advert lets b take
+    # over at once; b becomes MASTER when its own start-up timer runs out (R_STARTUP)
+    rows = [nd(0.0, "a", "start"), nd(0.1, "b", "start"), nd(0.3, "a", "ready"), nd(0.4, "b", "ready"),
+            st(0.4, "a", "BACKUP", 150), st(0.5, "b", "BACKUP", 100), nd(1.3, "a", "stop"), nd(1.35, "a", "exited"),
+            st(0.4 + MDI_B + 0.05, "b", "MASTER", 100), END]
+    rep = verdict(rows)
+    assert rep.verdict is Verdict.HOLDS, [j.problem for j in rep.judgements]
