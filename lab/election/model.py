@@ -20,70 +20,18 @@ from typing import Any, Iterable, Mapping, Optional
 
 from .inputs import (AdvertsBlocked, Hearing, InterfaceChange, ModelEvent, NodeDown, NodePaused, NodeResumed, NodeUp,
                      Reload, ScriptResult)
+from .expectation import Expectation
+from .protocol import ProtocolMixin
 from .rules import *  # noqa: F401,F403  (every R_* constant, re-exported for citations)
 from .rules import (RULES, R_BLOCKED, R_DOWN, R_EQUAL_BACKUP, R_EQUAL_MASTERS, R_FAULT_LEAVE, R_HEARING, R_HIGHEST,  # noqa: F401
                     R_IFACE, R_MASTERS_MEET, R_MDI, R_NOPREEMPT, R_PREEMPT, R_PREEMPT_DELAY, R_PRIO0, R_STARTUP,
                     R_WEIGHT0, R_WEIGHT_NEG, R_WEIGHT_POS, R_DISCARD)
-from .specs import InstanceSpec, TrackSpec, effective_priority, specs_from_topology  # noqa: F401
+from .specs import IFACE_TRACK, InstanceSpec, TrackSpec, effective_priority, specs_from_topology  # noqa: F401
 
 __doc__ += "\n".join(f"\n* {v}" for v in RULES.values())
 
-# ----------------------------------------------------------------------------- output
-@dataclass(frozen=True)
-class Expectation:
-    """What the rules require of one instance after one event.
-
-    Attributes:
-        options: acceptable MASTER sets once settled (usually one; several when a tie is open).
-        states: node -> expected state (MASTER/BACKUP/FAULT/DOWN/PAUSED) for the first option.
-        effective_priorities: node -> effective priority (live, non-faulted nodes).
-        earliest, latest: seconds after the event: the change may not be seen before ``earliest``
-            and must be complete by ``latest`` (when nothing changes: latest is how long a change
-            would have taken, i.e. how long "it stays" must be watched).
-        changed: whether the expected MASTER set differs from before the event.
-        vip_holders: nodes expected to hold the VIP (masters plus paused former masters).
-        rules: the R_* texts that decided this.
-    """
-
-    instance: str
-    cause: str
-    options: tuple[frozenset[str], ...]
-    states: dict[str, str]
-    effective_priorities: dict[str, int]
-    earliest: float
-    latest: float
-    changed: bool
-    vip_holders: frozenset[str]
-    rules: tuple[str, ...] = ()
-
-    @property
-    def masters(self) -> frozenset[str]:
-        """The expected MASTER set (raises ValueError while a tie is open)."""
-        if len(self.options) != 1:
-            raise ValueError(f"{self.instance}: master is one of {self.describe_options()} (tie)")
-        return self.options[0]
-
-    @property
-    def master(self) -> Optional[str]:
-        """The single expected MASTER, or None (no master, several, or an open tie)."""
-        if len(self.options) == 1 and len(self.options[0]) == 1:
-            return next(iter(self.options[0]))
-        return None
-
-    def allows(self, masters: Iterable[str]) -> bool:
-        return frozenset(masters) in self.options
-
-    def describe_options(self) -> str:
-        return " or ".join("{" + ", ".join(sorted(o)) + "}" for o in self.options)
-
-    def describe(self) -> str:
-        prios = ", ".join(f"{n}={p}" for n, p in sorted(self.effective_priorities.items()))
-        return (f"{self.instance}: MASTER {self.describe_options()} within {self.earliest:.3f}..{self.latest:.3f} s "
-                f"after {self.cause} (effective priorities {prios})")
-
-
 # ----------------------------------------------------------------------------- the model
-class ElectionModel:
+class ElectionModel(ProtocolMixin):
     """Replays events against keepalived's rules. Pure and deterministic.
 
     Args:
@@ -156,137 +104,10 @@ class ElectionModel:
         return [n for n in self.specs[instance]
                 if n in self.up and n not in self.paused and not self.faulted(n, instance)]
 
-    def _key(self, instance: str, node: str) -> tuple:
-        spec = self.specs[instance][node]
-        return (self.effective_priority(node, instance), int(spec.primary_ip) if spec.primary_ip else -1)
-
-    def _best(self, instance: str, nodes: Iterable[str], by_ip: bool = True) -> list[str]:
-        """The winners by (priority, primary IP); several if tied and IPs unknown or not deciding.
-
-        ``by_ip`` False: a race of backups (whichever times out first wins; R_EQUAL_BACKUP).
-        """
-        nodes = list(nodes)
-        if not nodes:
-            return []
-        top = max(self._key(instance, n) for n in nodes)
-        if top[1] == -1 or not by_ip:   # ties stay open
-            return [n for n in nodes if self._key(instance, n)[0] == top[0]]
-        return [n for n in nodes if self._key(instance, n) == top]
-
-    def hears(self, receiver: str, sender: str, instance: Optional[str] = None) -> bool:
-        """Whether ``receiver`` receives and accepts ``sender``'s adverts now (R_HEARING): not deaf
-        (AdvertsBlocked), the pair not cut (Hearing), and, for ``instance``, adverts the receiver does
-        not discard (R_DISCARD: same version and authentication, and in VRRPv2 the same advert_int)."""
-        if receiver in self.blocked or (receiver, sender) in self.cut:
-            return False
-        if instance is not None:
-            r, s = self.specs[instance][receiver], self.specs[instance][sender]
-            if r.version != s.version or r.auth != s.auth or (r.version == 2 and r.advert_int != s.advert_int):
-                return False
-        return True
-
-    def _steps_down(self, instance: str, m: str, s: str) -> Optional[bool]:
-        """Whether master ``m`` steps down on ``s``'s advert (R_MASTERS_MEET, R_EQUAL_MASTERS);
-        None when the priorities are equal and a primary IP is unknown (either may stay)."""
-        pm, ps = self._key(instance, m), self._key(instance, s)
-        if ps[0] != pm[0]:
-            return ps[0] > pm[0]
-        if pm[1] == -1 or ps[1] == -1:
-            return None
-        return ps[1] > pm[1]
-
-    def _accepts(self, instance: str, b: str, s: str) -> bool:
-        """Whether backup ``b`` resets its timer on master ``s``'s advert (R_BACKUP_ACCEPTS)."""
-        spec = self.specs[instance][b]
-        return not spec.preempts or self._key(instance, s)[0] >= self._key(instance, b)[0]
-
-    def _step_downs(self, instance: str, masters: frozenset[str]) -> list[frozenset[str]]:
-        """Masters left once every master has heard the others' adverts (one list entry per open tie)."""
-        outs = [masters]
-        for m in sorted(masters):
-            nxt = []
-            for cur in outs:
-                verdicts = [self._steps_down(instance, m, s) for s in masters if s != m and self.hears(m, s, instance)]
-                if any(v is True for v in verdicts):
-                    nxt.append(cur - {m})
-                elif any(v is None for v in verdicts):
-                    nxt += [cur, cur - {m}]
-                else:
-                    nxt.append(cur)
-            outs = nxt
-        # a tie left open must still leave one of the tied masters: drop outcomes that lost every master
-        # of a group that hears each other only if another outcome keeps one of them
-        keep = [o for o in outs if o or not masters]
-        return list(dict.fromkeys(keep or outs))
-
     def racing(self, instance: str, t: float) -> bool:
         """Whether at ``t`` no master of ``instance`` is established yet (a start-up race is open, R_STARTUP)."""
         return (not self.masters[instance] and instance not in self._open_ties) \
             or t < self._racing_until.get(instance, float("-inf"))
-
-    def _settle(self, instance: str, prev: frozenset[str]) -> tuple[tuple[frozenset[str], ...], tuple[str, ...]]:
-        """Acceptable MASTER sets once the election settles, given the previous masters.
-
-        Plays the protocol forward on the hearing relation (R_HEARING): masters that hear a better
-        master step down (R_MASTERS_MEET, R_EQUAL_MASTERS); a backup that hears no advert it accepts
-        (R_BACKUP_ACCEPTS: any with nopreempt, else priority >= its own) times out and becomes MASTER,
-        the shortest master down interval first (R_MDI; equal ones race, R_EQUAL_BACKUP); repeated
-        until nothing changes. Every order the rules leave open gives its own outcome.
-        """
-        cand = self.candidates(instance)
-        spec = self.specs[instance]
-        rules: list[str] = []
-        if any(not self.hears(r, s, instance) for r in cand for s in cand if r != s):
-            rules.append(R_HEARING)
-            if any(self.hears(r, s) and not self.hears(r, s, instance) for r in cand for s in cand if r != s):
-                rules.append(R_DISCARD)
-        start = frozenset(n for n in cand if n in prev)
-        if not start:
-            rules.append(R_HIGHEST)
-        outcomes: list[frozenset[str]] = []
-        todo = [(m, 0) for m in self._step_downs(instance, start)]
-        seen: set[frozenset[str]] = set()
-        while todo:
-            masters, depth = todo.pop()
-            if masters in seen:
-                continue
-            seen.add(masters)
-            waiting = [b for b in cand if b not in masters
-                       and not any(self.hears(b, s, instance) and self._accepts(instance, b, s) for s in masters)]
-            if not waiting or depth > 4 * len(cand) + 4:
-                outcomes.append(masters)
-                continue
-            def timer(b: str) -> float:
-                heard_lower = any(self.hears(b, s, instance) for s in masters)
-                t = spec[b].master_down_interval(self.effective_priority(b, instance)) + (
-                    spec[b].effective_preempt_delay if heard_lower or not start else 0.0)
-                if self._start_race and not masters:      # a start-up race: timers run from each start
-                    t += self.started_at.get(b, 0.0) - min(self.started_at.get(n, 0.0) for n in cand)
-                return t
-            first = min(timer(b) for b in waiting)
-            tol = self.race if self._start_race and not masters else 0.0
-            racers = [b for b in waiting if timer(b) - first <= tol + 1e-9]
-            if len(racers) > 1:
-                rules.append(R_EQUAL_BACKUP)
-            for w in racers:
-                if masters:
-                    rules.append(R_PREEMPT if any(self.hears(w, s, instance) for s in masters) else R_BLOCKED)
-                for nxt in self._step_downs(instance, masters | {w}):
-                    todo.append((nxt, depth + 1))
-        for o in outcomes:                          # why each backup stays BACKUP
-            for b in cand:
-                heard = [m for m in o if m != b and self.hears(b, m, instance)]
-                pb = self._key(instance, b)[0]
-                if any(self._key(instance, m)[0] == pb for m in heard):
-                    rules.append(R_EQUAL_BACKUP)
-                if not spec[b].preempts and heard and all(self._key(instance, m)[0] < pb for m in heard):
-                    rules.append(R_NOPREEMPT)
-        if any(len(o) > 1 for o in outcomes):
-            rules.append(R_BLOCKED)
-        if len(start) > 1:
-            rules.append(R_MASTERS_MEET)
-        uniq = tuple(dict.fromkeys(sorted(outcomes, key=lambda o: sorted(o))))
-        return uniq or (frozenset(),), tuple(dict.fromkeys(rules))
 
     def expect(self, instance: str, cause: str = "now", earliest: float = 0.0, latest: float = 0.0,
                changed: bool = False, rules: Iterable[str] = ()) -> Expectation:
@@ -366,6 +187,7 @@ class ElectionModel:
         elif isinstance(event, InterfaceChange):
             s = self.ifaces_down.setdefault(node, set())
             (s.discard if event.up else s.add)(event.interface)
+            self.script_ok[(node, IFACE_TRACK + event.interface)] = event.up     # track_interface
         elif isinstance(event, AdvertsBlocked):
             (self.blocked.add if event.blocked else self.blocked.discard)(node)
         elif isinstance(event, Hearing):
@@ -380,7 +202,11 @@ class ElectionModel:
         for i in insts:
             e = self._transition(i, event, before[i], was_master[i], detection, was_racing.get(i, False))
             if t is not None and isinstance(event, NodeUp) and not before[i]["masters"] and e.changed:
-                self._racing_until[i] = t + e.earliest
+                # the race lasts until the last racer's own start-up timer could run out
+                self._racing_until[i] = max(self._racing_until.get(i, float("-inf")),
+                                            t + max(e.earliest, max((self.specs[i][n].master_down_interval(
+                                                self.effective_priority(n, i)) for n in self.candidates(i)),
+                                                default=0.0)))
             out.append(e)
         return out
 

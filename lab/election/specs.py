@@ -70,6 +70,8 @@ class InstanceSpec:
     interface: Optional[str] = None
     #: (auth_type, the first 8 characters of auth_pass) or None: adverts are compared on it (R_DISCARD)
     auth: Optional[tuple[str, str]] = None
+    #: features of this instance the model has no rule for (each a sentence): the judge cannot judge it
+    unmodelled: tuple[str, ...] = ()
 
     @property
     def owner(self) -> bool:
@@ -130,6 +132,16 @@ def specs_from_topology(topo: Any, addresses: Optional[Mapping[str, Mapping[str,
                 tracks.append(TrackSpec(tr.name, s.weight if tr.weight is None else tr.weight,
                                         tr.reverse if tr.weight is not None else s.reverse,
                                         s.rise, s.fall, s.interval, s.init_fail, float(s.timeout or 0)))
+            for tr in inst.track_interface:      # a tracked interface is a tracker whose result is "up"
+                tracks.append(TrackSpec(f"{IFACE_TRACK}{tr.name}", tr.weight or 0, tr.reverse, 1, 1, 0.0))
+            unmodelled = []
+            if inst.track_file:
+                unmodelled.append(f"track_file {', '.join(t.name for t in inst.track_file)}: the model has no rule "
+                                  f"for a tracked file's value")
+            groups = getattr(topo, "sync_groups", None)
+            for g, grp in (groups(node) if callable(groups) else {}).items():
+                if name in grp.group:
+                    unmodelled.append(f"vrrp_sync_group {g}: the model has no rule for a group's shared state")
             ip = None
             if addresses and node in addresses and inst.interface in addresses[node]:
                 ip = ipaddress.IPv4Address(str(addresses[node][inst.interface]))
@@ -137,10 +149,15 @@ def specs_from_topology(topo: Any, addresses: Optional[Mapping[str, Mapping[str,
                 node=node, instance=name, priority=inst.priority, state=inst.state, nopreempt=inst.nopreempt,
                 preempt_delay=inst.preempt_delay or 0.0, advert_int=inst.advert_int, version=inst.version or 2,
                 vrid=inst.virtual_router_id, primary_ip=ip, tracks=tuple(tracks), interface=inst.interface,
-                auth=(inst.authentication.auth_type, inst.authentication.auth_pass[:8]) if inst.authentication else None)
+                auth=(inst.authentication.auth_type, inst.authentication.auth_pass[:8]) if inst.authentication else None,
+                unmodelled=tuple(unmodelled))
     return out
 
 
+
+
+#: the tracker name prefix of a tracked interface (``track_interface``): its result is "the link is up"
+IFACE_TRACK = "iface:"
 
 
 class RunningView:
@@ -170,6 +187,13 @@ class RunningView:
     def scripts(self, node: str) -> Mapping[str, Any]:
         p = self.parsed.get(node)
         return p.scripts if p is not None and p.instances else self.topo.scripts(node)
+
+    def sync_groups(self, node: str) -> Mapping[str, Any]:
+        p = self.parsed.get(node)
+        if p is not None and p.instances:
+            return p.sync_groups
+        groups = getattr(self.topo, "sync_groups", None)
+        return groups(node) if callable(groups) else {}
 
 
 def specs_from_running(topo: Any, configs: Optional[Mapping[str, str]] = None,

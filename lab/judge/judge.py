@@ -157,6 +157,14 @@ def judge(history: History, specs: Mapping[str, Mapping[str, InstanceSpec]], *, 
     if stop is not None:
         e = stop.event
         rep.stop_allowed = bool({e.get("fault_kind"), e.get("name"), e.get("action")} & allow)
+    unmodelled = [(i, n, why) for i in names for n, sp in model.specs[i].items() for why in sp.unmodelled]
+    if unmodelled and inputs and stop is None:
+        i, n, why = unmodelled[0]
+        first = inputs[0][0]
+        stop = Unjudgeable(first, f"{n}'s instance {i} uses {why}")
+        rep.stopped_at = stop
+        rep.stop_allowed = any(why.split(" ")[0] in allow for _, _, why in unmodelled) and \
+            all(why.split(" ")[0] in allow for _, _, why in unmodelled)
     strange = next((e for e in evs if e.kind == "state" and e.get("type", "INSTANCE") == "INSTANCE"
                     and (e.get("instance") not in model.specs or e["state"] not in KNOWN_STATES
                          or e.get("node") not in nodes)), None)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import jinja2
+import jinja2.sandbox
 
 from ..errors import ConfigError
 from .schema import GlobalDefs, VrrpInstance, VrrpScript, VrrpSyncGroup, VrrpTrackFile
@@ -27,6 +28,9 @@ from .schema import GlobalDefs, VrrpInstance, VrrpScript, VrrpSyncGroup, VrrpTra
 __all__ = ["NOTIFY_FIFO", "Facts", "render_config", "render_user_template", "ensure_notify_fifo"]
 
 NOTIFY_FIFO = "/run/kalab/notify.fifo"
+
+#: the most characters a user's template may render (a keepalived.conf is a few kilobytes)
+MAX_RENDERED = 1_000_000
 
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("lab.kaconf", "templates"),
@@ -110,13 +114,23 @@ def render_user_template(path: Path, facts: Facts, notify_fifo: str | None) -> s
     except OSError as e:
         raise ConfigError(str(path), None, f"cannot read config template: {e.strerror}") from None
     try:
-        tmpl = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True).from_string(text)
+        # a user's template is untrusted: the sandbox refuses attribute tricks and caps range() (Jinja2's
+        # sandbox); no loader, so {% include %} / {% import %} of other files is refused too
+        env = jinja2.sandbox.ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+        tmpl = env.from_string(text)
         out = tmpl.render(**facts.__dict__, notify_fifo=notify_fifo)
+        if len(out) > MAX_RENDERED:
+            raise ConfigError(str(path), None, f"the template renders {len(out)} characters, more than {MAX_RENDERED}")
     except jinja2.TemplateSyntaxError as e:
         raise ConfigError(str(path), e.lineno, f"template syntax error: {e.message}") from None
     except jinja2.UndefinedError as e:
         raise ConfigError(str(path), None, f"{e.message}; available: node, topology, interfaces, peers, "
                                            f"instances, subnets, notify_fifo") from None
+    except jinja2.sandbox.SecurityError as e:
+        raise ConfigError(str(path), None, f"the template does something a keepalived.conf template may not: {e}") from None
+    except (jinja2.TemplateError, ArithmeticError, OverflowError, MemoryError, RecursionError, TypeError, ValueError) as e:
+        raise ConfigError(str(path), getattr(e, "lineno", None), f"the template fails to render: "
+                                                                  f"{type(e).__name__}: {e}") from None
     return ensure_notify_fifo(out, notify_fifo, str(path))
 
 

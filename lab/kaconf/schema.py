@@ -29,10 +29,33 @@ __all__ = ["LAB_REF", "StrictModel", "VrrpScript", "VrrpTrackFile", "Track", "Au
 LAB_REF = re.compile(r"^(?P<net>[A-Za-z_][\w-]*)\+(?P<host>\d+)$")
 
 
+def _no_control(value: Any) -> Any:
+    """Refuse control characters in a value that is written into keepalived.conf: a newline would end
+    the line and let the rest become new keywords (an injected block). Tabs are fine."""
+    if isinstance(value, str):
+        bad = next((c for c in value if (ord(c) < 32 and c != "\t") or ord(c) == 127), None)
+        if bad is not None:
+            raise ValueError(f"control character {bad!r} not allowed: it would end the keepalived.conf line "
+                             f"(write the value on one line)")
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _no_control(v)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _no_control(k)
+            _no_control(v)
+    return value
+
+
 class StrictModel(BaseModel):
-    """Base of every keyword model: unknown fields are errors."""
+    """Base of every keyword model: unknown fields are errors; no value may carry a control character."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _one_line(cls, v: Any) -> Any:
+        return _no_control(v)
 
 
 class VrrpScript(StrictModel):

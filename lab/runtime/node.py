@@ -1,21 +1,22 @@
-"""A lab node: one container (testcontainers/docker-py) plus the stream of its keepalived events.
+"""A lab node: one container (testcontainers/docker-py): exec, files, lifecycle, addresses. Its own
+record (notify_fifo events, 'Startup complete', unexpected exits) is :mod:`lab.runtime.node_events`.
 
-Only this module and :mod:`lab.lab` touch containers. keepalived is PID 1 in a
-keepalived node, so ``kill``/``signal`` act on keepalived itself.
+Containers are touched only inside :mod:`lab.runtime` (and by :mod:`lab.lab`, which creates them);
+every layer above goes through a Node. keepalived is PID 1 in a keepalived node, so
+``kill``/``signal`` act on keepalived itself.
 """
 from __future__ import annotations
 
 import ipaddress
 import json
-import shlex
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator, Optional
+from typing import TYPE_CHECKING, Optional
 
 from docker.errors import APIError, NotFound
 
-from ..events import node_effect
+from .node_events import EVENTS_LOG, TAIL_POLL, NodeEventsMixin, parse_fifo_line, stream_lines  # noqa: F401
 
 #: capabilities a lab node gets: keepalived needs NET_ADMIN (addresses, routes), NET_RAW (its VRRP
 #: socket) and NET_BROADCAST (gratuitous ARP); nothing else, never --privileged
@@ -24,11 +25,6 @@ CAPS = ["NET_ADMIN", "NET_RAW", "NET_BROADCAST"]
 if TYPE_CHECKING:  # pragma: no cover
     from docker.models.containers import Container
     from ..history import History
-
-EVENTS_LOG = "/var/lib/kalab/events.log"
-#: tail -F polls the events log (inotify does not reach it through the container's overlay
-#: filesystem): measured arrival latency up to 1 s with the default interval; 20 ms costs little
-TAIL_POLL = 0.02
 
 
 @dataclass
@@ -43,40 +39,7 @@ class ExecResult:
         return self.exit_code == 0
 
 
-def stream_lines(chunks) -> "Iterator[str]":
-    """Decoded lines from a streaming ``exec_run(..., stream=True)`` output (chunks split anywhere)."""
-    buf = b""
-    for chunk in chunks:
-        buf += chunk
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
-            yield line.decode(errors="replace")
-
-
-def parse_fifo_line(line: str) -> Optional[dict]:
-    """Parse one line of the node's events log: ``<monotonic> INSTANCE "VI_1" MASTER 150``.
-
-    keepalived writes ``TYPE "NAME" STATE PRIORITY`` to notify_fifo (man 5
-    keepalived.conf, notify_fifo); TYPE is INSTANCE or GROUP. With
-    vrrp_notify_priority_changes it also writes ``MASTER_PRIORITY``/``BACKUP_PRIORITY``
-    when the effective priority changes. Returns ``{"t", "kind", "type", "instance",
-    "state", "priority"}`` with kind "priority" for those lines (state then is MASTER or
-    BACKUP) and "state" for the rest, or None for lines that are not notify_fifo lines.
-    """
-    parts = shlex.split(line)
-    if len(parts) < 4 or parts[1] not in ("INSTANCE", "GROUP"):
-        return None
-    try:
-        t = float(parts[0])
-    except ValueError:
-        return None
-    prio = int(parts[4]) if len(parts) > 4 and parts[4].lstrip("-").isdigit() else None
-    kind, state = ("priority", parts[3].removesuffix("_PRIORITY")) if parts[3].endswith("_PRIORITY") \
-        else ("state", parts[3])
-    return {"t": t, "kind": kind, "type": parts[1], "instance": parts[2], "state": state, "priority": prio}
-
-
-class Node:
+class Node(NodeEventsMixin):
     """One container of a lab.
 
     Attributes:
@@ -158,48 +121,6 @@ class Node:
             return "removed"
 
     # ---------------------------------------------------------------- lifecycle (recorded)
-    def wait_for_log(self, pattern: str, timeout: float) -> Optional[float]:
-        """Block until a line of the current run's log (keepalived's console) matches ``pattern``.
-
-        Event driven: follows the engine's log stream (no polling). Args: ``pattern`` a regular
-        expression, ``timeout`` seconds. Returns when the engine received the line, on the host's
-        monotonic clock (s) (the engine's timestamp, mapped; never later than when it was read);
-        None at the deadline or when the stream ends first (the container stopped).
-        """
-        import queue
-        import re
-        from datetime import datetime
-
-        rx = re.compile(pattern)
-        seen: "queue.Queue[Optional[float]]" = queue.Queue()
-        kw = {"since": self.run_started_wall} if self.run_started_wall else {}
-        stream = self._container.logs(stream=True, follow=True, timestamps=True, **kw)
-
-        def read() -> None:
-            try:
-                for line in stream_lines(stream):
-                    stamp, _, text = line.partition(" ")
-                    if rx.search(text):
-                        now_mono, now_wall = time.monotonic(), time.time()
-                        try:       # RFC 3339 with nanoseconds: keep microseconds for fromisoformat
-                            wall = datetime.fromisoformat(re.sub(r"(\.\d{6})\d*", r"\1", stamp.replace("Z", "+00:00")))
-                            t = min(now_mono, now_mono - (now_wall - wall.timestamp()))
-                        except ValueError:
-                            t = now_mono
-                        seen.put(t)
-                        return
-            except Exception:
-                pass
-            seen.put(None)                  # the stream ended (container stopped) or was closed
-
-        threading.Thread(target=read, name=f"kalab-log-{self.name}", daemon=True).start()
-        try:
-            return seen.get(timeout=max(0.0, timeout))
-        except queue.Empty:
-            return None
-        finally:
-            stream.close()
-
     def _record(self, action: str, t_issued: float, **extra) -> float:
         t = time.monotonic()
         self._history.append("node", t=t, node=self.name, action=action, t_issued=t_issued, **extra)
@@ -244,21 +165,6 @@ class Node:
         if self.kind == "keepalived":
             self.watch_ready()
         return t
-
-    def watch_ready(self) -> None:
-        """Record a ``ready`` node event when keepalived's current run logs 'Startup complete' (in a
-        daemon thread, event driven): the protocol's clocks of a new run start there (man 5
-        keepalived.conf, ``state``), so the judge's start-up windows need no allowance once it is seen."""
-        from ..timers import STARTUP_ALLOWANCE
-
-        def run() -> None:
-            t = self.wait_for_log(r"Startup complete", STARTUP_ALLOWANCE)
-            if t is not None:
-                mine = [e for e in self._history.events("node", node=self.name) if e["action"] in ("start", "ready")]
-                if not (mine and mine[-1]["action"] == "ready"):
-                    self._history.append("node", t=t, node=self.name, action="ready")
-
-        threading.Thread(target=run, name=f"kalab-ready-{self.name}", daemon=True).start()
 
     def restart(self, timeout: int = 10) -> float:
         """Stop then start (``docker restart``)."""
@@ -346,79 +252,3 @@ class Node:
                         continue
         return out
 
-    def load_events(self) -> int:
-        """Read the whole events log once into the history (for a lab attached later). Returns lines read."""
-        text = self.read_file_any_state(EVENTS_LOG) or ""
-        n = 0
-        for line in text.splitlines():
-            n += 1
-            self._record_fifo_line(line)
-        self._lines_seen = n
-        return n
-
-    def _record_fifo_line(self, line: str) -> None:
-        """Append one events-log line to the history as a ``state`` or ``priority`` event (see parse_fifo_line)."""
-        ev = parse_fifo_line(line)
-        if ev:
-            self._history.append(ev["kind"], t=ev["t"], node=self.name, instance=ev["instance"],
-                                 state=ev["state"], priority=ev["priority"], type=ev["type"])
-
-    def follow_events(self) -> None:
-        """Stream the node's notify_fifo log into the history (a daemon thread, until the container stops)."""
-        if self.kind != "keepalived":
-            return
-        with self._stream_lock:
-            if self._stream_thread and self._stream_thread.is_alive():
-                return
-            self._stream_thread = threading.Thread(target=self._stream, name=f"kalab-events-{self.name}", daemon=True)
-            self._stream_thread.start()
-
-    def _stream(self) -> None:
-        """Follow the events log; if the follow ends while the container still runs (an engine
-        hiccup), say so in the history and resume after the last line read (at most 3 times)."""
-        try:
-            for attempt in range(4):
-                problem = self._follow_once()
-                try:
-                    self._container.reload()
-                except (APIError, NotFound):
-                    return
-                if self._container.status != "running" or self.expect_exit:
-                    return
-                self._history.append("note", text=f"{self.name}: events follow ended ({problem or 'stream closed'}); "
-                                                  f"{'resuming' if attempt < 3 else 'giving up'}")
-        finally:
-            self._note_unexpected_exit()
-            self._history.notify()
-
-    def _follow_once(self) -> Optional[str]:
-        """One ``tail -F`` of the events log from the first unread line. Returns a problem or None."""
-        start = self._lines_seen + 1
-        try:
-            r = self._container.exec_run(["tail", "-n", f"+{start}", "-F", "-s", str(TAIL_POLL), EVENTS_LOG], stream=True)
-            for text in stream_lines(r.output):
-                if text.startswith("tail:"):
-                    continue
-                self._lines_seen += 1
-                try:
-                    self._record_fifo_line(text)
-                except ValueError as e:          # a line shlex cannot split: keep following
-                    self._history.append("note", text=f"{self.name}: unreadable events line {text!r}: {e}")
-        except (APIError, NotFound, OSError) as e:
-            return f"{type(e).__name__}: {e}"[:200]
-        return None
-
-    def _note_unexpected_exit(self) -> None:
-        """If the container stopped and the lab did not stop it, record a ``died`` node event."""
-        try:
-            self._container.reload()
-        except (APIError, NotFound):
-            return
-        if self.expect_exit or self._container.status not in ("exited", "dead"):
-            return
-        mine = [e for e in self._history.events("node", node=self.name) if e["action"] not in ("pause", "unpause", "ready")]
-        if mine and node_effect(mine[-1]["action"], mine[-1].get("signal")) in ("down", "down-graceful"):
-            return
-        code = self._container.attrs.get("State", {}).get("ExitCode")
-        self._history.append("node", node=self.name, action="died", exit_code=code,
-                             log_tail=self.logs(tail=8).strip()[-1500:])

@@ -19,6 +19,43 @@ from .schema import Topology
 __all__ = ["validate", "load", "find"]
 
 
+#: the most YAML nodes a topology may expand to (aliases counted each time they are used)
+MAX_NODES = 20_000
+
+
+def _check_shape(root, source: str) -> None:
+    """Refuse a YAML document that expands to more than MAX_NODES nodes (an alias bomb) or that has a
+    key twice in one mapping (YAML would keep the last one silently: a node would vanish).
+
+    Raises TopologyError naming the line."""
+    if root is None:
+        return
+    sizes: dict[int, int] = {}
+    stack = [(root, False)]
+    while stack:                                   # sizes bottom-up, each node once (aliases share nodes)
+        node, done = stack.pop()
+        if id(node) in sizes:
+            continue
+        kids = ([v for kv in node.value for v in kv] if isinstance(node, yaml.MappingNode)
+                else list(node.value) if isinstance(node, yaml.SequenceNode) else [])
+        if not done:
+            stack.append((node, True))
+            stack.extend((k, False) for k in kids if id(k) not in sizes)
+            continue
+        sizes[id(node)] = 1 + sum(sizes.get(id(k), 1) for k in kids)
+        if sizes[id(node)] > MAX_NODES:
+            raise TopologyError(source, [("", node.start_mark.line + 1, f"the YAML expands to more than {MAX_NODES} "
+                                           f"values (aliases used over and over?); a topology is far smaller")])
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for k, _ in node.value:
+                key = str(k.value)
+                if key in seen:
+                    raise TopologyError(source, [("", k.start_mark.line + 1, f"key {key!r} appears twice in one "
+                                                  f"mapping (first at line {seen[key]}); YAML would drop the first")])
+                seen[key] = k.start_mark.line + 1
+
+
 def _line_map(text: str) -> dict[tuple, int]:
     """Map YAML key paths to 1-based line numbers, for error messages."""
     out: dict[tuple, int] = {}
@@ -287,12 +324,19 @@ def load(path: str | Path) -> Topology:
         TopologyError: unreadable file, bad YAML (with line), or invalid fields (with line and path).
     """
     p = Path(path)
+    if p.exists() and not p.is_file():
+        raise TopologyError(str(p), [("", None, "not a regular file (a directory, FIFO or device); give a YAML file")])
     try:
         text = p.read_text()
+    except UnicodeDecodeError as e:
+        raise TopologyError(str(p), [("", None, f"not a text file (byte {e.start} is not UTF-8)")]) from None
     except OSError as e:
         raise TopologyError(str(p), [("", None, f"cannot read: {e.strerror}")]) from None
     try:
+        _check_shape(yaml.compose(text), str(p))
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise TopologyError(str(p), [("", None, "nested too deeply to be a topology")]) from None
     except yaml.YAMLError as e:
         mark, ctx = getattr(e, "problem_mark", None), getattr(e, "context_mark", None)
         line = mark.line + 1 if mark else None

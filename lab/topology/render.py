@@ -12,6 +12,8 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
+from ..errors import ConfigError
+
 from ..kaconf.from_config import KeepalivedConfig, from_text
 from ..kaconf.render import NOTIFY_FIFO, Facts, render_config, render_user_template
 from ..kaconf.schema import parse_vip
@@ -76,10 +78,14 @@ def render_node(topo: Topology, node: str, subnets: dict[str, ipaddress.IPv4Netw
         ConfigError: a user template is missing or fails to render (names the file and line).
     """
     spec = topo.nodes[node]
-    facts = lab_facts(topo, node, subnets)
     if spec.config_template:
         base = Path(topo.source).parent if topo.source and topo.source != "<builder>" else Path.cwd()
-        return render_user_template(base / spec.config_template, facts, notify_fifo)
+        path = (base / spec.config_template).resolve()
+        if base.resolve() not in path.parents:
+            raise ConfigError(str(topo.source), None, f"node {node}: config_template {spec.config_template!r} is "
+                              f"outside the topology's folder {base.resolve()}; put the template beside the topology")
+        return render_user_template(path, lab_facts(topo, node, subnets), notify_fifo)
+    facts = lab_facts(topo, node, subnets)
     instances = {}
     for name, inst in topo.instances(node).items():
         instances[name] = inst.model_copy(update={

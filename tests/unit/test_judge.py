@@ -271,3 +271,50 @@ def test_the_model_reads_a_users_own_config_that_runs():
     specs = specs_from_running(topo, {"s1": conf})
     assert specs["VI_1"]["s1"].priority == 150 and specs["VI_1"]["s1"].tracks[0].weight == -60
     assert specs["VI_1"]["s2"].priority == 100          # the topology's default for a node without its own file
+
+
+def _tracked_topology(files=None, **inst_a):
+    from lab.topology import validate
+    base = {"state": "BACKUP", "interface": "eth0", "virtual_router_id": 51, "virtual_ipaddress": ["lan+200/24"]}
+    return validate({"name": "tracked", "networks": {"lan": {}, "wan": {}}, "vrrp_instances": {"VI_1": base},
+                     **({"vrrp_track_files": files} if files else {}), "nodes": {
+        "a": {"interfaces": {"eth0": {"network": "lan"}, "eth1": {"network": "wan"}},
+              "vrrp_instances": {"VI_1": {"priority": 150, **inst_a}}},
+        "b": {"interfaces": {"eth0": {"network": "lan"}, "eth1": {"network": "wan"}},
+              "vrrp_instances": {"VI_1": {"priority": 100}}}}})
+
+
+@pytest.mark.parametrize("weight,prio,master,fault", [
+    (-60, 90, "b", False),      # man 5 keepalived.conf track_interface weight: 150 - 60 = 90 < 100, b preempts
+    (-20, 130, "a", False),     # 130 > 100: nothing moves
+    (None, None, "b", True),    # no weight: the tracked interface down puts the instance in FAULT (R_IFACE)
+])
+def test_a_tracked_interface_going_down(weight, prio, master, fault):
+    from lab.election import InterfaceChange
+    entry = {"name": "eth1", **({"weight": weight} if weight is not None else {})}
+    m = ElectionModel(specs_from_topology(_tracked_topology(track_interface=[entry])))
+    m.apply(NodeUp("a")), m.apply(NodeUp("b"))
+    e = m.apply(InterfaceChange("a", "eth1", up=False))[0]
+    assert e.master == master and (e.states["a"] == "FAULT") == fault
+    if prio is not None:
+        assert e.effective_priorities["a"] == prio
+    back = m.apply(InterfaceChange("a", "eth1", up=True))[0]
+    assert back.master == "a"
+
+
+def test_a_feature_without_a_rule_makes_the_history_unjudgeable_by_name():
+    from lab.topology import validate
+    topo = _tracked_topology(files={"flag": {"file": "/tmp/flag"}}, track_file=["flag"])
+    h = hist(*START, END)
+    rep = judge(h, specs_from_topology(topo), margin=1.0, startup=15.0)
+    assert rep.verdict is Verdict.CANNOT_JUDGE and "track_file" in rep.stopped_at.reason
+
+
+def test_a_node_stopped_during_the_start_up_race_was_nobodys_master():
+    # s1 (150) stopped 1.2 s after both started: it never was MASTER, so no priority-0 advert lets b take
+    # over at once; b becomes MASTER when its own start-up timer runs out (R_STARTUP)
+    rows = [nd(0.0, "a", "start"), nd(0.1, "b", "start"), nd(0.3, "a", "ready"), nd(0.4, "b", "ready"),
+            st(0.4, "a", "BACKUP", 150), st(0.5, "b", "BACKUP", 100), nd(1.3, "a", "stop"), nd(1.35, "a", "exited"),
+            st(0.4 + MDI_B + 0.05, "b", "MASTER", 100), END]
+    rep = verdict(rows)
+    assert rep.verdict is Verdict.HOLDS, [j.problem for j in rep.judgements]

@@ -1,6 +1,8 @@
 """The keepalived.conf reader follows keepalived 2.2.7's parser (lib/parser.c; man 5 keepalived.conf)."""
 import ipaddress
 
+import pytest
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -185,3 +187,15 @@ def test_parsed_user_file_feeds_the_models():
                    " virtual_ipaddress {\n 10.0.0.1/24 dev eth0\n }\n}\n")
     assert kc.instances["VI_1"].priority == 100                 # keepalived: "Using default 100"
     assert any("Priority not valid" in n.message and n.line == 5 for n in kc.notes)
+
+
+@pytest.mark.parametrize("text,says", [
+    ("$M=one \\\nm $M end\n$M\n", "more than 20000 lines"),       # a multi-line definition that refers to itself
+    ("~SEQ(i, 1, 100000000) priority $i\n", "would generate 100000000 lines"),
+])
+def test_expansion_is_bounded_and_says_so_within_a_second(text, says):
+    import time
+    t0 = time.monotonic()
+    cfg = parse_text(text)
+    assert time.monotonic() - t0 < 2.0
+    assert any(says in p.message for p in cfg.problems), [p.message for p in cfg.problems]

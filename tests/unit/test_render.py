@@ -88,3 +88,31 @@ def test_priority_changes_are_turned_on_once():
     assert "vrrp_notify_priority_changes" in render_node(load(ROOT / "topologies" / "two_node.yaml"), "b", SUBNETS)
     mine = "global_defs {\n vrrp_notify_fifo /f\n vrrp_notify_priority_changes false\n}\n"
     assert ensure_notify_fifo(mine, "/f") == mine
+
+
+@pytest.mark.parametrize("template,says", [
+    ("{{ ''.__class__.__mro__[1].__subclasses__() }}", "may not"),          # the sandbox refuses it
+    ("{% for i in range(10**9) %}x{% endfor %}", "Range too big"),         # the sandbox caps range()
+    ("{% include '/etc/passwd' %}", "fails to render"),                     # no loader: no other files
+    ("{{ 1/0 }}", "fails to render"),
+])
+def test_a_users_template_is_sandboxed(tmp_path, template, says):
+    from lab.errors import ConfigError
+    from lab.kaconf.render import Facts, render_user_template
+    p = tmp_path / "keepalived.conf.j2"
+    p.write_text(template)
+    facts = Facts(node="a", topology="t", interfaces={}, peers={}, instances={}, subnets={})
+    with pytest.raises(ConfigError, match=says):
+        render_user_template(p, facts, None)
+
+
+def test_a_template_outside_the_topologys_folder_is_refused(tmp_path):
+    from lab.errors import ConfigError
+    from lab.topology import validate
+    from lab.topology.render import render_node
+    (tmp_path / "sub").mkdir()
+    topo = validate({"name": "esc", "networks": {"lan": {}}, "nodes": {
+        "a": {"interfaces": {"eth0": {"network": "lan"}}, "config_template": "../../../../etc/shadow"}}},
+        str(tmp_path / "sub" / "topology.yaml"))
+    with pytest.raises(ConfigError, match="outside the topology's folder"):
+        render_node(topo, "a", {})

@@ -180,3 +180,15 @@ def test_topology_survives_the_label_round_trip():
     t = validate(ALL)
     again = validate(json.loads(t.model_dump_json(exclude_none=True)))
     assert again.instances("a") == t.instances("a") and again.sync_groups("a") == t.sync_groups("a")
+
+
+def test_a_newline_in_a_rendered_value_cannot_inject_keepalived_config():
+    """issue 18: a newline in a notify command would start a new vrrp_instance block in keepalived.conf."""
+    import pytest as _pytest
+    from lab.errors import TopologyError
+    from lab.topology import validate
+    evil = "/bin/true\n}\nvrrp_instance EVIL {\n  priority 255"
+    with _pytest.raises(TopologyError, match="control character"):
+        validate({"name": "inj", "networks": {"lan": {}}, "vrrp_instances": {"VI_1": {
+            "state": "BACKUP", "interface": "eth0", "virtual_router_id": 51, "virtual_ipaddress": ["lan+200/24"],
+            "notify_master": evil}}, "nodes": {"a": {"interfaces": {"eth0": {"network": "lan"}}}}})

@@ -128,3 +128,24 @@ nodes:
     assert msg.count("VI_1.virtual_router_id:") == 1, "reported once, not once per node"
     assert f"{p}:6: vrrp_instances.VI_1.virtual_router_id" in msg
     assert f"{p}:10: nodes.b.vrrp_instances.VI_1.prority" in msg and "did you mean 'priority'" in msg
+
+
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, c in zip("abcdefgh", "bcdefghi"))
+
+
+@pytest.mark.parametrize("content,says", [
+    (BOMB.encode(), "expands to more than"),
+    (b"name: x\nnodes:\n  a: {kind: client}\n  a: {kind: client}\n", "appears twice"),
+    (b"\x00\xff\xfe\x9c binary", "not a text file"),
+    (("a: " + "[" * 3000 + "]" * 3000 + "\n").encode(), "nested too deeply|not valid YAML"),
+])
+def test_hostile_yaml_is_one_clear_error_within_a_second(tmp_path, content, says):
+    import time
+    from lab.errors import TopologyError
+    p = tmp_path / "t.yaml"
+    p.write_bytes(content)
+    t0 = time.monotonic()
+    with pytest.raises(TopologyError, match=says):
+        load(p)
+    assert time.monotonic() - t0 < 2.0

@@ -25,6 +25,11 @@ from .stmt import ParseProblem
 _DEF_RE = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)\s*=")
 
 
+#: the most lines definitions and ~SEQ may generate while reading one config (a definition that
+#: refers to itself would otherwise generate lines for ever); far above any real configuration
+MAX_GENERATED_LINES = 20_000
+
+
 class Definitions:
     """The ``$NAME`` definitions and the config id of one read; problems go to the shared ``problems`` list."""
 
@@ -189,6 +194,11 @@ class Definitions:
             start, step, end = vals[:3]
         if step == 0 or (start < end and step < 0) or (start > end and step > 0):
             self.problems.append(ParseProblem(cur.file, cur.line, f"Invalid ~SEQ values '{t}'", "error"))
+            return []
+        count = (end - start) // step + 1
+        if count > MAX_GENERATED_LINES:
+            self.problems.append(ParseProblem(cur.file, cur.line, f"~SEQ would generate {count} lines, more than "
+                                              f"the {MAX_GENERATED_LINES} this reader allows: '{t}'", "error"))
             return []
         out = []
         v = start

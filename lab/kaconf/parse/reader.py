@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Iterator, Optional
 
-from .expand import Definitions
+from .expand import MAX_GENERATED_LINES, Definitions
 from .lex import WS, Line, decomment, split_braces
 from .stmt import ParseProblem
 
@@ -71,10 +71,17 @@ class Reader:
         pending: list[Line] = []        # lines produced by multi-line definitions or ~SEQ
         multiline_def: Optional[str] = None
         i = 0
+        generated = 0
         while pending or i < len(physical):
             if pending:
                 cur = pending.pop(0)
                 t = cur.text
+                generated += 1
+                if generated > MAX_GENERATED_LINES:
+                    self.problems.append(ParseProblem(cur.file, cur.line, f"definitions generate more than "
+                                                      f"{MAX_GENERATED_LINES} lines (does a definition refer to "
+                                                      f"itself?); reading stopped here", "error"))
+                    return
             else:
                 raw = physical[i].rstrip("\r\n")
                 i += 1
