@@ -249,7 +249,7 @@ def judge(history: Path = typer.Argument(..., help="a history.jsonl written by a
     except (OSError, EventError, ValueError, TypeError, KeyError, AttributeError) as e:
         unreadable(f"not a readable history ({type(e).__name__}: {e})")
     try:
-        rep = judge_history(h, _topology(topology) if topology else None, allow=allow, source=str(history))
+        rep = judge_history(h, _topology(topology) if topology else None, allow=allow or None, source=str(history))
     except typer.Exit:
         raise
     except LabError as e:

@@ -148,10 +148,13 @@ def _judge(request: pytest.FixtureRequest, lab) -> Optional[str]:
             return "@pytest.mark.judge(False) needs reason=...: say why this history cannot be judged"
         return None
     allow = list(m.kwargs.get("allow", ())) if m is not None else []
+    lab.history.meta["allow"] = allow            # judged again offline (kalab judge), the same way
     try:
-        lab.check.assert_matches_model(allow=allow)
+        rep = lab.check.assert_matches_model(allow=allow)
     except AssertionError as e:
+        lab.history.meta["verdict"] = "violated" if "verdict: violated" in str(e) else "cannot judge"
         return f"the judge (lab teardown, @pytest.mark.judge): {e}"
+    lab.history.meta["verdict"] = rep.verdict.value
     return None
 
 

@@ -104,6 +104,11 @@ class ElectionModel(ProtocolMixin):
         return [n for n in self.specs[instance]
                 if n in self.up and n not in self.paused and not self.faulted(n, instance)]
 
+    def end_race(self, instance: str) -> None:
+        """The start-up race of ``instance`` is over (its winner was seen): later inputs meet an
+        established master."""
+        self._racing_until.pop(instance, None)
+
     def racing(self, instance: str, t: float) -> bool:
         """Whether at ``t`` no master of ``instance`` is established yet (a start-up race is open, R_STARTUP)."""
         return (not self.masters[instance] and instance not in self._open_ties) \
@@ -257,7 +262,9 @@ class ElectionModel(ProtocolMixin):
             rules.append(R_STARTUP)
             if takers:
                 # a starting node waits its own master down interval (R_STARTUP); it ignores lower adverts
-                lo = min(mdi(n) + spec[n].effective_preempt_delay for n in takers)
+                # preempt_delay delays a preemption (a lower master is heard); with no master at all a
+                # starting node takes over after its master down interval (man 5 keepalived.conf preempt_delay)
+                lo = min(mdi(n) + (spec[n].effective_preempt_delay if prev else 0.0) for n in takers)
                 hi = self.startup + max(mdi(n) + spec[n].effective_preempt_delay for n in takers)
                 if any(n != ev.node for n in takers):   # another node preempts nobody; startup races
                     lo = 0.0
@@ -272,9 +279,15 @@ class ElectionModel(ProtocolMixin):
         elif lost_master:
             # killed, paused, faulted or cut off: backups time out (R_MDI) after the master's last advert
             rules.append(R_MDI)
-            if isinstance(ev, (ScriptResult, InterfaceChange)):
+            own_link = isinstance(ev, InterfaceChange) and not ev.up and ev.interface == spec[ev.node].interface
+            if isinstance(ev, (ScriptResult, InterfaceChange)) and not own_link:
                 rules += [R_FAULT_LEAVE] + ([R_WEIGHT0] if isinstance(ev, ScriptResult) else [R_IFACE])
                 lo = d_lo
+            elif own_link:
+                # the master's own link is down: it can send nothing, not even a priority-0 advert, so the
+                # backups time out as after a kill (R_IFACE, R_MDI)
+                rules += [R_FAULT_LEAVE, R_IFACE]
+                lo = max(0.0, min((mdi(n) for n in takers), default=0.0) - adv)
             else:
                 lo = max(0.0, min((mdi(n) for n in takers), default=0.0) - adv)
             hi = d_hi + max((mdi(n) for n in takers), default=0.0)

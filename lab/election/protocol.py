@@ -115,7 +115,7 @@ class ProtocolMixin:
             def timer(b: str) -> float:
                 heard_lower = any(self.hears(b, s, instance) for s in masters)
                 t = spec[b].master_down_interval(self.effective_priority(b, instance)) + (
-                    spec[b].effective_preempt_delay if heard_lower or not start else 0.0)
+                    spec[b].effective_preempt_delay if heard_lower else 0.0)
                 if self._start_race and not masters:      # a start-up race: timers run from each start
                     t += self.started_at.get(b, 0.0) - min(self.started_at.get(n, 0.0) for n in cand)
                 return t

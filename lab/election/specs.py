@@ -31,6 +31,13 @@ class TrackSpec:
     interval: float = 1.0
     init_fail: bool = False
     timeout: float = 0.0
+    #: the script's result before anything was done to it, when known (the lab's convention: a command
+    #: that tests ``/run/kalab/ok-NAME`` fails until the file exists); None: OK unless ``init_fail``
+    initially_ok: Optional[bool] = None
+
+    def initial(self) -> bool:
+        """The result the model assumes before any input changed it."""
+        return (not self.init_fail) if self.initially_ok is None else self.initially_ok
 
     def adjustment(self, ok: bool) -> int:
         """Priority adjustment while the script is ``ok`` (True) or failing (False): lab.priority's
@@ -94,14 +101,14 @@ class InstanceSpec:
         Args:
             script_ok: script name -> current result (missing: OK unless the script has init_fail).
         """
-        return effective_priority(self.priority, [t.adjustment(script_ok.get(t.script, not t.init_fail))
+        return effective_priority(self.priority, [t.adjustment(script_ok.get(t.script, t.initial()))
                                                   for t in self.tracks])
 
     def faulted(self, script_ok: Mapping[str, bool], interfaces_down: Iterable[str] = ()) -> bool:
         """FAULT by a weight-0 tracker (R_WEIGHT0) or the instance's interface being down (R_IFACE)."""
         if self.interface and self.interface in set(interfaces_down):
             return True
-        return any(t.faults(script_ok.get(t.script, not t.init_fail)) for t in self.tracks)
+        return any(t.faults(script_ok.get(t.script, t.initial())) for t in self.tracks)
 
     def master_down_interval(self, priority: Optional[int] = None) -> float:
         """Seconds (R_MDI); ``priority`` defaults to the configured one."""
@@ -110,6 +117,16 @@ class InstanceSpec:
     def skew_time(self, priority: Optional[int] = None) -> float:
         """Seconds (R_MDI)."""
         return skew_time(priority or self.priority, self.advert_int, self.version)
+
+
+def _initially_ok(name: str, command: Optional[str]) -> Optional[bool]:
+    """The lab's script convention (lab.observe.ObserveMixin.set_script): ``/run/kalab/ok-NAME`` in the
+    command fails until the lab creates the file; ``/run/kalab/fail-NAME`` succeeds until it does."""
+    if command and f"/run/kalab/ok-{name}" in command:
+        return False
+    if command and f"/run/kalab/fail-{name}" in command:
+        return True
+    return None
 
 
 def specs_from_topology(topo: Any, addresses: Optional[Mapping[str, Mapping[str, object]]] = None
@@ -131,7 +148,8 @@ def specs_from_topology(topo: Any, addresses: Optional[Mapping[str, Mapping[str,
                     continue
                 tracks.append(TrackSpec(tr.name, s.weight if tr.weight is None else tr.weight,
                                         tr.reverse if tr.weight is not None else s.reverse,
-                                        s.rise, s.fall, s.interval, s.init_fail, float(s.timeout or 0)))
+                                        s.rise, s.fall, s.interval, s.init_fail, float(s.timeout or 0),
+                                        _initially_ok(tr.name, s.script)))
             for tr in inst.track_interface:      # a tracked interface is a tracker whose result is "up"
                 tracks.append(TrackSpec(f"{IFACE_TRACK}{tr.name}", tr.weight or 0, tr.reverse, 1, 1, 0.0))
             unmodelled = []

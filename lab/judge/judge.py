@@ -50,6 +50,8 @@ class Judgement:
     expectation: Expectation
     deadline: float
     transient: frozenset[str] = frozenset()
+    #: (receiver, sender) pairs that hear each other's adverts after this input (the model's view)
+    hearing: frozenset = frozenset()
     observed: Optional[frozenset[str]] = None
     verdict: Optional[Verdict] = None
     problem: str = ""
@@ -181,11 +183,12 @@ def judge(history: History, specs: Mapping[str, Mapping[str, InstanceSpec]], *, 
     for k, (ev, mevs) in enumerate(inputs):
         if ev.t > horizon:
             break
-        for i, j in pending.items():           # an open tie the history has already settled is decided
-            if len(j.expectation.options) > 1:
-                seen = frozenset(history.masters(i, at=ev.t - 1e-9))
-                if j.expectation.allows(seen):
+        for i, j in pending.items():           # an open tie or a start-up race the history has settled
+            seen = frozenset(history.masters(i, at=t_in(ev) - 1e-9))
+            if seen and j.expectation.allows(seen):
+                if len(j.expectation.options) > 1:
                     model.observe_master(i, seen)
+                model.end_race(i)
         for m in mevs:
             racing = {i: model.racing(i, ev.t) for i in names}
             for exp in model.apply(m, t=ev.t):
@@ -193,7 +196,9 @@ def judge(history: History, specs: Mapping[str, Mapping[str, InstanceSpec]], *, 
                 if i not in per:
                     continue
                 j = Judgement(ev, exp, deadline(history, ev, exp, margin, startup),
-                              frozenset(model.candidates(i)) if racing.get(i) else frozenset())
+                              frozenset(model.candidates(i)) if racing.get(i) else frozenset(),
+                              frozenset((r, x) for r in model.specs[i] for x in model.specs[i]
+                                        if r != x and model.hears(r, x, i)))
                 lst = per[i]
                 if lst and lst[-1].event is ev:          # one event, several inputs (a restart): the earlier
                     j.transient |= lst[-1].transient     # ones stay in force as in-flight windows
@@ -221,6 +226,7 @@ def judge(history: History, specs: Mapping[str, Mapping[str, InstanceSpec]], *, 
     for i, lst in per.items():
         _judge_transitions(history, i, lst, horizon, margin)
         _judge_startup(history, i, lst, model.specs.get(i, {}), horizon, margin)
+        _judge_masters_meet(history, i, lst, model.specs.get(i, {}), horizon, margin)
         _judge_stays(history, i, lst, [t_in(j.event) for j in lst[1:]] + [horizon])
         rep.judgements += lst
     rep.judgements.sort(key=lambda j: (j.event.t, j.expectation.instance))
@@ -325,6 +331,50 @@ def _judge_startup(history: History, inst: str, lst: list[Judgement], specs: Map
                                   f"started: before its master down interval "
                                   f"{spec.master_down_interval(best):.3f} s (R_STARTUP) less the margin")
             started.pop(e["node"], None)      # only the first election after a start
+
+
+def _judge_masters_meet(history: History, inst: str, lst: list[Judgement], specs: Mapping[str, InstanceSpec],
+                        horizon: float, margin: float) -> None:
+    """R_MASTERS_MEET: two masters that hear each other's adverts do not stay masters together: the one
+    with the lower priority steps down on the first advert of the other, so co-mastership lasts at most
+    one advert interval (plus the margin) after the input that made them hear each other."""
+    if not lst:
+        return
+    rel = lambda t: f"{t - history.t0:.3f} s"
+    points = [e.t for e in history.events(since=t_in(lst[0].event)) if e.kind in ("state", "node") and e.t <= horizon]
+    points.append(horizon)
+    for t0, t1 in zip(points, points[1:]):
+        ms = sorted(history.masters(inst, at=t0))
+        if len(ms) < 2:
+            continue
+        owners = [j for j in lst if t_in(j.event) <= t0]
+        if not owners:
+            continue
+        j = owners[-1]
+        for a in ms:
+            for b in ms:
+                if a < b and (a, b) in j.hearing and (b, a) in j.hearing:
+                    adv = max(specs[a].advert_int, specs[b].advert_int) if a in specs and b in specs else 1.0
+                    since = max(_together_since(history, inst, a, b, t0), j.event.t)
+                    if t1 - since > adv + margin:
+                        j.add_problem(f"{a} and {b} were both MASTER from {rel(since)} to {rel(t1)} although they hear "
+                                      f"each other (R_MASTERS_MEET: the lower steps down on the other's first advert, "
+                                      f"within {adv:g} s)")
+                        return
+
+
+def _together_since(history: History, inst: str, a: str, b: str, t: float) -> float:
+    """When ``a`` and ``b`` last became MASTER together, at or before ``t``."""
+    last = t
+    for e in reversed(history.events(instance=inst)):
+        if e.t > t or e.kind != "state":
+            continue
+        ms = history.masters(inst, at=e.t)
+        if a in ms and b in ms:
+            last = e.t
+        else:
+            break
+    return last
 
 
 def _judge_stays(history: History, inst: str, lst: list[Judgement], next_inputs: list[float]) -> None:

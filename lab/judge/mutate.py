@@ -27,6 +27,7 @@ from typing import Callable, Optional
 from ..events import Event
 from ..history import History
 from .inputs import model_inputs
+from .judge import t_in
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def _deadline_of(rep, ev: Event, inst: str) -> Optional[float]:
 def _until_deadline(h: History, cut: float, deadline: float, extra: Optional[Event] = None) -> list[Event]:
     """The history before ``cut`` (a test that never saw what it waited for runs on until the deadline:
     nothing else happens), ``extra`` if given, and a note just after ``deadline``."""
-    evs = [x for x in h.events() if x.t < cut]
+    evs = [x for x in h.events() if x.t < cut or (x.kind in ("fault", "node") and t_in(x) < cut)]
     if extra is not None:
         evs.append(extra)
     return sorted(evs + [Event(max(deadline, cut) + 0.1, "note", {"text": "end of the mutant"})], key=lambda e: e.t)
@@ -117,14 +118,19 @@ def missing_takeover(h: History, rep=None) -> Optional[Mutant]:
 
 
 def never_yields(h: History, rep=None) -> Optional[Mutant]:
-    """A BACKUP report of a node that was MASTER while another node was MASTER too (a split brain
-    that ended) is removed, with every later report of that node."""
+    """A master that stepped down when another master appeared (a split brain that ended) never does;
+    the history runs on to the deadline of the window in which it stepped down."""
     for s in h.events("state", state="BACKUP"):
         inst = s["instance"]
         before = h.masters(inst, at=s.t - 1e-6)
         if s["node"] in before and len(before) > 1:
-            evs = [x for x in h.events() if not (x.kind == "state" and x["node"] == s["node"]
-                                                 and x.get("instance") == inst and x.t >= s.t)]
+            owners = [j for j in (rep.judgements if rep is not None else [])
+                      if j.expectation.instance == inst and j.event.t <= s.t]
+            if not owners:
+                continue
+            d = max(owners[-1].deadline, s.t + 3.0)
+            evs = [x for x in _until_deadline(h, s.t, d)
+                   if not (x.kind == "state" and x["node"] == s["node"] and x.get("instance") == inst and x.t >= s.t)]
             return Mutant("never-yields", f"{s['node']} stays MASTER of {inst} beside "
                           f"{', '.join(n for n in before if n != s['node'])} after {s.t - h.t0:.3f} s", _copy(h, evs))
     return None
@@ -207,5 +213,14 @@ MUTATIONS: dict[str, Callable[..., Optional[Mutant]]] = {
 
 
 def mutants(h: History, rep) -> list[Mutant]:
-    """Every mutant of ``h`` the mutations can make, given the judge's report ``rep`` on ``h``."""
+    """Every mutant of ``h`` the mutations can make, given the judge's report ``rep`` on ``h``.
+
+    Where judging stopped at an input the test allowed the model not to follow, only the judged part
+    (before that input) is mutated: what follows is not claimed to obey any rule."""
+    if rep is not None and rep.stopped_at is not None:
+        from .offline import judge_history
+        cut = t_in(rep.stopped_at.event)
+        h = _copy(h, [e for e in h.events() if e.t < cut])
+        h.meta.pop("allow", None)
+        rep = judge_history(h)
     return [m for f in MUTATIONS.values() if (m := f(h, rep)) is not None]

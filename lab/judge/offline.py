@@ -20,13 +20,15 @@ def history_topology(h: History, source: str = "<history>") -> Any:
     return validate(h.meta["topology"], f"{source} (meta record)")
 
 
-def judge_history(h: History, topology: Optional[Any] = None, *, allow: Sequence[str] = (),
+def judge_history(h: History, topology: Optional[Any] = None, *, allow: Optional[Sequence[str]] = None,
                   source: str = "<history>") -> ModelReport:
-    """Judge ``h`` with its own topology (or ``topology``), addresses and allowances.
+    """Judge ``h`` with its own topology (or ``topology``), addresses and allowances; ``allow`` defaults
+    to what the test that recorded it allowed (its meta record's ``allow``).
 
     Raises LabError (no topology), ValueError / TypeError (meta fields of the wrong shape).
     """
     topo = topology if topology is not None else history_topology(h, source)
     addrs = {n: {i: IPv4Address(a) for i, a in itfs.items()} for n, itfs in (h.meta.get("addresses") or {}).items()}
     return judge(h, specs_from_running(topo, h.meta.get("configs"), addrs or None), margin=float(h.meta.get("margin", MARGIN)),
-                 startup=float(h.meta.get("startup_allowance", STARTUP_ALLOWANCE)), allow=allow)
+                 startup=float(h.meta.get("startup_allowance", STARTUP_ALLOWANCE)),
+                 allow=list(h.meta.get("allow") or ()) if allow is None else allow)

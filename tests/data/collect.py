@@ -26,6 +26,8 @@ def main(reports: Path, only: list[str]) -> None:
         meta = json.loads(lines[0]) if lines else {}
         if meta.get("kind") != "meta" or "topology" not in meta.get("data", {}):
             continue
+        if meta["data"].get("verdict") != "holds":       # only what the judge passed live (not xfail, not failed)
+            continue
         recs = [json.loads(l) for l in lines]
         # the lab fixture heals what the test left applied after the judge ran: cut the history at the
         # judge's last "model deadline reached", so it ends where it was judged
