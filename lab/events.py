@@ -145,6 +145,7 @@ MODEL_INPUTS: dict[str, tuple[str, ...]] = {
     "interface": ("node", "interface", "up"),
     "hearing": ("receiver", "sender", "hears"),
     "reload": ("node", "instance", "changes"),
+    "rogue": ("instance", "priority", "active"),
 }
 
 

@@ -84,12 +84,26 @@ class Hearing:
         return self.receiver
 
 
+@dataclass(frozen=True)
+class RogueAdverts:
+    """Forged adverts for ``instance`` that every node accepts (they copy its VRID, version, authentication
+    and interval) at ``priority`` start (``active``) or stop. Concerns no lab node (``node`` is None)."""
+    instance: str
+    priority: int
+    active: bool = True
+
+    @property
+    def node(self) -> None:
+        return None
+
+
 ModelEvent = Union[NodeUp, NodeDown, NodePaused, NodeResumed, ScriptResult, InterfaceChange, AdvertsBlocked, Hearing,
-                   Reload]
+                   Reload, RogueAdverts]
 
 #: input name (lab.events.MODEL_INPUTS) -> class
 _BY_NAME = {"node_up": NodeUp, "node_down": NodeDown, "node_paused": NodePaused, "node_resumed": NodeResumed,
-            "script_result": ScriptResult, "interface": InterfaceChange, "hearing": Hearing, "reload": Reload}
+            "script_result": ScriptResult, "interface": InterfaceChange, "hearing": Hearing, "reload": Reload,
+            "rogue": RogueAdverts}
 
 
 def to_dict(ev: ModelEvent) -> dict[str, Any]:
@@ -110,6 +124,8 @@ def to_dict(ev: ModelEvent) -> dict[str, Any]:
         return {"input": "hearing", "receiver": ev.receiver, "sender": ev.sender, "hears": ev.hears}
     if isinstance(ev, Reload):
         return {"input": "reload", "node": ev.node, "instance": ev.instance, "changes": dict(ev.changes)}
+    if isinstance(ev, RogueAdverts):
+        return {"input": "rogue", "instance": ev.instance, "priority": ev.priority, "active": ev.active}
     raise TypeError(f"no dict form for {ev!r}")
 
 

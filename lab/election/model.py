@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping, Optional
 
 from .inputs import (AdvertsBlocked, Hearing, InterfaceChange, ModelEvent, NodeDown, NodePaused, NodeResumed, NodeUp,
-                     Reload, ScriptResult)
+                     Reload, RogueAdverts, ScriptResult)
 from .expectation import Expectation
 from .protocol import ProtocolMixin
 from .rules import *  # noqa: F401,F403  (every R_* constant, re-exported for citations)
@@ -64,6 +64,8 @@ class ElectionModel(ProtocolMixin):
         self.blocked: set[str] = set()
         #: (receiver, sender) pairs cut in that direction (Hearing)
         self.cut: set[tuple[str, str]] = set()
+        #: instance -> the priority of a forged sender's adverts everyone accepts (RogueAdverts)
+        self.rogues: dict[str, int] = {}
         self.ifaces_down: dict[str, set[str]] = {}
         self.script_ok: dict[tuple[str, str], bool] = {}
         self.masters: dict[str, frozenset[str]] = {i: frozenset() for i in self.specs}
@@ -151,6 +153,10 @@ class ElectionModel(ProtocolMixin):
         """
         node = event.node
         insts = [i for i, nodes in self.specs.items() if node in nodes]
+        if isinstance(event, RogueAdverts):
+            insts = [event.instance] if event.instance in self.specs else []
+            if not insts:
+                raise KeyError(f"no VRRP instance {event.instance!r} in the model; instances: {', '.join(self.specs)}")
         if not insts:
             raise KeyError(f"no keepalived node {node!r} in the model; nodes: "
                            f"{', '.join(sorted({n for v in self.specs.values() for n in v}))}")
@@ -195,6 +201,11 @@ class ElectionModel(ProtocolMixin):
             self.script_ok[(node, IFACE_TRACK + event.interface)] = event.up     # track_interface
         elif isinstance(event, AdvertsBlocked):
             (self.blocked.add if event.blocked else self.blocked.discard)(node)
+        elif isinstance(event, RogueAdverts):
+            if event.active and event.priority > 0:
+                self.rogues[event.instance] = event.priority
+            else:
+                self.rogues.pop(event.instance, None)     # priority 0 moves nothing for long (R_ROGUE)
         elif isinstance(event, Hearing):
             (self.cut.discard if event.hears else self.cut.add)((event.receiver, event.sender))
         elif isinstance(event, Reload):
@@ -315,6 +326,8 @@ class ElectionModel(ProtocolMixin):
 
 
 def _describe_event(ev: ModelEvent) -> str:
+    if isinstance(ev, RogueAdverts):
+        return f"forged adverts for {ev.instance} at priority {ev.priority} {'start' if ev.active else 'stop'}"
     if isinstance(ev, NodeUp):
         return f"{ev.node} up"
     if isinstance(ev, NodeDown):

@@ -10,14 +10,22 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from .rules import (R_BACKUP_ACCEPTS, R_BLOCKED, R_DISCARD, R_EQUAL_BACKUP, R_HEARING, R_HIGHEST,  # noqa: F401
+from .rules import (R_BACKUP_ACCEPTS, R_BLOCKED, R_DISCARD, R_ROGUE, R_EQUAL_BACKUP, R_HEARING, R_HIGHEST,  # noqa: F401
                     R_MASTERS_MEET, R_NOPREEMPT, R_PREEMPT)
 
 
+#: the name of a forged sender (the rogue fault): a master that sends for ever and is not a lab node
+ROGUE = "~rogue"
+
+
 class ProtocolMixin:
-    """The settling rules of the election model (see the module docstring)."""
+    """The settling rules of the election model (see the module docstring). A forged sender of a
+    well-formed advert (``self.rogues[instance]`` = its priority) takes part as :data:`ROGUE`: a master
+    every node hears, that never steps down or times out; it is left out of the outcomes (no lab node)."""
 
     def _key(self, instance: str, node: str) -> tuple:
+        if node == ROGUE:
+            return (self.rogues[instance], -1)
         spec = self.specs[instance][node]
         return (self.effective_priority(node, instance), int(spec.primary_ip) if spec.primary_ip else -1)
 
@@ -40,6 +48,8 @@ class ProtocolMixin:
         not discard (R_DISCARD: same version and authentication, and in VRRPv2 the same advert_int)."""
         if receiver in self.blocked or (receiver, sender) in self.cut:
             return False
+        if ROGUE in (receiver, sender):      # its adverts copy the instance's settings: none is discarded
+            return True
         if instance is not None:
             r, s = self.specs[instance][receiver], self.specs[instance][sender]
             if r.version != s.version or r.auth != s.auth or (r.version == 2 and r.advert_int != s.advert_int):
@@ -64,7 +74,7 @@ class ProtocolMixin:
     def _step_downs(self, instance: str, masters: frozenset[str]) -> list[frozenset[str]]:
         """Masters left once every master has heard the others' adverts (one list entry per open tie)."""
         outs = [masters]
-        for m in sorted(masters):
+        for m in sorted(masters - {ROGUE}):     # a forged sender never steps down
             nxt = []
             for cur in outs:
                 verdicts = [self._steps_down(instance, m, s) for s in masters if s != m and self.hears(m, s, instance)]
@@ -99,6 +109,10 @@ class ProtocolMixin:
         start = frozenset(n for n in cand if n in prev)
         if not start:
             rules.append(R_HIGHEST)
+        rogue = self.rogues.get(instance)
+        if rogue:
+            start = start | {ROGUE}
+            rules.append(R_ROGUE)
         outcomes: list[frozenset[str]] = []
         todo = [(m, 0) for m in self._step_downs(instance, start)]
         seen: set[frozenset[str]] = set()
@@ -141,5 +155,6 @@ class ProtocolMixin:
             rules.append(R_BLOCKED)
         if len(start) > 1:
             rules.append(R_MASTERS_MEET)
+        outcomes = [o - {ROGUE} for o in outcomes]
         uniq = tuple(dict.fromkeys(sorted(outcomes, key=lambda o: sorted(o))))
         return uniq or (frozenset(),), tuple(dict.fromkeys(rules))

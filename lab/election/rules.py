@@ -55,6 +55,10 @@ R_DISCARD = ("RFC 3768 §7.1: a receiver MUST discard an advert whose version is
              "does not match its configuration (keepalived compares the first 8 characters of auth_pass), or whose "
              "Adver Int differs from its own (VRRPv2); RFC 5798 §6.4.2: a VRRPv3 backup takes the master's interval "
              "instead, so an interval mismatch is no discard there")
+R_ROGUE = ("RFC 3768 §6.4.2/§6.4.3 applied to a forged advert that a receiver accepts (same VRID, version, "
+           "authentication and interval): a master that hears a higher priority steps down, a backup resets its timer on "
+           "a priority at least its own; the forger is a master that never steps down; priority 0 tells backups the "
+           "master stopped (their timer becomes the skew time) and the real master answers at once (§6.4.3)")
 R_GRACEFUL_SIGNAL = ("keepalived shuts down gracefully on SIGTERM/SIGINT (sends priority-0 adverts and removes its VIPs; "
                      "keepalived(8), SIGNALS), as RFC 3768 §6.4.3 Shutdown requires")
 

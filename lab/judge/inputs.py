@@ -81,6 +81,9 @@ def model_inputs(history: History, nodes: Iterable[str]) -> tuple[list[tuple[Eve
         kept = []
         for m in evs:
             n = m.node
+            if n is None:                  # concerns no lab node (forged adverts)
+                kept.append(m)
+                continue
             if n not in nodes:
                 continue
             if isinstance(m, NodeUp):

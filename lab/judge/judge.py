@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Optional, Sequence
 
-from ..election.inputs import NodeUp
+from ..election.inputs import NodeUp, RogueAdverts
 from ..election.model import ElectionModel, Expectation
 from ..election.specs import InstanceSpec
 from ..events import Event
@@ -191,6 +191,10 @@ def judge(history: History, specs: Mapping[str, Mapping[str, InstanceSpec]], *, 
                 model.end_race(i)
         for m in mevs:
             racing = {i: model.racing(i, ev.t) for i in names}
+            if isinstance(m, RogueAdverts) and m.active and m.priority == 0:
+                # "the master stopped": a backup may become MASTER at its skew time before the real master's
+                # answer arrives (R_ROGUE); any candidate may flap, the outcome must not change
+                racing = {i: i == m.instance or racing[i] for i in names}
             for exp in model.apply(m, t=ev.t):
                 i = exp.instance
                 if i not in per:

@@ -67,11 +67,14 @@ class RogueAdvert(Fault):
         if p["vrid"] != cfg.virtual_router_id or p["version"] != (cfg.version or 2) or forged_auth != real_auth \
                 or ((cfg.version or 2) == 2 and float(p["advert_int"]) != float(cfg.advert_int)):
             return []
-        return None
+        if int(p.get("count") or 0) > 0:
+            return None
+        return [{"input": "rogue", "instance": p["instance"], "priority": int(p["priority"]),
+                 "active": action == "apply"}]
 
     def unmodelled(self, action: str) -> str:
-        return (f"forged adverts at priority {self.params['priority']} from a non-member: the model has no rule "
-                f"for adverts of a router that is not in the topology")
+        return (f"forged adverts that stop by themselves after count={self.params['count']}: the model has no "
+                f"input for when they stop")
 
     @property
     def _pidfile(self) -> str:

@@ -25,7 +25,6 @@ SKEW_B = (256 - 100) / 256
 PACKET_TOLERANCE = SKEW_B
 
 
-@pytest.mark.judge(allow=["rogue"])     # forged adverts of a non-member: the model has no rule yet (cannot judge)
 def test_rogue_priority_255_takes_mastership_and_priority_0_is_answered_by_the_master(lab):
     assert lab.wait_for_master("VI_1").name == "a"
     rogue = lab.fault("rogue", "attacker", priority=255)

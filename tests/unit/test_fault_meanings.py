@@ -104,7 +104,9 @@ CASES = {
         ({"ms": 3000}, None, None),                             # reaches the master down interval: no rule
     ],
     "rogue": [
-        ({"priority": 255}, None, None),                        # a forged well-formed advert: no rule yet
+        ({"priority": 255}, [dict(input="rogue", instance="VI_1", priority=255, active=True)],
+         [dict(input="rogue", instance="VI_1", priority=255, active=False)]),   # R_ROGUE
+        ({"priority": 255, "count": 3}, None, None),            # stops by itself: no input for when
         ({"priority": 255, "vrid": 99}, [], []),                # RFC 3768 §7.1: discarded (another VRID)
         ({"priority": 255, "version": 3}, [], []),              # discarded (another version)
         ({"priority": 255, "advert_int": 2}, [], []),           # VRRPv2: discarded (another interval)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.election import ElectionModel, Hearing, NodeDown, NodeUp, specs_from_topology
+from lab.election import ElectionModel, Hearing, NodeDown, NodeUp, RogueAdverts, specs_from_topology  # noqa: F401
 from lab.election.specs import InstanceSpec
 from lab.history import History
 from lab.judge import Verdict, judge
@@ -318,3 +318,45 @@ def test_a_node_stopped_during_the_start_up_race_was_nobodys_master():
             st(0.4 + MDI_B + 0.05, "b", "MASTER", 100), END]
     rep = verdict(rows)
     assert rep.verdict is Verdict.HOLDS, [j.problem for j in rep.judgements]
+
+
+# ---- R_ROGUE: forged adverts every node accepts
+def _rogue(priority, active=True):
+    return dict(input="rogue", instance="VI_1", priority=priority, active=active)
+
+
+def test_a_forged_priority_255_advert_demotes_the_master_and_nobody_is_master_until_it_stops():
+    from lab.election import RogueAdverts
+    m = ElectionModel(specs_from_topology(TOPO))
+    m.apply(NodeUp("a")), m.apply(NodeUp("b"))
+    e = m.apply(RogueAdverts("VI_1", 255))[0]
+    assert e.options == (frozenset(),) and e.changed          # a hears 255 > 150 and steps down; b accepts it
+    assert e.latest <= 1.0 + 1e-9                              # on the first forged advert (one advert interval)
+    back = m.apply(RogueAdverts("VI_1", 255, active=False))[0]
+    assert back.master == "a" and back.earliest == pytest.approx(MDI_A - 1.0) and back.latest == pytest.approx(MDI_A)
+
+
+def test_a_forged_advert_below_the_master_changes_nothing():
+    from lab.election import RogueAdverts
+    m = ElectionModel(specs_from_topology(TOPO))
+    m.apply(NodeUp("a")), m.apply(NodeUp("b"))
+    e = m.apply(RogueAdverts("VI_1", 120))[0]
+    assert e.options == (frozenset("a"),) and not e.changed
+
+
+def test_judged_history_with_a_forged_master():
+    rows = START + [fault(10.0, "rogue-client", "rogue", "client", model=[_rogue(255)]), st(10.3, "a", "BACKUP", 150),
+                    fault(20.0, "rogue-client", "rogue", "client", action="heal", model=[_rogue(255, False)]),
+                    st(20.0 + MDI_A - 0.5, "a", "MASTER", 150), END]
+    assert verdict(rows).verdict is Verdict.HOLDS
+    wrong = START + [fault(10.0, "rogue-client", "rogue", "client", model=[_rogue(255)]), END]   # a never steps down
+    assert verdict(wrong).verdict is Verdict.VIOLATED
+
+
+def test_a_forged_priority_0_advert_may_make_a_backup_flap_but_not_stay():
+    rows = START + [fault(10.0, "rogue-client", "rogue", "client", model=[_rogue(0)]),
+                    st(10.0 + 156 / 256, "b", "MASTER", 100), st(10.9, "b", "BACKUP", 100), END]
+    assert verdict(rows).verdict is Verdict.HOLDS
+    stays = START + [fault(10.0, "rogue-client", "rogue", "client", model=[_rogue(0)]),
+                     st(10.0 + 156 / 256, "b", "MASTER", 100), END]
+    assert verdict(stays).verdict is Verdict.VIOLATED
