@@ -193,9 +193,6 @@ def test_parsed_user_file_feeds_the_models():
     ("$M=one \\\nm $M end\n$M\n", "more than 20000 lines"),       # a multi-line definition that refers to itself
     ("~SEQ(i, 1, 100000000) priority $i\n", "would generate 100000000 lines"),
 ])
-def test_expansion_is_bounded_and_says_so_within_a_second(text, says):
-    import time
-    t0 = time.monotonic()
-    cfg = parse_text(text)
-    assert time.monotonic() - t0 < 2.0
+def test_expansion_is_bounded_and_says_so(text, says):
+    cfg = parse_text(text)                               # bounded by MAX_GENERATED_LINES, not a clock
     assert any(says in p.message for p in cfg.problems), [p.message for p in cfg.problems]
