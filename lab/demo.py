@@ -16,7 +16,8 @@ from rich.panel import Panel
 
 from .lab import Lab
 from .timers import MARGIN
-from .report import text_timeline, write_report
+from .judge.text import timeline_tail
+from .report import write_report
 from .status import status_table
 
 
@@ -69,7 +70,7 @@ def run_demo(topology: str | Path, instance: str = "VI_1", report_dir: Path | No
             + (f"\n{escape(why)}" if why else "") + "\n"
             f"verdict: {'[bold green]as the rules say[/]' if ok else '[bold red]NOT as the rules say[/]'}",
             title="what happened"))
-        console.print("\n[bold]timeline[/] (seconds since lab start)\n" + text_timeline(lab.history))
+        console.print("\n[bold]timeline[/] (seconds since lab start)\n" + timeline_tail(lab.history, len(lab.history)))
         if report_dir:
             page = write_report(lab, report_dir)
             console.print(f"\nreport: {page}  picture: {page.parent / 'timeline.png'}")

@@ -227,10 +227,6 @@ class History:
         """Seconds the protocol itself made this history's waits last (union of their protocol spans)."""
         return union_seconds((w.clock_start, w.protocol_end) for w in self.waits)
 
-    def tail(self, n: int = 20) -> str:
-        """The last ``n`` events as text, times relative to the history's start."""
-        return "\n".join(e.describe(self.t0) for e in self.events()[-n:])
-
     # -- persistence
     def to_jsonl(self, path: str | Path) -> None:
         """Write one JSON object per line: ``{"t": ..., "kind": ..., "data": {...}}``."""

@@ -17,6 +17,7 @@ from typing import Optional
 
 from .events import Event, node_effect
 from .history import History
+from .judge.text import timeline_tail
 
 COLORS = {"MASTER": "#2e7d32", "BACKUP": "#90caf9", "FAULT": "#c62828", "STOP": "#616161",
           "DOWN": "#eeeeee", "PAUSED": "#ffb74d"}
@@ -178,14 +179,6 @@ def draw_timeline(history: History, out_base: Path, title: str = "") -> list[Pat
     return paths
 
 
-def text_timeline(history: History, n: Optional[int] = None) -> str:
-    """The history as text lines, times relative to its start."""
-    evs = history.events()
-    if n:
-        evs = evs[-n:]
-    return "\n".join(e.describe(history.t0) for e in evs)
-
-
 def render_html(history: History, picture: Optional[Path], logs: dict[str, str], title: str) -> str:
     """A self-contained HTML page: the timeline picture (inline SVG), the event table, log tails."""
     svg = picture.with_suffix(".svg").read_text() if picture and picture.with_suffix(".svg").exists() else ""
@@ -213,7 +206,7 @@ def write_report(lab, out_dir: Path) -> Path:
 
 def attach_to_item(item, lab) -> None:
     """Add the history and each keepalived node's log tail to a failed pytest item's report."""
-    history = text_timeline(lab.history, 40)
+    history = timeline_tail(lab.history, 40)
     item.add_report_section("teardown", "lab history", history)   # the call report is already out
     item.user_properties.append(("lab_history", history))         # JUnit XML carries user properties
     for n in lab.nodes.values():
