@@ -221,7 +221,11 @@ def shell(node: str, command: list[str] = typer.Argument(None, help="a command t
 def report(out: Path = typer.Option(Path("reports/latest"), "--out"), lab: Optional[str] = LabOpt) -> None:
     """Write the timeline picture (PNG, SVG), history (JSON lines) and an HTML report."""
     from .report import write_report
-    page = write_report(_attach(lab), out)
+    attached = _attach(lab)
+    # the lab was watched until now: the history (and what kalab judge can judge) ends here, not at its
+    # last event
+    attached.history.append("note", text="report written: the lab was recorded until here")
+    page = write_report(attached, out)
     console.print(f"report: {page}")
 
 
@@ -253,15 +257,26 @@ def judge(history: Path = typer.Argument(..., help="a history.jsonl written by a
     except typer.Exit:
         raise
     except LabError as e:
-        unreadable(str(e))
+        unreadable(str(e).removeprefix(f"{history}: "))
     except (ValueError, TypeError, KeyError, AttributeError) as e:
         unreadable(f"its records do not fit the topology or the event schema ({type(e).__name__}: {e})")
     rel = lambda t: round(t - h.t0, 3)
+    from .judge import t_in
+    margin = float(h.meta.get("margin", 1.0))
+
+    def enforced_from(j) -> float:
+        e = j.expectation
+        return t_in(j.event) + (max(0.0, e.earliest - margin) if e.changed and e.earliest > margin else 0.0)
+
     rows = [{"verdict": j.verdict.value if j.verdict else "superseded", "instance": j.expectation.instance,
-             "cause": j.expectation.cause, "at": rel(j.event.t), "deadline": rel(j.deadline),
-             "window": [j.expectation.earliest, j.expectation.latest],
+             "cause": j.expectation.cause, "at": rel(j.event.t), "issued": rel(t_in(j.event)),
+             "deadline": rel(j.deadline),
+             # a start's window is anchored to keepalived's own start once seen (no start-up allowance left)
+             "window": [j.expectation.earliest, round(min(j.expectation.latest, j.deadline - margin - t_in(j.event)), 6)],
+             "enforced": [rel(enforced_from(j)), rel(j.deadline)], "margin": margin,
              "expected": j.expectation.describe_options(),
              "observed": sorted(j.observed) if j.observed is not None else None,
+             "observed_at": rel(j.superseded_at) if j.superseded_at is not None else rel(j.deadline),
              "problem": j.problem, "rules": list(j.expectation.rules)} for j in rep.judgements]
     stop = ({"at": rel(rep.stopped_at.event.t), "event": rep.stopped_at.event.describe(h.t0).strip(),
              "reason": rep.stopped_at.reason, "allowed": rep.stop_allowed} if rep.stopped_at else None)
@@ -269,9 +284,12 @@ def judge(history: Path = typer.Argument(..., help="a history.jsonl written by a
         print(_json.dumps({"verdict": rep.verdict.value, "judgements": rows, "stopped_at": stop}, indent=2))
     else:
         for r in rows:
-            print(f"[{r['verdict']}] {r['instance']} after `{r['cause']}` at {r['at']:.3f} s: expected "
-                          f"MASTER {r['expected']} within {r['window'][0]:.3f}..{r['window'][1]:.3f} s, observed "
-                          f"{r['observed']} at {r['deadline']:.3f} s. {r['problem']}")
+            seen = "{" + ", ".join(r["observed"]) + "}" if r["observed"] is not None else "not judged"
+            when = "when the next input came" if r["verdict"] == "superseded" else "at the deadline"
+            print(f"[{r['verdict']}] {r['instance']} after `{r['cause']}` (issued {r['issued']:.3f} s): expected "
+                  f"MASTER {r['expected']} {r['window'][0]:.3f}..{r['window'][1]:.3f} s after it (with the "
+                  f"{r['margin']:g} s margin: from {r['enforced'][0]:.3f} s to the deadline {r['enforced'][1]:.3f} s); "
+                  f"MASTER {seen} {when} ({r['observed_at']:.3f} s). {r['problem']}")
             print(f"    rules: {' | '.join(r['rules'])}")
         if stop:
             print(f"[{'allowed' if stop['allowed'] else 'cannot judge'}] from {stop['at']:.3f} s: "

@@ -61,6 +61,9 @@ class Event:
             txt = f"{d['instance']} VIP held by {', '.join(d['holders']) or 'nobody'} ({d.get('view')})"
         else:
             txt = d.get("text", str(d))
+        issued = d.get("t_issued") if self.kind in ("node", "fault") else None
+        if isinstance(issued, (int, float)) and self.t - issued > 0.05:   # one clock: say when it was issued too
+            txt += f" [issued at {issued - t0:.3f}s]"
         return f"{self.t - t0:9.3f}s  {txt}"
 
 

@@ -17,6 +17,7 @@ from typing import Optional
 
 from .events import Event, node_effect
 from .history import History
+from .judge import t_in
 from .judge.text import timeline_tail
 
 COLORS = {"MASTER": "#2e7d32", "BACKUP": "#90caf9", "FAULT": "#c62828", "STOP": "#616161",
@@ -159,7 +160,7 @@ def draw_timeline(history: History, out_base: Path, title: str = "") -> list[Pat
     for f, m in takeovers(history):
         key = (m["node"], m["instance"])
         if key in L:
-            ax.annotate(f"{m['node']} MASTER +{m.t - f.t:.2f}s", xy=(m.t - t0, len(L) - 1 - L.index(key)),
+            ax.annotate(f"{m['node']} MASTER +{m.t - t_in(f):.2f}s after issued", xy=(m.t - t0, len(L) - 1 - L.index(key)),
                         xytext=(0, 14), textcoords="offset points", fontsize=7, ha="center",
                         arrowprops=dict(arrowstyle="->", lw=0.6))
     ax.set_yticks(range(len(ylabels)))

@@ -53,6 +53,8 @@ class Judgement:
     #: (receiver, sender) pairs that hear each other's adverts after this input (the model's view)
     hearing: frozenset = frozenset()
     observed: Optional[frozenset[str]] = None
+    #: when the next input for the instance came before this window's deadline (host s), else None
+    superseded_at: Optional[float] = None
     verdict: Optional[Verdict] = None
     problem: str = ""
 
@@ -206,6 +208,10 @@ def judge(history: History, specs: Mapping[str, Mapping[str, InstanceSpec]], *, 
                 lst = per[i]
                 if lst and lst[-1].event is ev:          # one event, several inputs (a restart): the earlier
                     j.transient |= lst[-1].transient     # ones stay in force as in-flight windows
+                old = pending.get(i)
+                if old is not None and old is not j:
+                    old.superseded_at = t_in(ev)
+                    old.observed = frozenset(history.masters(i, at=t_in(ev) - 1e-9))
                 lst.append(j)
                 pending[i] = j
         t_next = times[k + 1]

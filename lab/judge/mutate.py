@@ -17,7 +17,10 @@ Mutations (name: what changes -> the rule it breaks):
 * ``spurious-master``: a node that stayed BACKUP while nothing happened reports MASTER
   -> the settled state stays until the next input;
 * ``fault-never-recovers``: a node that left FAULT after a heal stays in FAULT -> R_WEIGHT0 / R_IFACE;
-* ``instant-start``: a node's first MASTER after its start moved to 0.1 s after the start -> R_STARTUP.
+* ``instant-start``: a node's first MASTER after its start moved to 0.1 s after the start -> R_STARTUP;
+* ``edge-takeover``: a takeover moved to 0.05 s before the earliest moment the judge accepts (the
+  rule's lower bound less the margin) -> the window's lower edge;
+* ``late-takeover``: a takeover moved to just after its window's deadline -> the window's upper edge.
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from ..events import Event
 from ..history import History
 from .inputs import model_inputs
 from .judge import t_in
+from .verdict import Verdict
 
 
 @dataclass(frozen=True)
@@ -200,6 +204,43 @@ def instant_start(h: History, rep=None) -> Optional[Mutant]:
     return None
 
 
+def edge_takeover(h: History, rep=None) -> Optional[Mutant]:
+    """A takeover moved to just before the earliest moment the judge accepts (the rule's lower bound
+    less the margin): the window's edge, not 0.1 s after the fault."""
+    if rep is None:
+        return None
+    margin = float(h.meta.get("margin", 1.0))
+    for j in rep.judgements:
+        e = j.expectation
+        if j.verdict is not Verdict.HOLDS or not e.changed or e.earliest <= margin + 0.2 or j.transient:
+            continue
+        takers = frozenset().union(*e.options)
+        s = next((x for x in h.events("state", since=t_in(j.event), instance=e.instance, state="MASTER")
+                  if x["node"] in takers and x.t <= j.deadline), None)
+        edge = t_in(j.event) + e.earliest - margin - 0.05
+        if s is not None and s.t > edge + 0.1:
+            return Mutant("edge-takeover", f"{s['node']}'s takeover of {e.instance} moved to 0.05 s before the earliest "
+                          f"the judge accepts after `{e.cause}`", _copy(h, _replace(h, s, _state(s, t=edge))))
+    return None
+
+
+def late_takeover(h: History, rep=None) -> Optional[Mutant]:
+    """A takeover moved to just after its window's deadline; the history runs on to it."""
+    if rep is None:
+        return None
+    for j in rep.judgements:
+        e = j.expectation
+        if j.verdict is not Verdict.HOLDS or not e.changed:
+            continue
+        s = next((x for x in h.events("state", since=t_in(j.event), instance=e.instance, state="MASTER")
+                  if x["node"] in frozenset().union(*e.options) and x.t <= j.deadline), None)
+        if s is not None and not any(x.t > s.t and x.t <= j.deadline for x in h.events() if x.kind in ("node", "fault")):
+            late = _state(s, t=j.deadline + 0.1)
+            return Mutant("late-takeover", f"{s['node']}'s takeover of {e.instance} after `{e.cause}` moved past "
+                          f"the deadline", _copy(h, _until_deadline(h, s.t, j.deadline + 0.2, late)))
+    return None
+
+
 #: every mutation, by name: f(history, the judge's report on it) -> Mutant or None
 MUTATIONS: dict[str, Callable[..., Optional[Mutant]]] = {
     "early-takeover": early_takeover,
@@ -209,6 +250,8 @@ MUTATIONS: dict[str, Callable[..., Optional[Mutant]]] = {
     "spurious-master": spurious_master,
     "fault-never-recovers": fault_never_recovers,
     "instant-start": instant_start,
+    "edge-takeover": edge_takeover,
+    "late-takeover": late_takeover,
 }
 
 
