@@ -155,6 +155,8 @@ def _judge(request: pytest.FixtureRequest, lab) -> Optional[str]:
         lab.history.meta["verdict"] = "violated" if "verdict: violated" in str(e) else "cannot judge"
         return f"the judge (lab teardown, @pytest.mark.judge): {e}"
     lab.history.meta["verdict"] = rep.verdict.value
+    # the fixture heals what the test left applied after this: a re-judge (kalab judge) stops here too
+    lab.history.meta["judged_until"] = lab.history.events()[-1].t
     return None
 
 

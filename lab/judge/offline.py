@@ -23,7 +23,8 @@ def history_topology(h: History, source: str = "<history>") -> Any:
 def judge_history(h: History, topology: Optional[Any] = None, *, allow: Optional[Sequence[str]] = None,
                   source: str = "<history>") -> ModelReport:
     """Judge ``h`` with its own topology (or ``topology``), addresses and allowances; ``allow`` defaults
-    to what the test that recorded it allowed (its meta record's ``allow``).
+    to what the test that recorded it allowed (its meta record's ``allow``), and judging ends where the
+    live judge ended (``judged_until``: the lab fixture's teardown heals come after it).
 
     Raises LabError (no topology), ValueError / TypeError (meta fields of the wrong shape).
     """
@@ -31,4 +32,5 @@ def judge_history(h: History, topology: Optional[Any] = None, *, allow: Optional
     addrs = {n: {i: IPv4Address(a) for i, a in itfs.items()} for n, itfs in (h.meta.get("addresses") or {}).items()}
     return judge(h, specs_from_running(topo, h.meta.get("configs"), addrs or None), margin=float(h.meta.get("margin", MARGIN)),
                  startup=float(h.meta.get("startup_allowance", STARTUP_ALLOWANCE)),
-                 allow=list(h.meta.get("allow") or ()) if allow is None else allow)
+                 allow=list(h.meta.get("allow") or ()) if allow is None else allow,
+                 until=h.meta.get("judged_until"))
