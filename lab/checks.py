@@ -1,4 +1,4 @@
-"""Checks: judge a History against the election model (:mod:`lab.model`) and the protocol.
+"""Checks: judge a History against the election model (:mod:`lab.election`) and the protocol.
 
 Bound to a running lab as ``lab.check`` (waits are event driven, deadlines from the model),
 or built over any history (offline, e.g. a ``history.jsonl`` from a report)::

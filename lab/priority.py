@@ -1,6 +1,6 @@
 """VRRP priority arithmetic of keepalived (pure; the bottom layer, imports nothing of the lab).
 
-One place for the rules that both the election model (:mod:`lab.model`) and the
+One place for the rules that both the election model (:mod:`lab.election`) and the
 lint (:mod:`lab.kaconf.lint`) use. Sources (``man 5 keepalived.conf`` of
 keepalived 2.2.7):
 

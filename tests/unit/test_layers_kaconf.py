@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "lab"
-FORBIDDEN = ("lab.topology", "lab.lab", "lab.model", "lab.checks", "lab.runtime", "lab.nemesis", "docker",
+FORBIDDEN = ("lab.topology", "lab.lab", "lab.election", "lab.judge", "lab.checks", "lab.runtime", "lab.nemesis", "docker",
              "testcontainers")
 ALLOWED = ("lab.errors", "lab.timers", "lab.priority", "lab.kaconf")
 

@@ -1,4 +1,4 @@
-"""Election model, table-driven. Every row cites the rule (lab.model.R_*) it checks.
+"""Election model, table-driven. Every row cites the rule (lab.election.rules.R_*) it checks.
 
 Expected values are worked out by hand from man 5 keepalived.conf (2.2.7) and
 RFC 3768/5798 and written in the rows; the model must reproduce them.
