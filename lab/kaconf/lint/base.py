@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 from ..from_config import KeepalivedConfig
 from ..parse import Stmt
@@ -161,6 +161,17 @@ def peer_groups(members: list[Member]) -> dict[tuple[str, int], list[tuple[Membe
                 continue
             out.setdefault((inst.interface or "", inst.virtual_router_id), []).append((m, name, inst))
     return out
+
+
+def statements(members: list[Member]) -> Iterator[tuple[Member, tuple, Stmt]]:
+    """(member, block path, statement) for every statement of every member's parsed config (members whose
+    config could not be read have none)."""
+    for m in members:
+        cfg = m.kc.config
+        if cfg is None:
+            continue
+        for path, s in cfg.walk():
+            yield m, path, s
 
 
 def sync_group_member(m: Member, iname: str) -> bool:

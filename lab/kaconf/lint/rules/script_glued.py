@@ -4,7 +4,7 @@ Source: man 5 keepalived.conf, Quoted strings; measured on keepalived 2.2.7.
 """
 from __future__ import annotations
 
-from ..base import Diagnostic, Member, diag, register
+from ..base import Diagnostic, Member, diag, register, statements
 
 
 @register("script-glued",
@@ -20,13 +20,9 @@ def rule_script_glued(members: list[Member]) -> list[Diagnostic]:
     track_script naming it is then ignored.
     """
     out = []
-    for m in members:
-        cfg = m.kc.config
-        if cfg is None:
-            continue
-        for path, s in cfg.walk():
-            if path[-1:] == ("vrrp_script",) and s.keyword == "script" and s.args and not s.script_argv():
-                out.append(diag(s, m, "script", "error",
-                                f"no blank between 'script' and its quoted command ({s.text!r}): keepalived reads one "
-                                f"word and drops the vrrp_script; write script \"{s.args[0]}\"", "script-glued"))
+    for m, path, s in statements(members):
+        if path[-1:] == ("vrrp_script",) and s.keyword == "script" and s.args and not s.script_argv():
+            out.append(diag(s, m, "script", "error",
+                            f"no blank between 'script' and its quoted command ({s.text!r}): keepalived reads one "
+                            f"word and drops the vrrp_script; write script \"{s.args[0]}\"", "script-glued"))
     return out

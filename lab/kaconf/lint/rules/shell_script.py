@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..base import Diagnostic, Member, diag, register
+from ..base import Diagnostic, Member, diag, register, statements
 
 
 _SHELL_TOKENS = ("|", "||", "&&", ";", ">", ">>", "<", "2>&1", "&")
@@ -45,20 +45,16 @@ def rule_shell_script(members: list[Member]) -> list[Diagnostic]:
     "/bin/sh -c '...'"`` or a script file.
     """
     out = []
-    for m in members:
-        cfg = m.kc.config
-        if cfg is None:
+    for m, path, s in statements(members):
+        is_script = (s.keyword == "script" and path[-1:] == ("vrrp_script",)) or \
+                    (s.keyword in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify")
+                     and path[-1:] in (("vrrp_instance",), ("vrrp_sync_group",)))
+        if not is_script:
             continue
-        for path, s in cfg.walk():
-            is_script = (s.keyword == "script" and path[-1:] == ("vrrp_script",)) or \
-                        (s.keyword in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify")
-                         and path[-1:] in (("vrrp_instance",), ("vrrp_sync_group",)))
-            if not is_script:
-                continue
-            argv = s.script_argv()
-            why = _shell_reason(argv)
-            if why:
-                out.append(diag(s, m, s.keyword, "error",
-                                f"{' '.join(argv)!r} is run without a shell ({why}), so it cannot work as written; "
-                                f"use \"/bin/bash -c '{' '.join(argv)}'\" (bash: /dev/tcp is a bash feature) or a script file", "shell-script"))
+        argv = s.script_argv()
+        why = _shell_reason(argv)
+        if why:
+            out.append(diag(s, m, s.keyword, "error",
+                            f"{' '.join(argv)!r} is run without a shell ({why}), so it cannot work as written; "
+                            f"use \"/bin/bash -c '{' '.join(argv)}'\" (bash: /dev/tcp is a bash feature) or a script file", "shell-script"))
     return out
