@@ -8,36 +8,14 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from lab.cli import app
-from lab.history import History
-from lab.topology import load
 
-TOPO = load(Path(__file__).resolve().parents[2] / "topologies" / "two_node.yaml")
-MDI_A, MDI_B = 3 + 106 / 256, 3 + 156 / 256
+from two_node_history import END, MDI_B, START, hist, nd, st  # noqa: E402
 
 
 def write(tmp_path, *rows, topology=True) -> Path:
-    h = History()
-    for t, kind, data in rows:
-        h.append(kind, t=t, **data)
-    h.t0 = 0.0
-    if topology:
-        h.meta["topology"] = json.loads(TOPO.model_dump_json(exclude_none=True))
     p = tmp_path / "history.jsonl"
-    h.to_jsonl(p)
+    hist(*rows, with_topology=topology).to_jsonl(p)
     return p
-
-
-def st(t, node, state, prio):
-    return (t, "state", dict(node=node, instance="VI_1", state=state, priority=prio))
-
-
-def nd(t, node, action):
-    return (t, "node", dict(node=node, action=action))
-
-
-START = [nd(0.0, "a", "start"), nd(0.1, "b", "start"), nd(0.3, "a", "ready"), nd(0.4, "b", "ready"),
-         st(0.4, "a", "BACKUP", 150), st(0.5, "b", "BACKUP", 100), st(0.3 + MDI_A, "a", "MASTER", 150)]
-END = (30.0, "note", dict(text="end"))
 
 
 def test_holds_exits_0_and_prints_each_judgement_with_its_rule(tmp_path):

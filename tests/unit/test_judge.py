@@ -6,34 +6,14 @@ start-up allowance 15 s (lab.timers), as in a live lab.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
-from lab.election import ElectionModel, Hearing, NodeDown, NodeUp, RogueAdverts, specs_from_topology  # noqa: F401
+from lab.election import ElectionModel, Hearing, NodeUp, specs_from_topology
 from lab.election.specs import InstanceSpec
-from lab.history import History
 from lab.judge import Verdict, judge
-from lab.topology import load
 
-TOPO = load(Path(__file__).resolve().parents[2] / "topologies" / "two_node.yaml")
-MDI_A, MDI_B = 3 + 106 / 256, 3 + 156 / 256
-
-
-def hist(*rows) -> History:
-    h = History()
-    for t, kind, data in rows:
-        h.append(kind, t=t, **data)
-    h.t0 = 0.0
-    return h
-
-
-def st(t, node, state, prio=None):
-    return (t, "state", dict(node=node, instance="VI_1", state=state, priority=prio))
-
-
-def nd(t, node, action, **kw):
-    return (t, "node", dict(node=node, action=action, **kw))
+from two_node_history import END, MDI_A, MDI_B, START, TOPO, hist, nd, st  # noqa: E402,F401
 
 
 def fault(t, name, kind, target, action="apply", model=None, unmodelled=None):
@@ -53,9 +33,6 @@ def verdict(rows, **kw):
     return judge(hist(*rows), specs_from_topology(TOPO), margin=1.0, startup=15.0, **kw)
 
 
-START = [nd(0.0, "a", "start"), nd(0.1, "b", "start"), nd(0.3, "a", "ready"), nd(0.4, "b", "ready"),
-         st(0.4, "a", "BACKUP", 150), st(0.5, "b", "BACKUP", 100), st(0.3 + MDI_A, "a", "MASTER", 150)]
-END = (30.0, "note", dict(text="end"))
 
 
 def test_a_history_that_follows_the_rules_holds():
@@ -303,7 +280,6 @@ def test_a_tracked_interface_going_down(weight, prio, master, fault):
 
 
 def test_a_feature_without_a_rule_makes_the_history_unjudgeable_by_name():
-    from lab.topology import validate
     topo = _tracked_topology(files={"flag": {"file": "/tmp/flag"}}, track_file=["flag"])
     h = hist(*START, END)
     rep = judge(h, specs_from_topology(topo), margin=1.0, startup=15.0)

@@ -5,8 +5,6 @@ two_node.yaml: a 150, b 100, advert_int 1 s: MDI(a) 3.414 s, MDI(b) 3.609 s (RFC
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import pytest
 
@@ -14,31 +12,14 @@ from lab.history import History
 from lab.judge import Verdict
 from lab.judge.mutate import MUTATIONS, mutants
 from lab.judge.offline import judge_history
-from lab.topology import load
 
-TOPO = load(Path(__file__).resolve().parents[2] / "topologies" / "two_node.yaml")
-MDI_A, MDI_B = 3 + 106 / 256, 3 + 156 / 256
+from two_node_history import MDI_A, MDI_B, START, nd, st  # noqa: E402,F401
+from two_node_history import hist as _hist  # noqa: E402
 
 
 def hist(*rows) -> History:
-    h = History()
-    for t, kind, data in rows:
-        h.append(kind, t=t, **data)
-    h.t0 = 0.0
-    h.meta["topology"] = json.loads(TOPO.model_dump_json(exclude_none=True))
-    return h
+    return _hist(*rows, with_topology=True)
 
-
-def st(t, node, state, prio=None):
-    return (t, "state", dict(node=node, instance="VI_1", state=state, priority=prio))
-
-
-def nd(t, node, action):
-    return (t, "node", dict(node=node, action=action))
-
-
-START = [nd(0.0, "a", "start"), nd(0.1, "b", "start"), nd(0.3, "a", "ready"), nd(0.4, "b", "ready"),
-         st(0.4, "a", "BACKUP", 150), st(0.5, "b", "BACKUP", 100), st(0.3 + MDI_A, "a", "MASTER", 150)]
 
 #: a kill and restart, a drop-vrrp split brain healed, a weight-0 script FAULT and recovery
 KILL = START + [nd(10.0, "a", "kill"), st(10.0 + MDI_B - 0.3, "b", "MASTER", 100), nd(20.0, "a", "start"),
