@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from .rules import (R_BACKUP_ACCEPTS, R_BLOCKED, R_DISCARD, R_ROGUE, R_EQUAL_BACKUP, R_HEARING, R_HIGHEST,  # noqa: F401
+from .rules import (R_ADDR_LIST, R_BACKUP_ACCEPTS, R_BLOCKED, R_DISCARD, R_VRID, R_ROGUE, R_EQUAL_BACKUP, R_HEARING, R_HIGHEST,  # noqa: F401
                     R_MASTERS_MEET, R_NOPREEMPT, R_PREEMPT)
 
 
@@ -45,16 +45,30 @@ class ProtocolMixin:
     def hears(self, receiver: str, sender: str, instance: Optional[str] = None) -> bool:
         """Whether ``receiver`` receives and accepts ``sender``'s adverts now (R_HEARING): not deaf
         (AdvertsBlocked), the pair not cut (Hearing), and, for ``instance``, adverts the receiver does
-        not discard (R_DISCARD: same version and authentication, and in VRRPv2 the same advert_int)."""
+        not discard (:meth:`discards`)."""
         if receiver in self.blocked or (receiver, sender) in self.cut:
             return False
         if ROGUE in (receiver, sender):      # its adverts copy the instance's settings: none is discarded
             return True
-        if instance is not None:
-            r, s = self.specs[instance][receiver], self.specs[instance][sender]
-            if r.version != s.version or r.auth != s.auth or (r.version == 2 and r.advert_int != s.advert_int):
-                return False
-        return True
+        return instance is None or self.discards(instance, receiver, sender) is None
+
+    def discards(self, instance: str, receiver: str, sender: str) -> Optional[str]:
+        """The rule by which ``receiver`` discards every advert of ``sender`` in ``instance``, or None.
+
+        R_VRID (another virtual_router_id), R_DISCARD (another version or authentication; in VRRPv2
+        another advert_int), R_ADDR_LIST (another VIP set; both sets known). A forged sender copies
+        the instance's settings: never discarded.
+        """
+        if ROGUE in (receiver, sender):
+            return None
+        r, s = self.specs[instance][receiver], self.specs[instance][sender]
+        if r.vrid is not None and s.vrid is not None and r.vrid != s.vrid:
+            return R_VRID
+        if r.version != s.version or r.auth != s.auth or (r.version == 2 and r.advert_int != s.advert_int):
+            return R_DISCARD
+        if r.vips is not None and s.vips is not None and r.vips != s.vips:
+            return R_ADDR_LIST
+        return None
 
     def _steps_down(self, instance: str, m: str, s: str) -> Optional[bool]:
         """Whether master ``m`` steps down on ``s``'s advert (R_MASTERS_MEET, R_EQUAL_MASTERS);
@@ -104,8 +118,8 @@ class ProtocolMixin:
         rules: list[str] = []
         if any(not self.hears(r, s, instance) for r in cand for s in cand if r != s):
             rules.append(R_HEARING)
-            if any(self.hears(r, s) and not self.hears(r, s, instance) for r in cand for s in cand if r != s):
-                rules.append(R_DISCARD)
+            rules += [rule for rule in dict.fromkeys(self.discards(instance, r, s) for r in cand for s in cand
+                                                     if r != s and self.hears(r, s)) if rule]
         start = frozenset(n for n in cand if n in prev)
         if not start:
             rules.append(R_HIGHEST)

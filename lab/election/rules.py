@@ -55,6 +55,13 @@ R_DISCARD = ("RFC 3768 §7.1: a receiver MUST discard an advert whose version is
              "does not match its configuration (keepalived compares the first 8 characters of auth_pass), or whose "
              "Adver Int differs from its own (VRRPv2); RFC 5798 §6.4.2: a VRRPv3 backup takes the master's interval "
              "instead, so an interval mismatch is no discard there")
+R_VRID = ("RFC 3768 §7.1 / RFC 5798 §7.1: a receiver MUST verify that the VRID is configured on the receiving "
+          "interface, else it discards the advert: instances with different virtual_router_id are separate virtual "
+          "routers and never hear each other")
+R_ADDR_LIST = ("RFC 3768 §7.1: a receiver MAY verify the IP address(es) associated with the VRID and MUST discard the "
+               "advert if a check fails; keepalived 2.2.7 does (vrrp.c vrrp_check_packet: an advert whose address count "
+               "or any address differs from the receiver's own virtual_ipaddress set is dropped, addr_list_err), so "
+               "instances reusing one VRID with different VIPs on one segment do not hear each other and each is MASTER")
 R_ROGUE = ("RFC 3768 §6.4.2/§6.4.3 applied to a forged advert that a receiver accepts (same VRID, version, "
            "authentication and interval): a master that hears a higher priority steps down, a backup resets its timer on "
            "a priority at least its own; the forger is a master that never steps down; priority 0 tells backups the "

@@ -7,9 +7,10 @@ merged instances and scripts (duck-typed: any object with ``keepalived_nodes()``
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping, Optional
 
+from ..kaconf.schema import LAB_REF, parse_vip
 from ..priority import effective_priority, tracker_adjustment, tracker_faults  # noqa: F401 (effective_priority re-exported)
 from ..timers import master_down_interval, skew_time
 from .rules import R_CLAMP, R_IFACE, R_MDI, R_NOPREEMPT, R_OWNER, R_PREEMPT_DELAY, R_REVERSE, R_WEIGHT0, R_WEIGHT_NEG, R_WEIGHT_POS  # noqa: F401 (cited in docstrings)
@@ -77,6 +78,9 @@ class InstanceSpec:
     interface: Optional[str] = None
     #: (auth_type, the first 8 characters of auth_pass) or None: adverts are compared on it (R_DISCARD)
     auth: Optional[tuple[str, str]] = None
+    #: the virtual_ipaddress addresses (no prefix; the lab's ``net+host`` form as written) or None when
+    #: unknown: adverts are compared on them (R_ADDR_LIST)
+    vips: Optional[frozenset[str]] = None
     #: features of this instance the model has no rule for (each a sentence): the judge cannot judge it
     unmodelled: tuple[str, ...] = ()
 
@@ -138,6 +142,7 @@ def specs_from_topology(topo: Any, addresses: Optional[Mapping[str, Mapping[str,
             instance's primary IP for the equal-priority rule (R_EQUAL_MASTERS). None: unknown.
     """
     out: dict[str, dict[str, InstanceSpec]] = {}
+    subnets = _subnets(topo, addresses)
     for node in topo.keepalived_nodes():
         scripts = topo.scripts(node)
         for name, inst in topo.instances(node).items():
@@ -168,8 +173,76 @@ def specs_from_topology(topo: Any, addresses: Optional[Mapping[str, Mapping[str,
                 preempt_delay=inst.preempt_delay or 0.0, advert_int=inst.advert_int, version=inst.version or 2,
                 vrid=inst.virtual_router_id, primary_ip=ip, tracks=tuple(tracks), interface=inst.interface,
                 auth=(inst.authentication.auth_type, inst.authentication.auth_pass[:8]) if inst.authentication else None,
-                unmodelled=tuple(unmodelled))
+                vips=frozenset(_vip_address(v, subnets) for v in inst.virtual_ipaddress), unmodelled=tuple(unmodelled))
+    return _vrid_sharing(out, topo)
+
+
+def _vip_address(entry: str, subnets: Mapping[str, ipaddress.IPv4Network]) -> str:
+    """The address of a virtual_ipaddress entry as keepalived compares it (no prefix, canonical form);
+    the lab's ``net+host`` resolved when ``net``'s subnet is known, else kept as written."""
+    addr = parse_vip(entry)["address"]
+    m = LAB_REF.match(addr)
+    if m:
+        return str(subnets[m["net"]].network_address + int(m["host"])) if m["net"] in subnets else addr
+    return str(ipaddress.ip_address(addr))
+
+
+def _subnets(topo: Any, addresses: Optional[Mapping[str, Mapping[str, object]]]) -> dict[str, ipaddress.IPv4Network]:
+    """{network: subnet} from the running nodes' addresses and the topology's prefix lengths."""
+    t = getattr(topo, "topo", topo)
+    out: dict[str, ipaddress.IPv4Network] = {}
+    for node, ifaces in (addresses or {}).items():
+        for iface, ip in ifaces.items():
+            try:
+                net = t.nodes[node].interfaces[iface].network
+                out[net] = ipaddress.ip_network(f"{ip}/{t.networks[net].prefix()}", strict=False)
+            except (AttributeError, KeyError, TypeError, ValueError):
+                continue
     return out
+
+
+def _segment(topo: Any, node: str, interface: Optional[str]) -> str:
+    """The lab network ``node``'s ``interface`` is on (the topology's interfaces), else the interface name."""
+    t = getattr(topo, "topo", topo)            # a RunningView wraps the topology
+    try:
+        return t.nodes[node].interfaces[interface].network
+    except (AttributeError, KeyError, TypeError):
+        return str(interface)
+
+
+def _vrid_sharing(specs: dict[str, dict[str, InstanceSpec]], topo: Any) -> dict[str, dict[str, InstanceSpec]]:
+    """Mark what the model cannot judge about VRID reuse (keepalived matches adverts by interface and
+    VRID, the model by instance name):
+
+    * instances of different names sharing one VRID on one segment with the same VIPs form one virtual
+      router in keepalived (the model would judge them apart); with different VIPs they discard each
+      other's adverts (R_ADDR_LIST), which judging them apart gets right;
+    * VIP sets written one as the lab's ``net+host`` and one as an address cannot be compared.
+    """
+    by_key: dict[tuple, list[tuple[str, str]]] = {}
+    for inst, nodes in specs.items():
+        for node, sp in nodes.items():
+            if sp.vrid is not None:
+                by_key.setdefault((_segment(topo, node, sp.interface), sp.vrid, sp.version), []).append((inst, node))
+    notes: dict[tuple[str, str], list[str]] = {}
+    for (seg, vrid, _), members in by_key.items():
+        for inst, node in members:
+            mine = specs[inst][node]
+            for other, onode in members:
+                theirs = specs[other][onode]
+                refs = any(LAB_REF.match(a) for a in (mine.vips or ())) != any(LAB_REF.match(a) for a in (theirs.vips or ()))
+                if other != inst and mine.vips == theirs.vips:
+                    notes.setdefault((inst, node), []).append(
+                        f"VRID {vrid} on {seg} is shared by instance {inst} ({node}) and {other} ({onode}) with the "
+                        f"same VIPs: keepalived treats them as one virtual router, the model judges instances by name")
+                elif refs and mine.vips != theirs.vips:
+                    notes.setdefault((inst, node), []).append(
+                        f"VRID {vrid} on {seg}: the VIPs of {inst} ({node}) and {other} ({onode}) are written one as "
+                        f"<network>+<host> and one as an address, so the model cannot compare them (R_ADDR_LIST)")
+    for (inst, node), extra in notes.items():
+        sp = specs[inst][node]
+        specs[inst][node] = replace(sp, unmodelled=sp.unmodelled + tuple(dict.fromkeys(extra)))
+    return specs
 
 
 

@@ -14,6 +14,7 @@ import yaml
 from lab.checks import CheckFailed
 from lab.timers import MARGIN
 from lab.topology import validate
+from lab.topology.render import vip_addresses
 
 pytestmark = pytest.mark.integration
 TOPOS = Path(__file__).resolve().parents[2] / "topologies"
@@ -177,6 +178,26 @@ def test_equal_priority_backup_does_not_preempt(lab_factory):
     lab.check.assert_matches_model()                        # the model's tie is resolved by what was observed
     assert lab.history.masters("VI_1") == [other]
     lab.check.assert_no_vip_flap("VI_1", during=(t, None))
+
+
+@pytest.mark.parametrize("b_extra,a_log", [
+    # RFC 3768 §7.1: a receiver MUST discard an advert for a VRID it does not run (R_VRID)
+    ({"virtual_router_id": 62}, None),
+    # RFC 3768 §7.1 MAY verify the addresses; keepalived 2.2.7 vrrp_check_packet drops an advert whose
+    # address list differs (addr_list_err) and logs it (R_ADDR_LIST)
+    ({"virtual_ipaddress": ["lan+201/24"]}, r"ip address associated with VRID 61 not present in MASTER advert"),
+], ids=["other-vrid", "reused-vrid-other-vips"])
+def test_instances_that_discard_each_others_adverts_are_both_master(lab_factory, b_extra, a_log):
+    # expected from the rules: neither accepts the other's adverts, so each becomes MASTER after its own
+    # master down interval and stays MASTER (a split brain made by the configuration)
+    lab = lab_factory(variant(dict(priority=150), dict(priority=100, **b_extra)))
+    lab.check.assert_matches_model()                        # waits for the model's deadline, judges all
+    assert lab.history.masters("VI_1") == ["a", "b"]
+    for n in ("a", "b"):                                    # each holds its own VIP (inside view)
+        vip = vip_addresses(lab.topology, n, "VI_1", lab.subnets)[0]
+        assert any(i.ip == vip for l in lab.node(n).ipv4_addresses().values() for i in l), f"{n} holds {vip}"
+    if a_log:
+        assert lab.node("a").wait_for_log(a_log, timeout=2 * MARGIN) is not None, "a logs why it discards b's adverts"
 
 
 def test_graceful_stop_hands_over_after_the_skew_time(lab_factory):
