@@ -145,6 +145,7 @@ MODEL_INPUTS: dict[str, tuple[str, ...]] = {
     "node_paused": ("node",),
     "node_resumed": ("node",),
     "script_result": ("node", "script", "ok"),
+    "track_file": ("node", "file", "value"),
     "interface": ("node", "interface", "up"),
     "hearing": ("receiver", "sender", "hears"),
     "reload": ("node", "instance", "changes"),

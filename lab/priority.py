@@ -17,12 +17,12 @@ keepalived 2.2.7):
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Optional
 
 OWNER = 255                 # the address owner's priority (man 5 keepalived.conf, priority)
 LOWEST, HIGHEST = 1, 254    # range of an adjusted (effective) priority
 
-__all__ = ["OWNER", "LOWEST", "HIGHEST", "effective_priority", "tracker_adjustment", "tracker_faults"]
+__all__ = ["OWNER", "LOWEST", "HIGHEST", "effective_priority", "tracker_adjustment", "tracker_faults", "track_file_status"]
 
 
 def effective_priority(priority: int, adjustments: Iterable[int] = ()) -> int:
@@ -74,3 +74,29 @@ def tracker_faults(weight: int, reverse: bool, ok: bool) -> bool:
     transitions to FAULT after <fall> consecutive failures"; ``weight 0 reverse``: down when up.
     """
     return weight == 0 and (ok if reverse else not ok)
+
+
+#: a track_file result at or below this puts the instance in FAULT (man 5 keepalived.conf, Track files:
+#: "if the result is less than -253 anything monitoring [it] will transition to the fault state")
+FILE_FAULT = -254
+
+
+def track_file_status(weight: int, reverse: bool, value: int) -> Optional[int]:
+    """A tracked file's effect: the priority adjustment, or None when it puts the instance in FAULT.
+
+    Weight 0: a non-zero value is a failure (FAULT), 0 is OK (adjusts nothing); ``reverse`` swaps
+    them. Otherwise ``value`` x ``weight`` (negated with ``reverse``), kept in -254..253; -254 or
+    less is FAULT, anything else is added to the priority (then clamped by :func:`effective_priority`).
+
+    Args:
+        weight: the tracker's weight (-254..254); reverse: the ``reverse`` keyword;
+        value: the number in the file (a missing, empty or non-numeric file reads as 0).
+    Source: man 5 keepalived.conf, Track files; the -254..253 bounds and the reading of a missing or
+    non-numeric file are keepalived 2.2.7's own (trackers/track_file.c update_track_file_status,
+    process_track_file), where the man page is silent.
+    """
+    if weight == 0:
+        failing = value != 0
+        return None if failing != reverse else 0
+    status = max(FILE_FAULT, min(253, value * weight * (-1 if reverse else 1)))
+    return None if status <= FILE_FAULT else status

@@ -44,6 +44,15 @@ class ScriptResult:
 
 
 @dataclass(frozen=True)
+class TrackFileValue:
+    """The track_file ``file`` (its name in the config) on ``node`` now holds the number ``value``
+    (written and closed: keepalived reads it at once)."""
+    node: str
+    file: str
+    value: int
+
+
+@dataclass(frozen=True)
 class InterfaceChange:
     node: str
     interface: str
@@ -97,12 +106,12 @@ class RogueAdverts:
         return None
 
 
-ModelEvent = Union[NodeUp, NodeDown, NodePaused, NodeResumed, ScriptResult, InterfaceChange, AdvertsBlocked, Hearing,
+ModelEvent = Union[NodeUp, NodeDown, NodePaused, NodeResumed, ScriptResult, TrackFileValue, InterfaceChange, AdvertsBlocked, Hearing,
                    Reload, RogueAdverts]
 
 #: input name (lab.events.MODEL_INPUTS) -> class
 _BY_NAME = {"node_up": NodeUp, "node_down": NodeDown, "node_paused": NodePaused, "node_resumed": NodeResumed,
-            "script_result": ScriptResult, "interface": InterfaceChange, "hearing": Hearing, "reload": Reload,
+            "script_result": ScriptResult, "track_file": TrackFileValue, "interface": InterfaceChange, "hearing": Hearing, "reload": Reload,
             "rogue": RogueAdverts}
 
 
@@ -118,6 +127,8 @@ def to_dict(ev: ModelEvent) -> dict[str, Any]:
         return {"input": "node_resumed", "node": ev.node}
     if isinstance(ev, ScriptResult):
         return {"input": "script_result", "node": ev.node, "script": ev.script, "ok": ev.ok}
+    if isinstance(ev, TrackFileValue):
+        return {"input": "track_file", "node": ev.node, "file": ev.file, "value": ev.value}
     if isinstance(ev, InterfaceChange):
         return {"input": "interface", "node": ev.node, "interface": ev.interface, "up": ev.up}
     if isinstance(ev, Hearing):

@@ -3,7 +3,7 @@
 Input: each node's VRRP instance settings (from a :class:`~lab.topology.Topology`
 through :func:`specs_from_topology`, later from parsed configs) and a sequence of
 events (:class:`NodeUp`, :class:`NodeDown`, :class:`NodePaused`, :class:`NodeResumed`,
-:class:`ScriptResult`, :class:`InterfaceChange`, :class:`AdvertsBlocked`, :class:`Reload`).
+:class:`ScriptResult`, :class:`TrackFileValue`, :class:`InterfaceChange`, :class:`AdvertsBlocked`, :class:`Reload`).
 Output, per event and per VRRP instance, an :class:`Expectation`: each node's
 effective priority and expected state, the expected MASTER set (several when
 adverts are blocked, alternatives when the rules leave a tie open), and the time
@@ -16,17 +16,17 @@ and unit tests:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional, Union
 
 from .inputs import (AdvertsBlocked, Hearing, InterfaceChange, ModelEvent, NodeDown, NodePaused, NodeResumed, NodeUp,
-                     Reload, RogueAdverts, ScriptResult)
+                     Reload, RogueAdverts, ScriptResult, TrackFileValue)
 from .expectation import Expectation
 from .protocol import ProtocolMixin
 from .rules import *  # noqa: F401,F403  (every R_* constant, re-exported for citations)
 from .rules import (RULES, R_BLOCKED, R_DOWN, R_EQUAL_BACKUP, R_EQUAL_MASTERS, R_FAULT_LEAVE, R_HEARING, R_HIGHEST,  # noqa: F401
                     R_IFACE, R_MASTERS_MEET, R_MDI, R_NOPREEMPT, R_PREEMPT, R_PREEMPT_DELAY, R_PRIO0, R_STARTUP,
-                    R_WEIGHT0, R_WEIGHT_NEG, R_WEIGHT_POS, R_DISCARD)
-from .specs import IFACE_TRACK, InstanceSpec, TrackSpec, effective_priority, specs_from_topology  # noqa: F401
+                    R_WEIGHT0, R_WEIGHT_NEG, R_WEIGHT_POS, R_DISCARD, R_SYNC_FAULT, R_SYNC_MASTER, R_TRACK_FILE)
+from .specs import FILE_TRACK, IFACE_TRACK, InstanceSpec, TrackSpec, effective_priority, specs_from_topology  # noqa: F401
 
 __doc__ += "\n".join(f"\n* {v}" for v in RULES.values())
 
@@ -67,7 +67,14 @@ class ElectionModel(ProtocolMixin):
         #: instance -> the priority of a forged sender's adverts everyone accepts (RogueAdverts)
         self.rogues: dict[str, int] = {}
         self.ifaces_down: dict[str, set[str]] = {}
-        self.script_ok: dict[tuple[str, str], bool] = {}
+        #: (node, tracker) -> its current result: a script's or interface's OK (bool), a track_file's value (int)
+        self.script_ok: dict[tuple[str, str], Union[bool, int]] = {}
+        #: (node, vrrp_sync_group) -> its member instances on that node (R_SYNC_FAULT)
+        self.sync_members: dict[tuple[str, str], list[str]] = {}
+        for i, nodes in self.specs.items():
+            for n, sp in nodes.items():
+                if sp.sync_group:
+                    self.sync_members.setdefault((n, sp.sync_group), []).append(i)
         self.masters: dict[str, frozenset[str]] = {i: frozenset() for i in self.specs}
         self.paused_holders: dict[str, set[str]] = {i: set() for i in self.specs}
         for i in self.specs:
@@ -90,7 +97,12 @@ class ElectionModel(ProtocolMixin):
         return self.specs[instance][node].effective_priority(self._ok(node))
 
     def faulted(self, node: str, instance: str) -> bool:
-        return self.specs[instance][node].faulted(self._ok(node), self.ifaces_down.get(node, ()))
+        """FAULT by the instance's own trackers or interface (R_WEIGHT0, R_IFACE, R_TRACK_FILE), or by any
+        member of its vrrp_sync_group on the node being in FAULT (R_SYNC_FAULT)."""
+        sp = self.specs[instance][node]
+        ok, down = self._ok(node), self.ifaces_down.get(node, ())
+        members = self.sync_members.get((node, sp.sync_group), [instance]) if sp.sync_group else [instance]
+        return any(self.specs[m][node].faulted(ok, down) for m in members)
 
     def state(self, node: str, instance: str) -> str:
         if node in self.paused:
@@ -105,6 +117,21 @@ class ElectionModel(ProtocolMixin):
         """Nodes that take part in the election: up, not paused, not in FAULT."""
         return [n for n in self.specs[instance]
                 if n in self.up and n not in self.paused and not self.faulted(n, instance)]
+
+    def sync_split(self) -> Optional[str]:
+        """Why the model cannot follow a vrrp_sync_group now, or None: on some node the model elects its
+        members differently (one MASTER, another BACKUP), which keepalived does not allow (it holds a group
+        BACKUP until every member wants MASTER and pulls every member to BACKUP when one steps down;
+        vrrp_sync.c); the model elects each instance apart."""
+        for (node, g), members in sorted(self.sync_members.items()):
+            views = {i: tuple(sorted({node in o for o in self._open_ties.get(i, (self.masters[i],))}))
+                     for i in members}
+            if len(set(views.values())) > 1:
+                return (f"vrrp_sync_group {g} on {node}: the model would elect its members differently ("
+                        + ", ".join(f"{i} {'MASTER' if v == (True,) else 'BACKUP' if v == (False,) else 'either'}"
+                                    for i, v in views.items())
+                        + "); keepalived moves a group's members together and the model has no rule for how")
+        return None
 
     def end_race(self, instance: str) -> None:
         """The start-up race of ``instance`` is over (its winner was seen): later inputs meet an
@@ -195,6 +222,8 @@ class ElectionModel(ProtocolMixin):
             tracks = [t for i in insts for t in self.specs[i][node].tracks if t.script == event.script]
             if tracks:
                 detection = tracks[0].detection(event.ok)
+        elif isinstance(event, TrackFileValue):
+            self.script_ok[(node, FILE_TRACK + event.file)] = event.value
         elif isinstance(event, InterfaceChange):
             s = self.ifaces_down.setdefault(node, set())
             (s.discard if event.up else s.add)(event.interface)
@@ -224,6 +253,25 @@ class ElectionModel(ProtocolMixin):
                                                 self.effective_priority(n, i)) for n in self.candidates(i)),
                                                 default=0.0)))
             out.append(e)
+        return self._sync_windows(out, before)
+
+    def _sync_windows(self, out: list[Expectation], before: Mapping[str, dict]) -> list[Expectation]:
+        """Members of one vrrp_sync_group that a node takes over together share one window: keepalived
+        moves the group to MASTER only when every member wants MASTER (R_SYNC_MASTER), so none may be
+        seen before the latest member's earliest moment, and all by the latest deadline."""
+        by: dict[tuple[str, str], list[int]] = {}
+        for k, e in enumerate(out):
+            if not e.changed or len(e.options) != 1:
+                continue
+            for n in e.options[0] - before[e.instance]["masters"]:
+                g = self.specs[e.instance][n].sync_group
+                if g:
+                    by.setdefault((n, g), []).append(k)
+        for ks in by.values():
+            if len(ks) > 1:
+                lo, hi = max(out[k].earliest for k in ks), max(out[k].latest for k in ks)
+                for k in ks:
+                    out[k] = replace(out[k], earliest=lo, latest=hi, rules=out[k].rules + (R_SYNC_MASTER,))
         return out
 
     def _snapshot(self, instance: str) -> dict:
@@ -291,8 +339,11 @@ class ElectionModel(ProtocolMixin):
             # killed, paused, faulted or cut off: backups time out (R_MDI) after the master's last advert
             rules.append(R_MDI)
             own_link = isinstance(ev, InterfaceChange) and not ev.up and ev.interface == spec[ev.node].interface
-            if isinstance(ev, (ScriptResult, InterfaceChange)) and not own_link:
-                rules += [R_FAULT_LEAVE] + ([R_WEIGHT0] if isinstance(ev, ScriptResult) else [R_IFACE])
+            if isinstance(ev, (ScriptResult, InterfaceChange, TrackFileValue)) and not own_link:
+                rules += [R_FAULT_LEAVE] + ([R_WEIGHT0] if isinstance(ev, ScriptResult) else
+                                           [R_TRACK_FILE] if isinstance(ev, TrackFileValue) else [R_IFACE])
+                if spec[ev.node].sync_group and not spec[ev.node].faulted(self._ok(ev.node), self.ifaces_down.get(ev.node, ())):
+                    rules.append(R_SYNC_FAULT)
                 lo = d_lo
             elif own_link:
                 # the master's own link is down: it can send nothing, not even a priority-0 advert, so the
@@ -307,7 +358,9 @@ class ElectionModel(ProtocolMixin):
             hi = max(mdi(n) for n in takers)
         elif takers:
             # a preempting backup discards lower-priority adverts: MASTER when its timer fires (R_PREEMPT)
-            if isinstance(ev, ScriptResult):
+            if isinstance(ev, TrackFileValue):
+                rules.append(R_TRACK_FILE)
+            elif isinstance(ev, ScriptResult):
                 rules.append(R_WEIGHT_POS if any(t.weight > 0 for s in spec.values() for t in s.tracks
                                                  if t.script == ev.script) else R_WEIGHT_NEG)
             lo = d_lo + max(0.0, min(mdi(n) + spec[n].effective_preempt_delay for n in takers) - adv)
@@ -338,6 +391,8 @@ def _describe_event(ev: ModelEvent) -> str:
         return f"{ev.node} resumed"
     if isinstance(ev, ScriptResult):
         return f"{ev.node} script {ev.script} {'OK' if ev.ok else 'KO'}"
+    if isinstance(ev, TrackFileValue):
+        return f"{ev.node} track_file {ev.file} = {ev.value}"
     if isinstance(ev, InterfaceChange):
         return f"{ev.node} {ev.interface} {'up' if ev.up else 'down'}"
     if isinstance(ev, AdvertsBlocked):

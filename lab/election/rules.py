@@ -62,6 +62,23 @@ R_ADDR_LIST = ("RFC 3768 §7.1: a receiver MAY verify the IP address(es) associa
                "advert if a check fails; keepalived 2.2.7 does (vrrp.c vrrp_check_packet: an advert whose address count "
                "or any address differs from the receiver's own virtual_ipaddress set is dropped, addr_list_err), so "
                "instances reusing one VRID with different VIPs on one segment do not hear each other and each is MASTER")
+R_TRACK_FILE = ("man 5 keepalived.conf, Track files: the file is read whenever it is modified; with weight 0 a non-zero "
+                "value is a failure (FAULT) and 0 is OK; otherwise value x weight is added to the priority (effective "
+                "priority kept in 1..254) and a result below -253 is FAULT; reverse inverts it. keepalived 2.2.7's own, "
+                "where the man page is silent (trackers/track_file.c): a missing, empty or non-numeric file reads as 0, "
+                "the product is kept in -254..253, the file is read when its writer closes it")
+R_SYNC_FAULT = ("man 5 keepalived.conf, VRRP synchronization group(s): the instances of a group are synchronized so that a "
+                "transition of one is reflected to the others: a member in FAULT puts every member on that node in FAULT "
+                "(keepalived 2.2.7 vrrp_sync.c vrrp_sync_fault; a MASTER member sends priority 0 as it leaves) and they "
+                "leave FAULT together when no member is faulted (vrrp_scheduler.c try_up_instance)")
+R_SYNC_MASTER = ("man 5 keepalived.conf, VRRP synchronization group(s): a group's instances transition together; "
+                 "keepalived 2.2.7 moves a group to MASTER only when every member wants MASTER (vrrp_sync.c "
+                 "vrrp_sync_can_goto_master, vrrp_sync_master), so members taken over together all wait for the "
+                 "slowest member's timer")
+R_SYNC_WEIGHTS = ("man 5 keepalived.conf, VRRP synchronization group(s) and Track files: a member instance's own trackers "
+                  "lose their weights (keepalived 2.2.7 vrrp.c vrrp_complete_instance: a track_file with the default "
+                  "weight 1 becomes weight 0, with another weight it is ignored; the same for an address owner); the "
+                  "group's own track_script/track_interface/track_file apply to every member with their weights")
 R_ROGUE = ("RFC 3768 §6.4.2/§6.4.3 applied to a forged advert that a receiver accepts (same VRID, version, "
            "authentication and interval): a master that hears a higher priority steps down, a backup resets its timer on "
            "a priority at least its own; the forger is a master that never steps down; priority 0 tells backups the "

@@ -108,3 +108,20 @@ def model_inputs(history: History, nodes: Iterable[str]) -> tuple[list[tuple[Eve
         if kept:
             out.append((e, kept))
     return out, None
+
+
+def sync_split(specs, inputs: list[tuple[Event, list[ModelEvent]]], *, startup: float, race: float
+               ) -> Optional[Unjudgeable]:
+    """The first input after which the model would elect the members of a vrrp_sync_group differently on
+    a node (:meth:`lab.election.ElectionModel.sync_split`), as an Unjudgeable; None when it never does."""
+    from ..election.model import ElectionModel
+    if not any(sp.sync_group for nodes in specs.values() for sp in nodes.values()):
+        return None
+    model = ElectionModel(specs, startup=startup, race=race)
+    for ev, mevs in inputs:
+        for m in mevs:
+            model.apply(m, t=ev.t)
+        why = model.sync_split()
+        if why:
+            return Unjudgeable(ev, why)
+    return None

@@ -28,7 +28,7 @@ from ..election.model import ElectionModel, Expectation
 from ..election.specs import InstanceSpec
 from ..events import Event
 from ..history import History
-from .inputs import Unjudgeable, model_inputs
+from .inputs import Unjudgeable, model_inputs, sync_split
 from .verdict import Verdict, merge
 
 #: notify_fifo/lifecycle states that are not an election state
@@ -169,6 +169,9 @@ def judge(history: History, specs: Mapping[str, Mapping[str, InstanceSpec]], *, 
         rep.stopped_at = stop
         rep.stop_allowed = any(why.split(" ")[0] in allow for _, _, why in unmodelled) and \
             all(why.split(" ")[0] in allow for _, _, why in unmodelled)
+    split = sync_split(model.specs, inputs, startup=startup, race=margin)
+    if split is not None and (stop is None or t_in(split.event) < t_in(stop.event)):
+        stop, rep.stopped_at, rep.stop_allowed = split, split, "vrrp_sync_group" in allow
     strange = next((e for e in evs if e.kind == "state" and e.get("type", "INSTANCE") == "INSTANCE"
                     and (e.get("instance") not in model.specs or e["state"] not in KNOWN_STATES
                          or e.get("node") not in nodes)), None)

@@ -44,9 +44,18 @@ class Mutant:
 
 
 def _copy(h: History, events: list[Event]) -> History:
+    """A mutant of ``h`` with ``events``; judged to its own end (a recorded ``judged_until`` is moved to
+    the mutant's last event, so what the mutation added after it is judged too)."""
     out = History(events)
     out.t0, out.meta = h.t0, dict(h.meta)
+    if out.meta.get("judged_until") is not None and events:
+        out.meta["judged_until"] = max(float(out.meta["judged_until"]), events[-1].t)
     return out
+
+
+def _instances(h: History) -> list[str]:
+    """The VRRP instances a history's state events report (a sync group's GROUP lines are no instance)."""
+    return sorted({s["instance"] for s in h.events("state") if s.get("type", "INSTANCE") == "INSTANCE"})
 
 
 def _replace(h: History, old: Event, new: Optional[Event]) -> list[Event]:
@@ -85,7 +94,7 @@ def _disruptions(h: History) -> list[tuple[Event, float]]:
 def early_takeover(h: History, rep=None) -> Optional[Mutant]:
     for e, nxt in _disruptions(h):
         victim = e.get("node") or e.get("target")
-        for inst in sorted({s["instance"] for s in h.events("state")}):
+        for inst in _instances(h):
             s = _first_master_after(h, e.t, inst, exclude=victim, until=nxt)
             if s is not None and s.t - e.t > 1.5:
                 return Mutant("early-takeover", f"{s['node']}'s takeover of {inst} moved from "
@@ -112,7 +121,7 @@ def missing_takeover(h: History, rep=None) -> Optional[Mutant]:
     """The first takeover after a disruption never happens; the history runs on to that window's deadline."""
     for e, nxt in _disruptions(h):
         victim = e.get("node") or e.get("target")
-        for inst in sorted({s["instance"] for s in h.events("state")}):
+        for inst in _instances(h):
             s = _first_master_after(h, e.t, inst, exclude=victim, until=nxt)
             d = _deadline_of(rep, e, inst)
             if s is not None and d is not None:
@@ -125,6 +134,8 @@ def never_yields(h: History, rep=None) -> Optional[Mutant]:
     """A master that stepped down when another master appeared (a split brain that ended) never does;
     the history runs on to the deadline of the window in which it stepped down."""
     for s in h.events("state", state="BACKUP"):
+        if s.get("type", "INSTANCE") != "INSTANCE":
+            continue
         inst = s["instance"]
         before = h.masters(inst, at=s.t - 1e-6)
         if s["node"] in before and len(before) > 1:
@@ -146,7 +157,7 @@ def wrong_winner(h: History, rep=None) -> Optional[Mutant]:
     nodes = sorted({e["node"] for e in h.events("state")})
     for e, nxt in _disruptions(h):
         victim = e.get("node") or e.get("target")
-        for inst in sorted({s["instance"] for s in h.events("state")}):
+        for inst in _instances(h):
             s = _first_master_after(h, e.t, inst, exclude=victim, until=nxt)
             d = _deadline_of(rep, e, inst)
             if s is None or d is None:
@@ -170,7 +181,7 @@ def spurious_master(h: History, rep=None) -> Optional[Mutant]:
     deadline = max((j.deadline for j in rep.judgements if j.verdict is not None), default=None) if rep else None
     end = h.events()[-1].t
     t = max(end, deadline if deadline is not None else ins[-1].t + 20.0) + 0.5
-    for inst in sorted({s["instance"] for s in h.events("state")}):
+    for inst in _instances(h):
         states = h.states(inst, at=end)
         backups = [n for n, st in sorted(states.items()) if st == "BACKUP"]
         if backups:
@@ -183,6 +194,8 @@ def spurious_master(h: History, rep=None) -> Optional[Mutant]:
 
 def fault_never_recovers(h: History, rep=None) -> Optional[Mutant]:
     for f in h.events("state", state="FAULT"):
+        if f.get("type", "INSTANCE") != "INSTANCE":
+            continue
         later = [x for x in h.events("state", since=f.t, node=f["node"], instance=f["instance"])
                  if x.t > f.t and x["state"] in ("BACKUP", "MASTER")]
         heals = [x for x in h.events("fault", since=f.t) if x["action"] == "heal"]
@@ -195,7 +208,8 @@ def fault_never_recovers(h: History, rep=None) -> Optional[Mutant]:
 
 def instant_start(h: History, rep=None) -> Optional[Mutant]:
     for st in h.events("node", action="start"):
-        s = next((x for x in h.events("state", since=st.t, node=st["node"], state="MASTER")), None)
+        s = next((x for x in h.events("state", since=st.t, node=st["node"], state="MASTER")
+                  if x.get("type", "INSTANCE") == "INSTANCE"), None)
         if s is not None and s.t - st.t > 2.5 and not any(
                 x.t <= s.t for x in h.events("node", since=st.t, node=st["node"]) if x is not st
                 and x["action"] not in ("ready",)):

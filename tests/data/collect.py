@@ -39,6 +39,11 @@ def main(reports: Path, only: list[str]) -> None:
         name = re.sub(r"^tests_integration_", "", d.name).replace(".py__", "__")[:90] + ".jsonl"
         (OUT / name).write_text("\n".join(kept) + "\n")
         sources.append(f"{name}\t{d.name}")
+    if only:                                   # a partial refresh keeps the other files' sources
+        old = (OUT / "SOURCES").read_text().splitlines() if (OUT / "SOURCES").exists() else []
+        mine = {s.split("\t")[0] for s in sources}
+        sources = sorted([l for l in old if l and l.split("\t")[0] not in mine
+                          and (OUT / l.split("\t")[0]).exists()] + sources)
     (OUT / "SOURCES").write_text("\n".join(sources) + "\n")
     print(f"{len(sources)} histories in {OUT}")
 

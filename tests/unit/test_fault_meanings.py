@@ -41,6 +41,12 @@ class _Node:
     def json_files(self, folder):
         return []
 
+    def read_file(self, path):
+        """The running keepalived.conf (only its track_file blocks matter here)."""
+        assert path == "/etc/keepalived/keepalived.conf"
+        return ('track_file flag {\n  file "/run/kalab/flag"\n  weight -10\n}\n'
+                'track_file init7 {\n  file "/run/kalab/init7"\n  init_file 7\n}\n')
+
 
 class Target:
     """A stand-in FaultTarget: the topology and node names, no containers (meanings are pure)."""
@@ -124,6 +130,14 @@ CASES = {
         ({"script": "chk", "result": "ok", "real": "fail"}, [N("script_result", "a", script="chk", ok=True)],
          [N("script_result", "a", script="chk", ok=False)]),
     ],
+    "track-file": [                                             # man 5 keepalived.conf, Track files
+        ({"file": "flag", "value": 6}, [N("track_file", "a", file="flag", value=6)],
+         [N("track_file", "a", file="flag", value=0)]),         # heal: a missing file's 0
+        ({"file": "init7", "value": 0}, [N("track_file", "a", file="init7", value=0)],
+         [N("track_file", "a", file="init7", value=7)]),        # heal: its init_file value
+        ({"file": "flag", "value": 2, "restore": 3}, [N("track_file", "a", file="flag", value=2)],
+         [N("track_file", "a", file="flag", value=3)]),
+    ],
     "command": [
         ({"run": "rm -f /run/kalab/ok-chk"}, None, None),
         ({"run": "rm -f /run/kalab/ok-chk", "undo": "touch /run/kalab/ok-chk", "script": "chk"},
@@ -166,3 +180,9 @@ def test_the_recorded_fault_event_carries_the_meaning_the_judge_reads(kind):
         assert inputs is None and why
     else:
         assert len(inputs) == len(want)
+
+
+def test_a_track_file_fault_names_the_blocks_there_are():
+    from lab.errors import LabError
+    with pytest.raises(LabError, match=r"no track_file block 'nope' \(its track_file blocks: flag, init7\)"):
+        nemesis.kinds()["track-file"](Target(), "a", file="nope", value=1)

@@ -280,10 +280,11 @@ def test_a_tracked_interface_going_down(weight, prio, master, fault):
 
 
 def test_a_feature_without_a_rule_makes_the_history_unjudgeable_by_name():
-    topo = _tracked_topology(files={"flag": {"file": "/tmp/flag"}}, track_file=["flag"])
+    # a track_file block weight of 1000: the man page allows it, keepalived 2.2.7 takes it as 1
+    topo = _tracked_topology(files={"flag": {"file": "/tmp/flag", "weight": 1000}}, track_file=["flag"])
     h = hist(*START, END)
     rep = judge(h, specs_from_topology(topo), margin=1.0, startup=15.0)
-    assert rep.verdict is Verdict.CANNOT_JUDGE and "track_file" in rep.stopped_at.reason
+    assert rep.verdict is Verdict.CANNOT_JUDGE and "track_file flag weight 1000" in rep.stopped_at.reason
 
 
 def test_a_node_stopped_during_the_start_up_race_was_nobodys_master():

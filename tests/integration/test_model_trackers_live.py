@@ -1,0 +1,86 @@
+"""track_file and vrrp_sync_group: real keepalived 2.2.7 against the election model (issue 12).
+
+Expected values from the rules, written before running (advert_int 1 s, RFC 3768 §6.1:
+MDI(b) = 3 + 156/256 = 3.609 s, MDI(a) = 3 + 106/256 = 3.414 s; margin lab.timers.MARGIN):
+* topologies/track_file.yaml, man 5 keepalived.conf, Track files: a (150) tracks /run/kalab/flag with
+  weight -10; the file is "read whenever it is modified". value 6: 150 - 60 = 90 < 100, b preempts within
+  its master down interval; value 4: 110 > 100, nothing moves; with weight 0 a non-zero value is a failure:
+  a goes to FAULT. Heal writes 0 (a missing file's value): a is back at 150 and preempts.
+* topologies/sync_group.yaml, man 5 keepalived.conf, VRRP synchronization group(s): "transition of one
+  instance will be reflected to others group members": a's eth1 down puts VI_2 (on eth1) in FAULT and VI_1
+  (on eth0, whose link is up) with it; b takes over both. A member's weighted track_script: the man page
+  says its weight is set to zero (so its failure puts the group in FAULT); keepalived 2.2.7's source ignores
+  the script: strict xfail with both.
+Every test also replays its whole history through the model (``assert_matches_model``).
+"""
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lab.timers import MARGIN
+from lab.topology import validate
+
+pytestmark = pytest.mark.integration
+TOPOS = Path(__file__).resolve().parents[2] / "topologies"
+MDI_B = 3 + 156 / 256
+MDI_A = 3 + 106 / 256
+
+
+def track_file_topology(weight: int):
+    data = yaml.safe_load((TOPOS / "track_file.yaml").read_text())
+    data["vrrp_track_files"]["flag"]["weight"] = weight
+    return validate(data, str(TOPOS / "track_file.yaml"))
+
+
+@pytest.mark.parametrize("weight,value,master,a_state,a_prio", [
+    (-10, 6, "b", "BACKUP", 90),
+    (-10, 4, "a", "MASTER", 110),
+    (0, 1, "b", "FAULT", None),
+], ids=["moves", "too-small", "weight-0-fault"])
+def test_a_track_file_value_moves_the_vip_by_the_arithmetic(lab_factory, weight, value, master, a_state, a_prio):
+    lab = lab_factory(track_file_topology(weight))
+    assert lab.wait_for_master("VI_1").name == "a"
+    f = lab.fault("track-file", "a", file="flag", value=value)
+    f.apply()
+    lab.check.assert_matches_model()                        # waits for the model's deadline, judges all
+    assert lab.history.masters("VI_1") == [master]
+    assert lab.history.states("VI_1")["a"] == a_state
+    if a_prio is not None:
+        lab.check.assert_effective_priority("a", "VI_1", a_prio)
+    f.heal()                                                # 0 again: a is back at 150
+    lab.check.assert_matches_model()
+    assert lab.history.masters("VI_1") == ["a"]
+
+
+def test_a_sync_groups_members_fail_over_together(lab_factory):
+    lab = lab_factory(TOPOS / "sync_group.yaml")
+    assert lab.wait_for_master("VI_1").name == "a" and lab.wait_for_master("VI_2").name == "a"
+    f = lab.fault("link-down", "a", iface="eth1")
+    f.apply()
+    ev = lab.wait_for_transition("VI_1", "FAULT", node="a", since=f.issued_at, timeout=MARGIN)
+    assert ev.t - f.issued_at <= MARGIN, "VI_1 follows VI_2 into FAULT at once"
+    lab.check.assert_matches_model()
+    assert lab.history.masters("VI_1") == ["b"] and lab.history.masters("VI_2") == ["b"]
+    f.heal()
+    lab.check.assert_matches_model()
+    assert lab.history.masters("VI_1") == ["a"] and lab.history.masters("VI_2") == ["a"]
+
+
+def sync_group_with_member_script():
+    data = yaml.safe_load((TOPOS / "sync_group.yaml").read_text())
+    data["vrrp_scripts"] = {"chk": {"script": "test ! -e /run/kalab/fail-chk", "interval": 1, "fall": 1, "rise": 1,
+                                    "weight": -60}}
+    data["nodes"]["a"]["vrrp_instances"]["VI_1"]["track_script"] = ["chk"]
+    return validate(data, str(TOPOS / "sync_group.yaml"))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "man 5 keepalived.conf (VRRP synchronization group(s)) says a member's tracking weights are set to zero, "
+    "so chk failing would put the group in FAULT; keepalived 2.2.7 ignores the weighted script instead "
+    "(vrrp.c vrrp_complete_instance: 'ignoring tracked script chk with weights due to SYNC group')"))
+def test_a_members_weighted_script_has_its_weight_set_to_zero(lab_factory):
+    lab = lab_factory(sync_group_with_member_script())
+    assert lab.wait_for_master("VI_1").name == "a"
+    t = lab.set_script("a", "chk", False)
+    lab.wait_for_transition("VI_1", "FAULT", node="a", since=t, timeout=1.0 + MARGIN)   # fall 1 x interval 1
