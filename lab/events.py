@@ -57,6 +57,8 @@ class Event:
             txt = f"{d['node']}: {d['action']}" + (f" {d['signal']}" if d.get("action") == "signal" else "")
         elif self.kind == "advert":
             txt = f"advert from {d['src']} vrid {d['vrid']} priority {d['priority']}"
+        elif self.kind == "script":
+            txt = f"{d['node']}: keepalived says vrrp_script {d['script']} {'succeeded' if d['ok'] else 'failed'}"
         elif self.kind == "vip":
             txt = f"{d['instance']} VIP held by {', '.join(d['holders']) or 'nobody'} ({d.get('view')})"
         else:
@@ -91,6 +93,9 @@ KINDS: dict[str, Kind] = {
                    ("advert_int", "version", "auth", "addresses", "network", "path", "dst", "ttl", "type",
                     "auth_type", "count", "checksum_ok", "mac", "via"),
                    "a VRRP advert taken off the wire"),
+    "script": Kind(("node", "script", "ok"), ("detail",),
+                   "a vrrp_script result keepalived logged (VRRP_Script(NAME) succeeded / failed): what the "
+                   "script saw, which drives the model where no fault declared it"),
     "vip": Kind(("instance", "holders"), ("view",), "who holds a VIP (inside: ip addr; outside: HTTP)"),
     "dump": Kind(("node",), ("t_issued", "instances", "ok", "error", "text"), "keepalived's own JSON dump"),
     "note": Kind(("text",), (), "free text: what the lab did or could not do"),

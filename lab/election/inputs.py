@@ -37,10 +37,15 @@ class NodeResumed:
 
 @dataclass(frozen=True)
 class ScriptResult:
-    """The vrrp_script ``script`` on ``node`` starts returning ``ok`` (persistently)."""
+    """The vrrp_script ``script`` on ``node`` starts returning ``ok`` (persistently).
+
+    ``observed``: keepalived itself logged this result (it has already counted its fall/rise runs),
+    so it acts at once; otherwise (a fault's declared meaning) it acts after fall/rise runs.
+    """
     node: str
     script: str
     ok: bool
+    observed: bool = False
 
 
 @dataclass(frozen=True)

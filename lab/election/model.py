@@ -118,6 +118,17 @@ class ElectionModel(ProtocolMixin):
         return [n for n in self.specs[instance]
                 if n in self.up and n not in self.paused and not self.faulted(n, instance)]
 
+    def agrees(self, event: ModelEvent) -> bool:
+        """Whether an observed script result (ScriptResult with ``observed``) tells the model nothing new:
+        no instance of its node tracks the script, or the model already holds that result."""
+        if not isinstance(event, ScriptResult):
+            return False
+        tracks = [t for nodes in self.specs.values() for n, sp in nodes.items() if n == event.node
+                  for t in sp.tracks if t.script == event.script]
+        if not tracks:
+            return True
+        return bool(self.script_ok.get((event.node, event.script), tracks[0].initial())) == event.ok
+
     def sync_split(self) -> Optional[str]:
         """Why the model cannot follow a vrrp_sync_group now, or None: on some node the model elects its
         members differently (one MASTER, another BACKUP), which keepalived does not allow (it holds a group
@@ -220,7 +231,7 @@ class ElectionModel(ProtocolMixin):
         elif isinstance(event, ScriptResult):
             self.script_ok[(node, event.script)] = event.ok
             tracks = [t for i in insts for t in self.specs[i][node].tracks if t.script == event.script]
-            if tracks:
+            if tracks and not event.observed:
                 detection = tracks[0].detection(event.ok)
         elif isinstance(event, TrackFileValue):
             self.script_ok[(node, FILE_TRACK + event.file)] = event.value

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
-from ..election.inputs import (ModelEvent, NodeDown, NodePaused, NodeResumed, NodeUp, from_dict)
+from ..election.inputs import (ModelEvent, NodeDown, NodePaused, NodeResumed, NodeUp, ScriptResult, from_dict)
 
 #: model inputs that node events record themselves
 LIFECYCLE = (NodeUp, NodeDown, NodePaused, NodeResumed)
@@ -76,6 +76,10 @@ def model_inputs(history: History, nodes: Iterable[str]) -> tuple[list[tuple[Eve
             t0 = e.get("t_issued", e.t)
             seen = {x["node"] for x in history.events("node", since=t0) if x.t <= e.t}
             evs = [m for m in evs if not (isinstance(m, LIFECYCLE) and m.node in seen)]
+        elif e.kind == "script":
+            # what the script saw, as keepalived logged it: the model follows it where no fault declared it
+            # (the judge drops one the model already holds: ElectionModel.agrees)
+            evs = [ScriptResult(e["node"], e["script"], bool(e["ok"]), observed=True)]
         else:
             continue
         kept = []
@@ -120,7 +124,8 @@ def sync_split(specs, inputs: list[tuple[Event, list[ModelEvent]]], *, startup: 
     model = ElectionModel(specs, startup=startup, race=race)
     for ev, mevs in inputs:
         for m in mevs:
-            model.apply(m, t=ev.t)
+            if not model.agrees(m):
+                model.apply(m, t=ev.t)
         why = model.sync_split()
         if why:
             return Unjudgeable(ev, why)

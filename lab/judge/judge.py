@@ -29,6 +29,7 @@ from ..election.specs import InstanceSpec
 from ..events import Event
 from ..history import History
 from .inputs import Unjudgeable, model_inputs, sync_split
+from .scripts import judge_script_reports
 from .verdict import Verdict, merge
 
 #: notify_fifo/lifecycle states that are not an election state
@@ -195,6 +196,8 @@ def judge(history: History, specs: Mapping[str, Mapping[str, InstanceSpec]], *, 
                     model.observe_master(i, seen)
                 model.end_race(i)
         for m in mevs:
+            if model.agrees(m):                  # an observed script result the model already holds
+                continue
             racing = {i: model.racing(i, ev.t) for i in names}
             if isinstance(m, RogueAdverts) and m.active and m.priority == 0:
                 # "the master stopped": a backup may become MASTER at its skew time before the real master's
@@ -242,6 +245,11 @@ def judge(history: History, specs: Mapping[str, Mapping[str, InstanceSpec]], *, 
         _judge_masters_meet(history, i, lst, model.specs.get(i, {}), horizon, margin)
         _judge_stays(history, i, lst, [t_in(j.event) for j in lst[1:]] + [horizon])
         rep.judgements += lst
+
+    def owner_at(inst: str, t: float) -> Optional[Judgement]:
+        lst = [j for j in per.get(inst, []) if t_in(j.event) <= t] or per.get(inst, [])[:1]
+        return lst[-1] if lst else None
+    judge_script_reports(history, model.specs, horizon, margin, owner_at)
     rep.judgements.sort(key=lambda j: (j.event.t, j.expectation.instance))
     return rep
 

@@ -57,9 +57,48 @@ def parse_fifo_line(line: str) -> Optional[dict]:
     return {"t": t, "kind": kind, "type": parts[1], "instance": parts[2], "state": state, "priority": prio}
 
 
+def log_stamp(line: str) -> tuple[float, str]:
+    """(host monotonic s, text) of one engine log line ``<RFC 3339 stamp> <text>``: the engine's stamp
+    mapped onto the host's monotonic clock, never later than now (when it was read)."""
+    import re
+    from datetime import datetime
+
+    stamp, _, text = line.partition(" ")
+    now_mono, now_wall = time.monotonic(), time.time()
+    try:       # RFC 3339 with nanoseconds: keep microseconds for fromisoformat
+        wall = datetime.fromisoformat(re.sub(r"(\.\d{6})\d*", r"\1", stamp.replace("Z", "+00:00")))
+        return min(now_mono, now_mono - (now_wall - wall.timestamp())), text
+    except ValueError:
+        return now_mono, text
+
+
+_SCRIPT_LINE = None
+
+
+def parse_script_line(text: str) -> Optional[tuple[str, bool]]:
+    """(script, ok) from keepalived's log line of a vrrp_script result, else None.
+
+    keepalived 2.2.7 logs ``VRRP_Script(NAME) succeeded`` when a script becomes OK and
+    ``VRRP_Script(NAME) failed`` / ``timed_out`` (with a reason) when it becomes failing
+    (vrrp_scheduler.c vrrp_script_child_thread), including its first result after a start.
+    """
+    import re
+
+    global _SCRIPT_LINE
+    if _SCRIPT_LINE is None:
+        _SCRIPT_LINE = re.compile(r"VRRP_Script\((?P<name>[^)\s]+)\) (?P<what>succeeded|failed|timed_out)\b")
+    m = _SCRIPT_LINE.search(text)
+    return (m["name"], m["what"] == "succeeded") if m else None
+
+
 class NodeEventsMixin:
     """Streams of :class:`lab.runtime.node.Node` (uses ``name``, ``kind``, ``_container``, ``_history``,
     ``run_started_wall``, ``expect_exit``, ``logs()``, ``read_file_any_state()``, ``status()``)."""
+
+    def _log_stream(self):
+        """The engine's log stream of the current run (keepalived's console), with timestamps."""
+        kw = {"since": self.run_started_wall} if self.run_started_wall else {}
+        return self._container.logs(stream=True, follow=True, timestamps=True, **kw)
 
     def wait_for_log(self, pattern: str, timeout: float) -> Optional[float]:
         """Block until a line of the current run's log (keepalived's console) matches ``pattern``.
@@ -71,24 +110,16 @@ class NodeEventsMixin:
         """
         import queue
         import re
-        from datetime import datetime
 
         rx = re.compile(pattern)
         seen: "queue.Queue[Optional[float]]" = queue.Queue()
-        kw = {"since": self.run_started_wall} if self.run_started_wall else {}
-        stream = self._container.logs(stream=True, follow=True, timestamps=True, **kw)
+        stream = self._log_stream()
 
         def read() -> None:
             try:
                 for line in stream_lines(stream):
-                    stamp, _, text = line.partition(" ")
+                    t, text = log_stamp(line)
                     if rx.search(text):
-                        now_mono, now_wall = time.monotonic(), time.time()
-                        try:       # RFC 3339 with nanoseconds: keep microseconds for fromisoformat
-                            wall = datetime.fromisoformat(re.sub(r"(\.\d{6})\d*", r"\1", stamp.replace("Z", "+00:00")))
-                            t = min(now_mono, now_mono - (now_wall - wall.timestamp()))
-                        except ValueError:
-                            t = now_mono
                         seen.put(t)
                         return
             except Exception:
@@ -104,19 +135,32 @@ class NodeEventsMixin:
             stream.close()
 
     def watch_ready(self) -> None:
-        """Record a ``ready`` node event when keepalived's current run logs 'Startup complete' (in a
-        daemon thread, event driven): the protocol's clocks of a new run start there (man 5
-        keepalived.conf, ``state``), so the judge's start-up windows need no allowance once it is seen."""
-        from ..timers import STARTUP_ALLOWANCE
+        """Follow keepalived's log for this run (a daemon thread, event driven, until the container stops):
+        record a ``ready`` node event at 'Startup complete' (the protocol's clocks of a new run start there,
+        man 5 keepalived.conf ``state``, so the judge's start-up windows need no allowance once it is
+        seen) and a ``script`` event for every vrrp_script result keepalived logs (see :func:`parse_script_line`)."""
+        stream = self._log_stream()
 
         def run() -> None:
-            t = self.wait_for_log(r"Startup complete", STARTUP_ALLOWANCE)
-            if t is not None:
-                mine = [e for e in self._history.events("node", node=self.name) if e["action"] in ("start", "ready")]
-                if not (mine and mine[-1]["action"] == "ready"):
-                    self._history.append("node", t=t, node=self.name, action="ready")
+            ready = False
+            try:
+                for line in stream_lines(stream):
+                    t, text = log_stamp(line)
+                    if not ready and "Startup complete" in text:
+                        ready = True
+                        mine = [e for e in self._history.events("node", node=self.name) if e["action"] in ("start", "ready")]
+                        if not (mine and mine[-1]["action"] == "ready"):
+                            self._history.append("node", t=t, node=self.name, action="ready")
+                        continue
+                    res = parse_script_line(text)
+                    if res is not None:
+                        self._history.append("script", t=t, node=self.name, script=res[0], ok=res[1], detail=text.strip())
+            except Exception:
+                pass                        # the stream ended: the container stopped or was removed
+            finally:
+                stream.close()
 
-        threading.Thread(target=run, name=f"kalab-ready-{self.name}", daemon=True).start()
+        threading.Thread(target=run, name=f"kalab-log-{self.name}", daemon=True).start()
 
     def load_events(self) -> int:
         """Read the whole events log once into the history (for a lab attached later). Returns lines read."""

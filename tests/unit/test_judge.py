@@ -337,3 +337,65 @@ def test_a_forged_priority_0_advert_may_make_a_backup_flap_but_not_stay():
     stays = START + [fault(10.0, "rogue-client", "rogue", "client", model=[_rogue(0)]),
                      st(10.0 + 156 / 256, "b", "MASTER", 100), END]
     assert verdict(stays).verdict is Verdict.VIOLATED
+
+
+# ---- a tracked script's first result: keepalived's own report of it drives the model (issue 12, defect 3)
+def _script_topology(script: str, weight: int, init_fail: bool = False, node: str = "a"):
+    from lab.topology import validate
+    base = {"state": "BACKUP", "interface": "eth0", "virtual_router_id": 51, "virtual_ipaddress": ["lan+200/24"]}
+    return validate({"name": "first", "networks": {"lan": {}}, "vrrp_instances": {"VI_1": base},
+                     "vrrp_scripts": {"chk": {"script": script, "interval": 1, "weight": weight, "fall": 3, "rise": 3,
+                                              **({"init_fail": True} if init_fail else {})}}, "nodes": {
+        "a": {"interfaces": {"eth0": {"network": "lan"}},
+              "vrrp_instances": {"VI_1": {"priority": 150, **({"track_script": ["chk"]} if node == "a" else {})}}},
+        "b": {"interfaces": {"eth0": {"network": "lan"}},
+              "vrrp_instances": {"VI_1": {"priority": 100, **({"track_script": ["chk"]} if node == "b" else {})}}}}})
+
+
+def scr(t, node, ok):
+    return (t, "script", dict(node=node, script="chk", ok=ok))
+
+
+def test_a_users_script_that_fails_from_its_first_run_is_followed():
+    # /usr/local/bin/check-app: the model cannot know its result; keepalived logs the first run's result at
+    # once (2.2.7 vrrp_scheduler.c: one result decides in the init state): a = 150 - 60 = 90 < 100, so b wins
+    specs = specs_from_topology(_script_topology("/usr/local/bin/check-app", -60))
+    rows = [nd(0.0, "a", "start"), nd(0.1, "b", "start"), nd(0.3, "a", "ready"), nd(0.4, "b", "ready"),
+            scr(0.35, "a", False), st(0.4, "a", "BACKUP", 90), st(0.5, "b", "BACKUP", 100),
+            st(0.4 + MDI_B + 0.05, "b", "MASTER", 100), END]
+    rep = judge(hist(*rows), specs, margin=1.0, startup=15.0)
+    assert rep.verdict is Verdict.HOLDS, [j.problem for j in rep.judgements]
+    wrong = [r for r in rows if not (r[1] == "state" and r[2]["state"] == "MASTER")] + [st(3.8, "a", "MASTER", 150)]
+    assert judge(hist(*sorted(wrong, key=lambda r: r[0])), specs, margin=1.0, startup=15.0).verdict is Verdict.VIOLATED
+
+
+def test_an_init_fail_script_that_succeeds_after_rise_runs_is_followed():
+    # init_fail: failing until rise (3) successes (man 5 keepalived.conf, vrrp_script init_fail); b = 100 + 60 =
+    # 160 > 150 then, so b preempts within its master down interval of the logged success
+    specs = specs_from_topology(_script_topology("/usr/local/bin/check-app", 60, init_fail=True, node="b"))
+    rows = START + [scr(3.1, "b", True), st(3.1 + MDI_B - 0.5, "b", "MASTER", 160),
+                    st(3.1 + MDI_B - 0.45, "a", "BACKUP", 150), END]
+    rep = judge(hist(*rows), specs, margin=1.0, startup=15.0)
+    assert rep.verdict is Verdict.HOLDS, [j.problem for j in rep.judgements]
+    never = START + [scr(3.1, "b", True), END]                        # b never preempts: violated
+    assert judge(hist(*never), specs, margin=1.0, startup=15.0).verdict is Verdict.VIOLATED
+
+
+def test_a_logged_result_the_model_already_holds_opens_no_window():
+    specs = specs_from_topology(_script_topology("/usr/local/bin/check-app", -60))
+    h = hist(*START, scr(5.0, "a", True), END)
+    rep = judge(h, specs, margin=1.0, startup=15.0)
+    assert rep.verdict is Verdict.HOLDS
+    assert not any(j.event.kind == "script" for j in rep.judgements)
+
+
+def test_an_init_fail_script_reported_ok_before_its_rise_runs_is_violated():
+    # man 5 keepalived.conf init_fail: failing at first; rise 3 at interval 1 s: OK no sooner than 2 s after
+    # the start (less the 1 s margin). keepalived 2.2.7 reports it on the first run (see the strict xfail in
+    # tests/integration/test_model_trackers_live.py): the judge says so
+    specs = specs_from_topology(_script_topology("/usr/local/bin/check-app", 60, init_fail=True, node="b"))
+    early = START + [scr(0.2, "b", True), END]
+    rep = judge(hist(*early), specs, margin=1.0, startup=15.0)
+    assert rep.verdict is Verdict.VIOLATED and any("init_fail" in j.problem for j in rep.judgements)
+    on_time = START + [scr(2.5, "b", True), END]
+    assert not any("init_fail" in j.problem for j in judge(hist(*on_time), specs, margin=1.0, startup=15.0).judgements)
