@@ -54,7 +54,10 @@ class StrictModel(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _one_line(cls, v: Any) -> Any:
+    def _one_line(cls, v: Any, info: Any) -> Any:
+        if isinstance(v, bool) and info.field_name in cls.model_fields and \
+                cls.model_fields[info.field_name].annotation in (int, float):
+            raise ValueError(f"{str(v).lower()} is a yes/no value; {info.field_name} takes a number")
         return _no_control(v)
 
 

@@ -6,6 +6,7 @@ bad value and what is allowed. Unknown fields are errors.
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Any, Union
 
@@ -18,6 +19,11 @@ from .schema import Topology
 
 __all__ = ["validate", "load", "find"]
 
+
+#: a Docker container / network name (and a host name): docker's own rule, at most 63 characters
+DOCKER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+#: a Linux interface name (IFNAMSIZ 16 with the terminating NUL)
+IFNAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 
 #: the most YAML nodes a topology may expand to (aliases counted each time they are used)
 MAX_NODES = 20_000
@@ -211,8 +217,20 @@ def _semantic_problems(t: Topology) -> list[tuple[tuple, str]]:
             if member not in declared:
                 P.append((("vrrp_sync_groups", gname, "group", j),
                           f"no vrrp_instance named {member!r}; declared: {', '.join(sorted(declared)) or 'none'}"))
+    for net in t.networks:
+        if not DOCKER_NAME.match(net):
+            P.append((("networks", net), f"network name {net!r}: use letters, digits, '_', '.' and '-', starting with a "
+                                         f"letter or digit (it names a Docker network)"))
     for node, spec in t.nodes.items():
         base = ("nodes", node)
+        if not DOCKER_NAME.match(node):
+            P.append((base, f"node name {node!r}: use letters, digits, '_', '.' and '-', starting with a letter or "
+                            f"digit, at most 63 characters (it names a container and its host)"))
+        for itf_name in spec.interfaces:
+            if not IFNAME.match(itf_name):
+                P.append((base + ("interfaces", itf_name), f"interface name {itf_name!r}: Linux names an interface "
+                                                           f"with 1..15 letters, digits, '_', '.' or '-', e.g. eth0"))
+        vrids: dict[tuple, str] = {}
         for itf_name, itf in spec.interfaces.items():
             if itf.network not in t.networks:
                 P.append((base + ("interfaces", itf_name, "network"),
@@ -261,6 +279,17 @@ def _semantic_problems(t: Topology) -> list[tuple[tuple, str]]:
             for req in ("interface", "virtual_router_id"):
                 if getattr(inst, req) is None:
                     P.append((where + (req,), f"required (node {node}, instance {iname})"))
+            if (inst.version or 2) == 2 and inst.advert_int != int(inst.advert_int):
+                P.append((where + ("advert_int",), f"advert_int {inst.advert_int:g}: VRRPv2 carries whole seconds "
+                                                   f"(RFC 3768 §5.3.7); keepalived 2.2.7 would round it and report a "
+                                                   f"config error: write 1..255, or version: 3 for centiseconds"))
+            key = (inst.interface, inst.virtual_router_id, inst.version or 2)
+            if inst.virtual_router_id is not None and key in vrids:
+                P.append((where + ("virtual_router_id",), f"{vrids[key]} and {iname} both use virtual_router_id "
+                                                          f"{inst.virtual_router_id} on {inst.interface} of node {node}: "
+                                                          f"keepalived runs one instance per VRID on an interface; "
+                                                          f"give one another virtual_router_id"))
+            vrids.setdefault(key, iname)
             if inst.interface and inst.interface not in spec.interfaces:
                 P.append((where + ("interface",), f"node {node} has no interface {inst.interface!r}; "
                                                   f"it has: {', '.join(spec.interfaces) or 'none'}"))

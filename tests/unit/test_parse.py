@@ -107,11 +107,13 @@ names = st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,8}", fullmatch=True)
 @st.composite
 def topologies(draw):
     prio_a = draw(st.integers(1, 255))
+    version = draw(st.sampled_from([None, 2, 3]))
     inst = {
         "interface": "eth0", "virtual_router_id": draw(st.integers(1, 255)),
         "state": draw(st.sampled_from(["MASTER", "BACKUP"])),
-        "advert_int": draw(st.sampled_from([1, 2, 0.5, 3])),
-        "version": draw(st.sampled_from([None, 2, 3])),
+        # VRRPv2 carries whole seconds (RFC 3768 §5.3.7): a fraction only with VRRPv3
+        "advert_int": draw(st.sampled_from([1, 2, 0.5, 3] if version == 3 else [1, 2, 3])),
+        "version": version,
         "nopreempt": draw(st.booleans()),
         "preempt_delay": draw(st.sampled_from([None, 0, 5, 2.5])),
         "virtual_ipaddress": draw(st.lists(st.sampled_from(

@@ -47,6 +47,7 @@ from typing import Optional
 from .lex import decomment, qe_words, words
 from .reader import Reader
 from .stmt import Config, ParseProblem, Stmt
+from .reader import read_config_text
 from .tree import build
 from .write import dump, quote_word
 
@@ -87,7 +88,7 @@ def parse_file(path: str | Path, config_id: Optional[str] = None) -> Config:
 
     p = Path(path)
     try:
-        text = p.read_text(errors="replace")
-    except OSError as e:
-        raise ConfigError(str(p), None, f"cannot read: {e.strerror}") from None
+        text = read_config_text(p)
+    except ValueError as e:
+        raise ConfigError(str(p), None, str(e)) from None
     return parse_text(text, str(p), p.parent, config_id)

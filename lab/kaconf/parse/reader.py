@@ -14,6 +14,7 @@ from __future__ import annotations
 import glob as _glob
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -21,7 +22,34 @@ from .expand import MAX_GENERATED_LINES, Definitions
 from .lex import WS, Line, decomment, split_braces
 from .stmt import ParseProblem
 
+#: the largest file read (a keepalived.conf is kilobytes; /dev/zero or a log is not one)
+MAX_FILE_BYTES = 4 * 2**20
+
 _INCLUDE_RE = re.compile(r"^include([rmwba])?[ \t]")
+
+
+def read_config_text(path: Path) -> str:
+    """The text of a keepalived.conf (or included) file.
+
+    Raises ValueError (the sentence to report) for what cannot be one: not a regular file (a device such
+    as /dev/zero, a FIFO), larger than :data:`MAX_FILE_BYTES`, not UTF-8 text (a NUL byte or bad bytes),
+    or unreadable."""
+    try:
+        with open(path, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise ValueError("not a regular file (a device, FIFO or socket?): not read")
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise ValueError(f"cannot read: {e.strerror}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ValueError(f"larger than {MAX_FILE_BYTES // 2**20} MiB: not a keepalived.conf, not read")
+    bad = data.find(b"\0")
+    try:
+        if bad >= 0:
+            raise UnicodeDecodeError("utf-8", data, bad, bad + 1, "NUL byte")
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"not a text file (byte {e.start + 1} is not UTF-8 text): not read") from None
 
 
 class Reader:
@@ -39,10 +67,12 @@ class Reader:
         return self.definitions.defs
 
     def read_file(self, path: Path, depth: int = 0) -> Iterator[Line]:
+        """The logical lines of ``path``: a regular text file of at most :data:`MAX_FILE_BYTES` (anything
+        else, a device, a FIFO, a binary or a huge file, is one problem and no lines)."""
         try:
-            text = path.read_text(errors="replace")
-        except OSError as e:
-            self.problems.append(ParseProblem(str(path), None, f"cannot read: {e.strerror}", "error"))
+            text = read_config_text(path)
+        except ValueError as e:
+            self.problems.append(ParseProblem(str(path), None, str(e), "error"))
             return
         self.files.append(str(path))
         yield from self.read_text(text, str(path), path.parent, depth)

@@ -11,13 +11,31 @@ from .lex import Line, words
 from .stmt import ParseProblem, Stmt
 
 
+#: the deepest block nesting read (keepalived's own grammar nests at most 5 deep: virtual_server >
+#: real_server > HTTP_GET > url; deeper is not a keepalived.conf, and would exhaust recursion)
+MAX_NESTING = 32
+
+
 def build(lines: Iterable[Line], problems: list[ParseProblem]) -> list[Stmt]:
-    """The top-level statements of ``lines``; problems found are appended to ``problems``."""
+    """The top-level statements of ``lines``; problems found are appended to ``problems``.
+
+    A ``{`` that would nest blocks deeper than :data:`MAX_NESTING` is one error and its block is
+    read flat (its braces ignored)."""
     root: list[Stmt] = []
     stack: list[tuple[Stmt, list[Stmt]]] = []
     cur = root
     last: Optional[Stmt] = None        # last statement at the current level, may open a block
+    too_deep = 0                       # braces opened (and ignored) beyond MAX_NESTING
     for ln in lines:
+        if ln.text == "{" and len(stack) >= MAX_NESTING:
+            if not too_deep:
+                problems.append(ParseProblem(ln.file, ln.line, f"blocks nested more than {MAX_NESTING} deep: "
+                                                               f"not a keepalived.conf (read flat from here)", "error"))
+            too_deep += 1
+            continue
+        if ln.text == "}" and too_deep:
+            too_deep -= 1
+            continue
         if ln.text == "{":
             if last is not None and last.children is None:
                 last.children = []
