@@ -99,3 +99,16 @@ def test_judged_history_of_reused_vrid_with_other_vips():
 def test_a_history_with_an_unjudgeable_vrid_share_says_so():
     rep = judge(hist(*START, END), specs_from_topology(topo({}, {}, names=("VI_1", "VI_X"))), margin=1.0, startup=15.0)
     assert rep.verdict is Verdict.CANNOT_JUDGE and "VRID 51" in rep.stopped_at.reason
+
+
+@pytest.mark.parametrize("conf_value,runs", [("0.4", 1.0), ("1.5", 2.0), ("2", 2.0)])
+def test_a_users_fractional_vrrpv2_advert_int_is_modelled_as_keepalived_rounds_it(conf_value, runs):
+    # RFC 3768 §5.3.7: VRRPv2 carries whole seconds; keepalived 2.2.7 rounds a fraction to the nearest
+    # second, at least 1 (vrrp.c vrrp_complete_instance: "must be an integer. rounding")
+    from lab.kaconf.from_config import from_text
+    from lab.election.specs import specs_from_running
+    conf = (f"vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  priority 150\n"
+            f"  advert_int {conf_value}\n  virtual_ipaddress {{\n    10.9.0.200/24\n  }}\n}}\n")
+    assert from_text(conf).instances["VI_1"].advert_int == float(conf_value)
+    specs = specs_from_running(topo({}, {}), {"a": conf})
+    assert specs["VI_1"]["a"].advert_int == runs
