@@ -87,7 +87,7 @@ KINDS: dict[str, Kind] = {
     "fault": Kind(("name", "action", "target"),
                   ("detail", "fault_kind", "params", "t_issued", "model", "unmodelled", "script", "ok"),
                   "a fault applied or healed by the nemesis; ``model`` is its meaning for the election model"),
-    "node": Kind(("node", "action"), ("t_issued", "signal", "exit_code", "log_tail"),
+    "node": Kind(("node", "action"), ("t_issued", "signal", "exit_code", "log_tail", "config_changed"),
                  "a node's lifecycle (see NODE_ACTIONS)"),
     "advert": Kind(("src", "vrid", "priority"),
                    ("advert_int", "version", "auth", "addresses", "network", "path", "dst", "ttl", "type",

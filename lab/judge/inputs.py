@@ -35,6 +35,21 @@ def _node_inputs(e: Event) -> Optional[list[ModelEvent]]:
             "unpause": [NodeResumed(n)], "none": []}.get(eff or "")
 
 
+def _reload(e: Event) -> bool:
+    """A SIGHUP (keepalived rereads its config) whose config changed, or could not be compared (an event
+    recorded before the lab compared configs says nothing: unknown)."""
+    return e["action"] == "signal" and str(e.get("signal", "")).upper().removeprefix("SIG") in ("HUP", "1") \
+        and e.get("config_changed", None) is not False
+
+
+def _declared_reload(history: History, e: Event) -> bool:
+    """Whether a fault that declares a reload of ``e``'s node was in progress when ``e`` happened (the
+    reload fault sends the SIGHUP between its issue and its record)."""
+    return any(f.get("t_issued", f.t) <= e.t <= f.t and any(
+        isinstance(d, dict) and d.get("input") == "reload" and d.get("node") == e["node"] for d in (f.get("model") or []))
+        for f in history.events("fault", since=e.t - 60.0) if f.t >= e.t)
+
+
 def fault_inputs(e: Event) -> tuple[Optional[list[ModelEvent]], str]:
     """The model inputs a fault event declares, or (None, why not)."""
     if e.get("model") is None:
@@ -64,6 +79,12 @@ def model_inputs(history: History, nodes: Iterable[str]) -> tuple[list[tuple[Eve
             if e["node"] not in nodes:
                 continue
             evs = _node_inputs(e)
+            if evs == [] and _reload(e) and not _declared_reload(history, e):
+                return out, Unjudgeable(e, f"SIGHUP reload of {e['node']} with "
+                                        + ("a changed keepalived.conf" if e.get("config_changed") else
+                                           "a keepalived.conf the lab could not compare with what ran")
+                                        + ": the model does not know the new config (the reload fault declares what "
+                                          "changes: `reload priority=N`)")
             if evs is None:
                 return out, Unjudgeable(e, f"node action {e['action']} {e.get('signal') or ''}".strip()
                                         + " has no rule in the model")

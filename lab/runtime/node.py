@@ -39,6 +39,10 @@ class ExecResult:
         return self.exit_code == 0
 
 
+#: where the node image's keepalived reads its configuration
+CONFIG_PATH = "/etc/keepalived/keepalived.conf"
+
+
 class Node(NodeEventsMixin):
     """One container of a lab.
 
@@ -60,6 +64,8 @@ class Node(NodeEventsMixin):
         self.expect_exit = False
         #: wall-clock time (s) just before the current run was started; None: the first run
         self.run_started_wall: Optional[float] = None
+        #: sha256 (hex) of the keepalived.conf keepalived runs (the lab sets it when it writes one); None: unknown
+        self.config_sha: Optional[str] = None
 
     def __repr__(self) -> str:
         return f"Node({self.name!r}, {self.kind})"
@@ -134,9 +140,16 @@ class Node(NodeEventsMixin):
         t0 = time.monotonic()
         if str(signal).upper().removeprefix("SIG") in ("KILL", "TERM", "INT", "QUIT", "9", "15", "2", "3"):
             self.expect_exit = True          # set before the signal: the engine's die event may come first
+        changed = None
+        if str(signal).upper().removeprefix("SIG") in ("HUP", "1") and self.kind == "keepalived":
+            # a reload: the election changes only if the config did (the judge needs to know which)
+            cur = self.exec(["sha256sum", CONFIG_PATH]).output.split()[:1]
+            changed = None if self.config_sha is None or not cur else cur[0] != self.config_sha
+            self.config_sha = cur[0] if cur else None
         self._container.kill(signal=signal)
         action = "kill" if signal in ("SIGKILL", "KILL", 9) else "signal"
-        return self._record(action, t0, signal=str(signal))
+        extra = {"config_changed": changed} if str(signal).upper().removeprefix("SIG") in ("HUP", "1") else {}
+        return self._record(action, t0, signal=str(signal), **extra)
 
     def stop(self, timeout: int = 10) -> float:
         """Graceful stop: SIGTERM, SIGKILL after ``timeout`` seconds. Returns the time the stop was issued."""

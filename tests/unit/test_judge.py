@@ -144,9 +144,15 @@ def test_an_empty_history_cannot_be_judged():
     assert verdict([END]).verdict is Verdict.CANNOT_JUDGE
 
 
-@pytest.mark.parametrize("signal,effect", [("SIGTERM", "holds"), ("SIGHUP", "holds"), ("SIGWINCH", "cannot judge")])
-def test_signals_mean_what_keepalived_does_with_them(signal, effect):
-    rows = START + [nd(10.0, "a", "signal", signal=signal)]
+@pytest.mark.parametrize("signal,extra,effect", [
+    ("SIGTERM", {}, "holds"),
+    ("SIGHUP", {"config_changed": False}, "holds"),          # rereads the same config: nothing changes
+    ("SIGHUP", {"config_changed": True}, "cannot judge"),    # a new config the model does not know
+    ("SIGHUP", {}, "cannot judge"),                          # not compared: unknown
+    ("SIGWINCH", {}, "cannot judge"),
+], ids=["term", "hup-same-config", "hup-changed-config", "hup-unknown", "winch"])
+def test_signals_mean_what_keepalived_does_with_them(signal, extra, effect):
+    rows = START + [nd(10.0, "a", "signal", signal=signal, **extra)]
     if signal == "SIGTERM":
         rows += [nd(10.05, "a", "exited"), st(10.1, "b", "MASTER", 100)]    # priority 0 advert: skew time
     rows.append(END)
@@ -399,3 +405,15 @@ def test_an_init_fail_script_reported_ok_before_its_rise_runs_is_violated():
     assert rep.verdict is Verdict.VIOLATED and any("init_fail" in j.problem for j in rep.judgements)
     on_time = START + [scr(2.5, "b", True), END]
     assert not any("init_fail" in j.problem for j in judge(hist(*on_time), specs, margin=1.0, startup=15.0).judgements)
+
+
+def test_a_reload_fault_declares_its_changed_config():
+    # the reload fault sends SIGHUP (recorded as a node event with config_changed) between its issue and
+    # its record; its declared Reload input covers it
+    rel = {"input": "reload", "node": "a", "instance": "VI_1", "changes": {"priority": 90}}
+    rows = START + [nd(10.02, "a", "signal", signal="SIGHUP", config_changed=True),
+                    (10.05, "fault", dict(name="reload-a", action="apply", target="a", fault_kind="reload",
+                                          t_issued=10.0, model=[rel])),
+                    st(10.05 + MDI_B - 0.5, "b", "MASTER", 100), st(10.05 + MDI_B - 0.45, "a", "BACKUP", 90), END]
+    rep = verdict(rows)
+    assert rep.verdict is Verdict.HOLDS, [j.problem for j in rep.judgements] + [rep.stopped_at]
