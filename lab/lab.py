@@ -26,10 +26,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 
-os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")   # its reaper image cannot be pulled here
-
 from .errors import LabError, TopologyError, UnknownName  # noqa: F401
 from .history import History
+from .runtime.reaper import without_reaper
 from .journal import JOURNAL, JOURNAL_DIR, JournalMixin  # noqa: F401
 from .topology.render import render_node, vip_addresses
 from .observe import Client, ObserveMixin
@@ -204,7 +203,8 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
             if spec.config_template:           # the judge reads what runs (lab.election.specs.RunningView)
                 self.configs[name] = conf
         t_issued = time.monotonic()        # a start is stamped when issued: keepalived's first report may
-        dc.start()                         # carry an earlier stamp than the engine call's return
+        with without_reaper():
+            dc.start()                     # carry an earlier stamp than the engine call's return
         container = dc.get_wrapped_container()
         for itf, i in itfs[1:]:
             self.networks[i.network].connect(container, ipv4_address=str(addrs[itf]), aliases=[name])

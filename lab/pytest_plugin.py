@@ -30,8 +30,6 @@ import pytest
 
 from .errors import LabError
 
-os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
-
 _PHASE_KEY = pytest.StashKey[dict]()
 _LABS_KEY = pytest.StashKey[list]()
 _CLAIMS_KEY = pytest.StashKey[dict]()
