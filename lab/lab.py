@@ -19,7 +19,6 @@ import hashlib
 import atexit
 import ipaddress
 import threading
-import os
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor

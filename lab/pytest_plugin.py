@@ -21,7 +21,6 @@ At session end the plugin checks that no container or network of this process's 
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Optional
