@@ -15,6 +15,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from . import cli_output as O
 from .errors import LabError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -30,6 +31,14 @@ def _topologies_dirs() -> list[Path]:
 def _topology(name: str):
     from .topology import find, load
     return load(find(name, _topologies_dirs()))
+
+
+FormatOpt = typer.Option("text", "--format", help="text or json (a stable schema: lab/cli_output.py)")
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("text", "json"):
+        raise LabError(f"--format {fmt!r}: use text or json")
 
 
 def _attach(lab_id: Optional[str]):
@@ -87,44 +96,69 @@ def up(topology: str, keep: bool = typer.Option(False, "--keep", help="keep the 
 def predict(topology: str, events: list[str] = typer.Argument(
         None, help="events, applied in order after every keepalived node started (unless the list begins with "
                    "up:NODE): up:NODE kill:NODE stop:NODE pause:NODE resume:NODE script:NODE:SCRIPT:ok|fail "
-                   "link:NODE:IFACE:up|down block:NODE unblock:NODE reload:NODE:INSTANCE:FIELD=VALUE[,...]")) -> None:
+                   "link:NODE:IFACE:up|down block:NODE unblock:NODE reload:NODE:INSTANCE:FIELD=VALUE[,...]"),
+            fmt: str = FormatOpt) -> None:
     """The model's expected MASTER after each event, with its time window and the rules (no Docker)."""
     from rich.table import Table
 
     from .election import RULES
     from .election.predict import predict_topology
+    _check_format(fmt)
+    topo = _topology(topology)
     name_of = {text: name.removeprefix("R_") for name, text in RULES.items()}
     t = Table("event", "instance", "expected MASTER", "window (s after event)", "effective priorities", "rules")
     used: dict[str, str] = {}
-    for text, exp in predict_topology(_topology(topology), events or []):
+    rows = []
+    for text, exp in predict_topology(topo, events or []):
         prios = " ".join(f"{n}={p}" for n, p in sorted(exp.effective_priorities.items()))
         names = [name_of.get(r, r[:40]) for r in exp.rules]
         used.update({name_of.get(r, r[:40]): r for r in exp.rules})
         t.add_row(text, exp.instance, exp.describe_options(), f"{exp.earliest:.2f} .. {exp.latest:.2f}", prios,
                   ", ".join(names))
+        rows.append(O.PredictRow(event=text, instance=exp.instance, options=[sorted(o) for o in exp.options],
+                                 earliest_s=exp.earliest, latest_s=exp.latest,
+                                 effective_priorities=dict(exp.effective_priorities), rules=names))
+    if fmt == "json":
+        print(O.dump(O.Predict(topology=topo.name, rows=rows, rules=used)))
+        return
     console.print(t)
     for n, text in used.items():
         console.print(f"[bold]{n}[/]: {text}", highlight=False, soft_wrap=True)
 
 
 @app.command()
-def status(lab: Optional[str] = LabOpt) -> None:
+def status(lab: Optional[str] = LabOpt, fmt: str = FormatOpt) -> None:
     """Table: node, instance, state, configured and effective priority, VIP held, nginx up, when the state began."""
-    from .status import status_table
-    console.print(status_table(_attach(lab)))
+    from .status import status_rows, status_table
+    _check_format(fmt)
+    lb = _attach(lab)
+    if fmt == "json":
+        rows = [O.StatusItem(node=r.node, instance=r.instance, container=r.container, state=r.state,
+                             priority=r.priority, effective_priority=r.reported_priority, holds_vip=r.holds_vip,
+                             nginx_up=r.nginx_up, state_since_s=r.last_transition) for r in status_rows(lb)]
+        print(O.dump(O.Status(lab=lb.id, topology=lb.topology.name, rows=rows)))
+        return
+    console.print(status_table(lb))
 
 
 @app.command("list")
-def list_labs() -> None:
+def list_labs(fmt: str = FormatOpt) -> None:
     """Running labs (found by label)."""
     from rich.table import Table
 
     from .runtime import labels as L
     from .runtime.cleanup import lab_ids
     from .runtime.engine import ensure_engine
+    _check_format(fmt)
     t = Table("lab", "topology", "owner", "kept")
+    items = []
     for i, lb in lab_ids(ensure_engine(install=False)).items():
         t.add_row(i, lb.get(L.TOPOLOGY, "?"), lb.get(L.OWNER, "?"), "yes" if lb.get(L.KEEP) == "1" else "no")
+        items.append(O.LabItem(lab=i, topology=lb.get(L.TOPOLOGY, "?"), owner=lb.get(L.OWNER, "?"),
+                               kept=lb.get(L.KEEP) == "1"))
+    if fmt == "json":
+        print(O.dump(O.Labs(labs=items)))
+        return
     console.print(t)
 
 
@@ -151,11 +185,15 @@ def fault(node: str, kind: str = typer.Argument(..., help="a fault kind (see `ka
 
 
 @app.command()
-def faults() -> None:
+def faults(fmt: str = FormatOpt) -> None:
     """Every fault kind with its parameters."""
     from rich.table import Table
 
     from .nemesis import kinds
+    _check_format(fmt)
+    if fmt == "json":
+        print(O.dump(O.Faults(faults=[O.FaultKind(kind=k, summary=cls.summary) for k, cls in sorted(kinds().items())])))
+        return
     t = Table("kind", "what it does / parameters")
     for k, cls in sorted(kinds().items()):
         t.add_row(k, cls.summary)

@@ -45,6 +45,11 @@ def test_up_status_fault_watch_report_down(cli_lab, tmp_path):
     st = kalab("status", "--lab", lab_id).stdout
     row_a = next(l for l in st.splitlines() if l.strip("│ ").startswith("a "))
     assert "MASTER" in row_a and "yes" in row_a
+    from lab.cli_output import Labs, Status          # the scriptable forms validate against their schema
+    doc = Status.model_validate_json(kalab("status", "--lab", lab_id, "--format", "json").stdout)
+    assert doc.lab == lab_id and {(r.node, r.state, r.holds_vip) for r in doc.rows} >= {("a", "MASTER", True)}
+    labs = Labs.model_validate_json(kalab("list", "--format", "json").stdout)
+    assert lab_id in {x.lab for x in labs.labs}
 
     kalab("fault", "a", "kill", "--lab", lab_id)
     watch = subprocess.Popen([sys.executable, "-m", "lab.cli", "watch", "--lab", lab_id], cwd=ROOT,

@@ -1,0 +1,35 @@
+"""`--format json` documents validate against their schema (lab/cli_output.py) (pure: predict and faults)."""
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from lab.cli import app
+from lab.cli_output import Faults, Predict
+import lab.nemesis as nemesis
+
+
+def run(*args):
+    r = CliRunner().invoke(app, list(args))
+    assert r.exit_code == 0, r.output
+    return r.stdout
+
+
+def test_predict_json_follows_its_schema_and_the_model():
+    doc = Predict.model_validate_json(run("predict", "two_node", "kill:a", "--format", "json"))
+    assert json.loads(run("predict", "two_node", "--format", "json"))["schema"] == "kalab.predict/1"
+    kill = next(r for r in doc.rows if r.event == "kill:a")
+    # RFC 3768 §6.4.2: b (100) takes over within its master down interval 3 + 156/256 s after a is killed
+    assert kill.options == [["b"]] and abs(kill.latest_s - (3 + 156 / 256)) < 1e-3
+    assert "MDI" in kill.rules and "MDI" in doc.rules
+
+
+def test_faults_json_lists_every_registered_kind():
+    doc = Faults.model_validate_json(run("faults", "--format", "json"))
+    assert {f.kind for f in doc.faults} == set(nemesis.kinds()) and all(f.summary for f in doc.faults)
+
+
+def test_an_unknown_format_is_one_clear_error():
+    r = CliRunner().invoke(app, ["faults", "--format", "yaml"])
+    assert r.exit_code != 0 and "use text or json" in str(r.exception or r.output)
