@@ -58,7 +58,8 @@ class Event:
         elif self.kind == "advert":
             txt = f"advert from {d['src']} vrid {d['vrid']} priority {d['priority']}"
         elif self.kind == "script":
-            txt = f"{d['node']}: keepalived says vrrp_script {d['script']} {'succeeded' if d['ok'] else 'failed'}"
+            said = "is disabled (never run)" if d["ok"] is None else "succeeded" if d["ok"] else "failed"
+            txt = f"{d['node']}: keepalived says vrrp_script {d['script']} {said}"
         elif self.kind == "vip":
             txt = f"{d['instance']} VIP held by {', '.join(d['holders']) or 'nobody'} ({d.get('view')})"
         else:
@@ -94,8 +95,9 @@ KINDS: dict[str, Kind] = {
                     "auth_type", "count", "checksum_ok", "mac", "via"),
                    "a VRRP advert taken off the wire"),
     "script": Kind(("node", "script", "ok"), ("detail",),
-                   "a vrrp_script result keepalived logged (VRRP_Script(NAME) succeeded / failed): what the "
-                   "script saw, which drives the model where no fault declared it"),
+                   "a vrrp_script result keepalived logged (VRRP_Script(NAME) succeeded / failed; ok None: "
+                   "keepalived disabled the script): what the script saw, which drives the model where no fault "
+                   "declared it"),
     "vip": Kind(("instance", "holders"), ("view",), "who holds a VIP (inside: ip addr; outside: HTTP)"),
     "dump": Kind(("node",), ("t_issued", "instances", "ok", "error", "text"), "keepalived's own JSON dump"),
     "note": Kind(("text",), (), "free text: what the lab did or could not do"),

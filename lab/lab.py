@@ -14,7 +14,6 @@ derived from the protocol's timers (:mod:`lab.timers`).
 """
 from __future__ import annotations
 
-import hashlib
 
 import atexit
 import ipaddress
@@ -208,8 +207,6 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         for itf, i in itfs[1:]:
             self.networks[i.network].connect(container, ipv4_address=str(addrs[itf]), aliases=[name])
         node = Node(name, spec.kind, container, addrs, self.history)
-        if spec.kind == "keepalived":
-            node.config_sha = hashlib.sha256(conf.encode()).hexdigest()
         self.history.append("node", t=t_issued, node=name, action="start", t_issued=t_issued)
         node.follow_events()
         if spec.kind == "keepalived":
@@ -306,14 +303,11 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
             n.load_events()
         lab._load_journal()
         for name in topo.keepalived_nodes():           # what runs, for the judge (user's own configs)
-            try:
-                conf = render_node(topo, name, lab.subnets, script_wrapper=SCRIPT_WRAPPER)
-            except Exception:                          # the judge then reads the topology: said in its meta
-                continue
             if topo.nodes[name].config_template:
-                lab.configs[name] = conf
-            if name in lab.nodes:                      # what it started with (a reload compares with it)
-                lab.nodes[name].config_sha = hashlib.sha256(conf.encode()).hexdigest()
+                try:
+                    lab.configs[name] = render_node(topo, name, lab.subnets, script_wrapper=SCRIPT_WRAPPER)
+                except Exception:                      # the judge then reads the topology: said in its meta
+                    pass
         lab.history.meta.update(lab.self_description())
         lab.history.listeners.append(lab._journal)
         if nl.get(L.T0):

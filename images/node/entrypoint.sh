@@ -60,6 +60,37 @@ fi
 # A SIGKILLed keepalived leaves its pid files; after a restart PID 1 matches them and
 # keepalived would refuse to start ("daemon is already running").
 rm -f /run/keepalived.pid /run/vrrp.pid /run/checkers.pid /run/bfd.pid /run/keepalived/*.pid 2>/dev/null || true
+# The lab runs each vrrp_script through its wrapper (kalab-check NAME COMMAND...), which keepalived
+# always finds. keepalived 2.2.7 disables a script whose command it cannot find or execute
+# (lib/notify.c check_script_secure: a bare name searched on PATH, a path that must exist and be
+# executable); so such a script is left unwrapped here and keepalived decides as it would without the lab.
+unwrap_missing() {
+    conf=/etc/keepalived/keepalived.conf
+    grep -q '^[[:space:]]*script "/usr/local/sbin/kalab-check ' "$conf" 2>/dev/null || return 0
+    tmp=$(mktemp)
+    while IFS= read -r line; do
+        case "$line" in
+            *'script "/usr/local/sbin/kalab-check '*)
+                rest=${line#*kalab-check }; name=${rest%% *}; cmd=${rest#* }; cmd=${cmd%'"'}; word=${cmd%% *}
+                ok=1
+                case "$word" in
+                    '<'*) ;;
+                    */*) { [ -f "$word" ] && [ -x "$word" ]; } || ok=0 ;;
+                    *) ok=0; oldifs=$IFS; IFS=:
+                       for d in $PATH; do if [ -f "$d/$word" ] && [ -x "$d/$word" ]; then ok=1; break; fi; done
+                       IFS=$oldifs ;;
+                esac
+                if [ $ok = 0 ]; then
+                    echo "kalab: vrrp_script $name runs unwrapped: '$word' is not an executable file here, so keepalived disables it as it would without the lab" >&2
+                    line="${line%%script \"*}script \"$cmd\""
+                fi ;;
+        esac
+        printf '%s\n' "$line"
+    done < "$conf" > "$tmp"
+    cat "$tmp" > "$conf"; rm -f "$tmp"
+}
+unwrap_missing
+sha256sum /etc/keepalived/keepalived.conf 2>/dev/null | cut -d' ' -f1 > /run/kalab/config.sha || true
 [ -p /run/kalab/notify.fifo ] || { rm -f /run/kalab/notify.fifo; mkfifo -m 0600 /run/kalab/notify.fifo; }
 /usr/local/sbin/kalab-fifo-reader /run/kalab/notify.fifo /var/lib/kalab/events.log &
 exec keepalived --dont-fork --log-console --log-detail ${KALAB_KEEPALIVED_ARGS:-} -f /etc/keepalived/keepalived.conf

@@ -7,7 +7,7 @@ the history stores (:data:`lab.events.MODEL_INPUTS` lists the names and fields).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Union
+from typing import Any, Mapping, Optional, Union
 
 from ..events import check_model_inputs
 
@@ -40,11 +40,12 @@ class ScriptResult:
     """The vrrp_script ``script`` on ``node`` starts returning ``ok`` (persistently).
 
     ``observed``: keepalived itself logged this result (it has already counted its fall/rise runs),
-    so it acts at once; otherwise (a fault's declared meaning) it acts after fall/rise runs.
+    so it acts at once; otherwise (a fault's declared meaning) it acts after fall/rise runs. ``ok`` None:
+    keepalived disabled the script (it never runs), so it adjusts nothing and faults nothing.
     """
     node: str
     script: str
-    ok: bool
+    ok: Optional[bool]
     observed: bool = False
 
 

@@ -25,7 +25,7 @@ from .protocol import ProtocolMixin
 from .rules import *  # noqa: F401,F403  (every R_* constant, re-exported for citations)
 from .rules import (RULES, R_BLOCKED, R_DOWN, R_EQUAL_BACKUP, R_EQUAL_MASTERS, R_FAULT_LEAVE, R_HEARING, R_HIGHEST,  # noqa: F401
                     R_IFACE, R_MASTERS_MEET, R_MDI, R_NOPREEMPT, R_PREEMPT, R_PREEMPT_DELAY, R_PRIO0, R_STARTUP,
-                    R_WEIGHT0, R_WEIGHT_NEG, R_WEIGHT_POS, R_DISCARD, R_SYNC_FAULT, R_SYNC_MASTER, R_TRACK_FILE)
+                    R_WEIGHT0, R_WEIGHT_NEG, R_WEIGHT_POS, R_DISCARD, R_SCRIPT_DISABLED, R_SYNC_FAULT, R_SYNC_MASTER, R_TRACK_FILE)
 from .specs import FILE_TRACK, IFACE_TRACK, InstanceSpec, TrackSpec, effective_priority, specs_from_topology  # noqa: F401
 
 __doc__ += "\n".join(f"\n* {v}" for v in RULES.values())
@@ -127,7 +127,8 @@ class ElectionModel(ProtocolMixin):
                   for t in sp.tracks if t.script == event.script]
         if not tracks:
             return True
-        return bool(self.script_ok.get((event.node, event.script), tracks[0].initial())) == event.ok
+        cur = self.script_ok.get((event.node, event.script), tracks[0].initial())
+        return (cur is None) == (event.ok is None) and (event.ok is None or bool(cur) == event.ok)
 
     def sync_split(self) -> Optional[str]:
         """Why the model cannot follow a vrrp_sync_group now, or None: on some node the model elects its
@@ -371,6 +372,8 @@ class ElectionModel(ProtocolMixin):
             # a preempting backup discards lower-priority adverts: MASTER when its timer fires (R_PREEMPT)
             if isinstance(ev, TrackFileValue):
                 rules.append(R_TRACK_FILE)
+            elif isinstance(ev, ScriptResult) and ev.ok is None:
+                rules.append(R_SCRIPT_DISABLED)
             elif isinstance(ev, ScriptResult):
                 rules.append(R_WEIGHT_POS if any(t.weight > 0 for s in spec.values() for t in s.tracks
                                                  if t.script == ev.script) else R_WEIGHT_NEG)

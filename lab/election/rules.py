@@ -79,6 +79,9 @@ R_SYNC_WEIGHTS = ("man 5 keepalived.conf, VRRP synchronization group(s) and Trac
                   "lose their weights (keepalived 2.2.7 vrrp.c vrrp_complete_instance: a track_file with the default "
                   "weight 1 becomes weight 0, with another weight it is ignored; the same for an address owner); the "
                   "group's own track_script/track_interface/track_file apply to every member with their weights")
+R_SCRIPT_DISABLED = ("keepalived 2.2.7's own, where the man page is silent (vrrp.c check_track_script_secure, lib/notify.c): "
+                     "a tracked script whose command is not found or not executable is disabled ('Disabling track "
+                     "script'), never runs, and never changes the priority or the state")
 R_ROGUE = ("RFC 3768 §6.4.2/§6.4.3 applied to a forged advert that a receiver accepts (same VRID, version, "
            "authentication and interval): a master that hears a higher priority steps down, a backup resets its timer on "
            "a priority at least its own; the forger is a master that never steps down; priority 0 tells backups the "

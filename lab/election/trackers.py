@@ -50,17 +50,21 @@ class TrackSpec:
             return self.initial_value
         return (not self.init_fail) if self.initially_ok is None else self.initially_ok
 
-    def adjustment(self, ok: Union[bool, int]) -> int:
+    def adjustment(self, ok: Union[bool, int, None]) -> int:
         """Priority adjustment while the script is ``ok`` (True) or failing (False): lab.priority's
         tracker_adjustment (R_WEIGHT_POS, R_WEIGHT_NEG, R_REVERSE); weight 0 adjusts nothing. A
         track_file's ``ok`` is its value: track_file_status (R_TRACK_FILE)."""
+        if ok is None:                     # disabled by keepalived: never run, no effect
+            return 0
         if self.file:
             return track_file_status(self.weight, self.reverse, int(ok)) or 0
         return tracker_adjustment(self.weight, self.reverse, ok)
 
-    def faults(self, ok: Union[bool, int]) -> bool:
+    def faults(self, ok: Union[bool, int, None]) -> bool:
         """Whether this tracker puts the instance in FAULT (weight 0; reversed when ``reverse``; R_WEIGHT0;
         a track_file: R_TRACK_FILE)."""
+        if ok is None:
+            return False
         if self.file:
             return track_file_status(self.weight, self.reverse, int(ok)) is None
         return tracker_faults(self.weight, self.reverse, ok)

@@ -100,7 +100,7 @@ def model_inputs(history: History, nodes: Iterable[str]) -> tuple[list[tuple[Eve
         elif e.kind == "script":
             # what the script saw, as keepalived logged it: the model follows it where no fault declared it
             # (the judge drops one the model already holds: ElectionModel.agrees)
-            evs = [ScriptResult(e["node"], e["script"], bool(e["ok"]), observed=True)]
+            evs = [ScriptResult(e["node"], e["script"], None if e["ok"] is None else bool(e["ok"]), observed=True)]
         else:
             continue
         kept = []

@@ -41,6 +41,8 @@ class ExecResult:
 
 #: where the node image's keepalived reads its configuration
 CONFIG_PATH = "/etc/keepalived/keepalived.conf"
+#: the sha256 of the configuration keepalived started with (written by the node's entrypoint at each start)
+CONFIG_SHA = "/run/kalab/config.sha"
 
 
 class Node(NodeEventsMixin):
@@ -64,7 +66,8 @@ class Node(NodeEventsMixin):
         self.expect_exit = False
         #: wall-clock time (s) just before the current run was started; None: the first run
         self.run_started_wall: Optional[float] = None
-        #: sha256 (hex) of the keepalived.conf keepalived runs (the lab sets it when it writes one); None: unknown
+        #: sha256 (hex) of the keepalived.conf keepalived reread at the last SIGHUP of this run; None: none yet
+        #: (then what it started with is the node's own record, CONFIG_SHA)
         self.config_sha: Optional[str] = None
 
     def __repr__(self) -> str:
@@ -142,10 +145,13 @@ class Node(NodeEventsMixin):
             self.expect_exit = True          # set before the signal: the engine's die event may come first
         changed = None
         if str(signal).upper().removeprefix("SIG") in ("HUP", "1") and self.kind == "keepalived":
-            # a reload: the election changes only if the config did (the judge needs to know which)
-            cur = self.exec(["sha256sum", CONFIG_PATH]).output.split()[:1]
-            changed = None if self.config_sha is None or not cur else cur[0] != self.config_sha
-            self.config_sha = cur[0] if cur else None
+            # a reload: the election changes only if the config did (the judge needs to know which). What
+            # keepalived started with: the entrypoint's /run/kalab/config.sha; after a reload: what it reread
+            r = self.exec(["sh", "-c", f"sha256sum {CONFIG_PATH} | cut -d' ' -f1; cat {CONFIG_SHA} 2>/dev/null"])
+            now, *started = (r.output.split() if r.ok else []) or [None]
+            before = self.config_sha or (started[0] if started else None)
+            changed = None if not now or not before else now != before
+            self.config_sha = now
         self._container.kill(signal=signal)
         action = "kill" if signal in ("SIGKILL", "KILL", 9) else "signal"
         extra = {"config_changed": changed} if str(signal).upper().removeprefix("SIG") in ("HUP", "1") else {}
@@ -168,6 +174,7 @@ class Node(NodeEventsMixin):
             self._container.wait(timeout=60)
         t0 = time.monotonic()
         self.run_started_wall = time.time()
+        self.config_sha = None                 # a new run starts with the config on disk (CONFIG_SHA)
         self._container.start()
         self.expect_exit = False             # only now: a late die event of the old run must not count
         # stamped when the start was issued: keepalived's first report can carry an earlier stamp than

@@ -75,20 +75,31 @@ def log_stamp(line: str) -> tuple[float, str]:
 _SCRIPT_LINE = None
 
 
-def parse_script_line(text: str) -> Optional[tuple[str, bool]]:
-    """(script, ok) from keepalived's log line of a vrrp_script result, else None.
+def parse_script_line(text: str) -> Optional[tuple[str, Optional[bool]]]:
+    """(script, ok) from a log line about a vrrp_script's result, else None; ok None: keepalived does not
+    run the script at all (disabled), so it never changes the priority or the state.
 
     keepalived 2.2.7 logs ``VRRP_Script(NAME) succeeded`` when a script becomes OK and
     ``VRRP_Script(NAME) failed`` / ``timed_out`` (with a reason) when it becomes failing
-    (vrrp_scheduler.c vrrp_script_child_thread), including its first result after a start.
+    (vrrp_scheduler.c vrrp_script_child_thread), including its first result after a start, and
+    ``Disabling track script NAME since not found/accessible`` (or ``due to insecure``) for a script it
+    will not run (vrrp.c check_track_script_secure). The node's entrypoint says ``kalab: vrrp_script NAME
+    runs unwrapped`` for a command keepalived cannot execute (it disables it, silently when the file
+    exists but is not executable).
     """
     import re
 
     global _SCRIPT_LINE
     if _SCRIPT_LINE is None:
-        _SCRIPT_LINE = re.compile(r"VRRP_Script\((?P<name>[^)\s]+)\) (?P<what>succeeded|failed|timed_out)\b")
+        _SCRIPT_LINE = re.compile(r"VRRP_Script\((?P<name>[^)\s]+)\) (?P<what>succeeded|failed|timed_out)\b"
+                                  r"|Disabling track script (?P<off>\S+) (?:since|due)"
+                                  r"|kalab: vrrp_script (?P<unwrapped>\S+) runs unwrapped")
     m = _SCRIPT_LINE.search(text)
-    return (m["name"], m["what"] == "succeeded") if m else None
+    if not m:
+        return None
+    if m["name"]:
+        return m["name"], m["what"] == "succeeded"
+    return m["off"] or m["unwrapped"], None
 
 
 class NodeEventsMixin:

@@ -417,3 +417,29 @@ def test_a_reload_fault_declares_its_changed_config():
                     st(10.05 + MDI_B - 0.5, "b", "MASTER", 100), st(10.05 + MDI_B - 0.45, "a", "BACKUP", 90), END]
     rep = verdict(rows)
     assert rep.verdict is Verdict.HOLDS, [j.problem for j in rep.judgements] + [rep.stopped_at]
+
+
+@pytest.mark.parametrize("line,want", [
+    ("Wed Dec  2 16:40:55 2026: VRRP_Script(up) succeeded", ("up", True)),
+    ("VRRP_Script(chk_nginx) failed (exited with status 1)", ("chk_nginx", False)),
+    ("VRRP_Script(chk) timed_out", ("chk", False)),
+    ("Disabling track script app since not found/accessible", ("app", None)),
+    ("Disabling track script app due to insecure", ("app", None)),
+    ("kalab: vrrp_script app runs unwrapped: '/x' is not an executable file here, so ...", ("app", None)),
+    ("(VI_1) Entering MASTER STATE", None),
+])
+def test_keepaliveds_script_lines_are_read(line, want):
+    from lab.runtime.node_events import parse_script_line
+    assert parse_script_line(line) == want
+
+
+def test_a_script_keepalived_disabled_changes_nothing():
+    # keepalived 2.2.7 disables a tracked script it cannot find (R_SCRIPT_DISABLED): a's -60 never applies, so
+    # a (150) stays MASTER; the model's assumption (OK) and a later "disabled" report agree on priority 150
+    specs = specs_from_topology(_script_topology("/usr/local/bin/check-app", -60))
+    rows = START + [scr(0.35, "a", None), END]
+    assert judge(hist(*rows), specs, margin=1.0, startup=15.0).verdict is Verdict.HOLDS
+    # a positive weight the model assumed (b +60 = 160 would win) is gone once keepalived says it is disabled
+    pos = specs_from_topology(_script_topology("/usr/local/bin/check-app", 60, node="b"))
+    rep = judge(hist(*START, scr(0.45, "b", None), END), pos, margin=1.0, startup=15.0)
+    assert rep.verdict is Verdict.HOLDS, [j.problem for j in rep.judgements]
