@@ -109,6 +109,8 @@ class Checks:
         inputs, _ = model_inputs(self.history, self.topology.keepalived_nodes())
         for ev, mevs in inputs:
             for m in mevs:
+                if model.agrees(m):            # an observed script result the model already holds (as the judge)
+                    continue
                 for exp in model.apply(m, t=ev.t):
                     if exp.instance == instance:
                         last = (ev, exp)
@@ -233,8 +235,9 @@ class Checks:
         Returns the measured takeover time (s). Raises CheckFailed.
         """
         inputs, _ = model_inputs(self.history, self.topology.keepalived_nodes())
-        disruptive = [e for e, mevs in inputs
-                      if any(isinstance(m, (NodeDown, NodePaused, AdvertsBlocked, InterfaceChange, ScriptResult))
+        disruptive = [e for e, mevs in inputs      # keepalived's own script reports are no input of the test
+                      if any((isinstance(m, (NodeDown, NodePaused, AdvertsBlocked, InterfaceChange, ScriptResult))
+                              and not getattr(m, "observed", False))
                              or (isinstance(m, Hearing) and not m.hears) for m in mevs)]
         if not disruptive:
             raise self.fail(f"no fault or node stop in the history to measure a takeover of {instance} from")
