@@ -129,3 +129,25 @@ def test_an_init_fail_script_that_succeeds_is_judged_after_its_rise_runs(lab_fac
     lab.wait_for_transition("VI_1", "MASTER", node="b", since=ok.t, timeout=3 + 96 / 256 + MARGIN)
     lab.check.assert_matches_model()
     lab.check.assert_effective_priority("b", "VI_1", 160)
+
+
+@pytest.mark.parametrize("command,disabled", [
+    ("/usr/local/bin/check-app --port 80", True),     # not there: keepalived disables the script
+    ("no-such-check-kalab", True),                    # not on PATH: disabled
+    ("</etc/hostname", False),                        # '</path': run through sh, the file opens: OK
+])
+def test_the_lab_runs_a_users_script_as_keepalived_would(lab_factory, command, disabled):
+    # keepalived 2.2.7 (vrrp.c check_track_script_secure, lib/notify.c; the man page is silent): a tracked
+    # script whose command is not found is disabled and never changes the priority (R_SCRIPT_DISABLED); a
+    # '</path' command runs through /bin/sh -c. a (150) tracks it with weight -60, b 100: either way a
+    # keeps 150 and stays MASTER. The lab's own wrapper must not change that (a wrapped missing command
+    # would fail, 150 - 60 = 90 < 100, and b would take over).
+    lab = lab_factory(model_track_variant(
+        dict(priority=150, track_script=["app"]), dict(priority=100),
+        {"app": {"script": command, "interval": 1, "fall": 1, "rise": 1, "weight": -60}}))
+    assert lab.wait_for_master("VI_1").name == "a"
+    lab.check.assert_matches_model()
+    lab.check.assert_effective_priority("a", "VI_1", 150)
+    if disabled:
+        assert lab.node("a").wait_for_log(r"Disabling track script app|runs unwrapped", timeout=MARGIN) is not None
+        assert [e["ok"] for e in lab.history.events("script", node="a", script="app")][:1] == [None]
