@@ -166,7 +166,10 @@ def test_without_strict_the_same_config_is_quiet():
 def test_shell_syntax_script_fires():
     t = 'vrrp_script chk {\n    script "</dev/tcp/127.0.0.1/80"\n}\n' + inst(extra=TRACK)
     (d,) = run("shell-script", {"a": t})
-    assert d.line == 2 and "without a shell" in d.message
+    assert d.line == 2 and "dash) has no /dev/tcp" in d.message       # keepalived runs '</path' through sh -c
+    assert not run("shell-script", {"a": t.replace("</dev/tcp/127.0.0.1/80", "</etc/hostname")})   # a file: fine
+    t1 = 'vrrp_script chk {\n    script "killall -0 nginx || exit 1"\n}\n' + inst(extra=TRACK)
+    assert "without a shell" in run("shell-script", {"a": t1})[0].message
     t2 = inst(extra='    notify_master "/bin/echo x > /tmp/state"\n')
     assert run("shell-script", {"a": t2})
 

@@ -111,8 +111,8 @@ def test_dev_tcp_check_fixed_form_fall_rise(lab_factory, tmp_path):
 @pytest.mark.claim("6-devtcp-verbatim", "§6: the TCP port check exactly as written "
                    "(`script \"</dev/tcp/127.0.0.1/80\"`, `fail 2`) checks the port")
 @pytest.mark.xfail(strict=True, raises=ClaimDiffers, reason="seed: `</dev/tcp/...` with `fail 2`; keepalived 2.2.7 "
-                   "runs scripts without a shell, so the redirection is not a command and the check always fails "
-                   "(the node is FAULT while nginx runs), and `fail` is not a keyword (it is `fall`)")
+                   "runs a `</path` check through /bin/sh, which on Debian is dash, with no /dev/tcp, so the check "
+                   "always fails (the node is FAULT while nginx runs), and `fail` is not a keyword (it is `fall`)")
 def test_dev_tcp_check_as_written(lab_factory, tmp_path):
     lab = lab_factory(topo_with_config(tmp_path, config(DEVTCP_AS_WRITTEN)))
     # with a working check, s1 (150, nginx up) would be MASTER after its master down interval
