@@ -396,17 +396,21 @@ def lint(files: list[Path] = typer.Argument(..., help="keepalived.conf files of 
 
 
 @app.command()
-def render(topology: str, node: str) -> None:
-    """Print the keepalived.conf TOPOLOGY gives NODE (placeholder subnets 10.213.N.0/24 unless declared)."""
+def render(topology: str, node: str,
+           plain: bool = typer.Option(False, "--plain", help="without the lab's script wrapper (what you would "
+                                                              "deploy); by default exactly what the lab runs")) -> None:
+    """Print the keepalived.conf TOPOLOGY gives NODE, as the lab runs it (placeholder subnets 10.213.N.0/24
+    unless declared)."""
     import ipaddress
 
+    from .lab import SCRIPT_WRAPPER
     from .topology.render import render_node
     topo = _topology(topology)
     subnets = {n: s.subnet or ipaddress.IPv4Network(f"10.213.{i}.0/{s.prefix()}")
                for i, (n, s) in enumerate(topo.networks.items())}
     if node not in topo.keepalived_nodes():
         raise LabError(f"{node!r} is not a keepalived node of {topo.name}; nodes: {', '.join(topo.keepalived_nodes())}")
-    sys.stdout.write(render_node(topo, node, subnets))
+    sys.stdout.write(render_node(topo, node, subnets, script_wrapper=None if plain else SCRIPT_WRAPPER))
 
 
 def _sigterm(signum, frame):

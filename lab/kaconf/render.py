@@ -95,7 +95,7 @@ def render_config(node: str, topology: str, global_defs: GlobalDefs, *,
         track_files={k: v.model_dump() for k, v in track_files.items()},
         instances={k: v.model_dump() for k, v in instances.items()},
         sync_groups={k: v.model_dump() for k, v in sync_groups.items()},
-        notify_fifo=notify_fifo,
+        notify_fifo=notify_fifo, script_wrapper=script_wrapper,
     )
 
 

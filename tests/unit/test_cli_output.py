@@ -33,3 +33,11 @@ def test_faults_json_lists_every_registered_kind():
 def test_an_unknown_format_is_one_clear_error():
     r = CliRunner().invoke(app, ["faults", "--format", "yaml"])
     assert r.exit_code != 0 and "use text or json" in str(r.exception or r.output)
+
+
+def test_kalab_render_shows_what_the_lab_runs_and_plain_what_you_would_deploy():
+    shown = run("render", "model_track", "a")
+    assert 'script "/usr/local/sbin/kalab-check chk test ! -e /run/kalab/fail-chk"' in shown
+    assert "run through /usr/local/sbin/kalab-check NAME" in shown           # the header says why
+    plain = run("render", "model_track", "a", "--plain")
+    assert 'script "test ! -e /run/kalab/fail-chk"' in plain and "kalab-check" not in plain
