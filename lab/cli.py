@@ -21,6 +21,23 @@ from .errors import LabError
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="keepalived-lab: real keepalived + nginx on Docker, faults, and checks against the rules.")
 console = Console(emoji=False)   # node names like a and b: ":a:" is not an emoji here
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            v = version("keepalived-lab")
+        except PackageNotFoundError:
+            v = "unknown (not installed)"
+        print(f"kalab (keepalived-lab) {v}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(_: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="print the version and exit")) -> None:
+    """keepalived-lab: real keepalived + nginx on Docker, faults, and checks against the rules."""
 LabOpt = typer.Option(None, "--lab", help="lab id (default: the only running lab)")
 
 
@@ -204,6 +221,9 @@ def faults(fmt: str = FormatOpt) -> None:
 def heal(name: Optional[str] = typer.Argument(None), all_: bool = typer.Option(False, "--all"),
          lab: Optional[str] = LabOpt) -> None:
     """Heal one fault by name, or all faults (also unpauses and starts stopped nodes)."""
+    if not name and not all_:
+        raise LabError("kalab heal: name the fault to heal (the NAME `kalab fault` printed), or heal every fault "
+                       "of the lab with --all")
     lb = _attach(lab)
     from .nemesis import heal_recorded
     healed = heal_recorded(lb, None if all_ else name)

@@ -41,3 +41,10 @@ def test_kalab_render_shows_what_the_lab_runs_and_plain_what_you_would_deploy():
     assert "run through /usr/local/sbin/kalab-check NAME" in shown           # the header says why
     plain = run("render", "model_track", "a", "--plain")
     assert 'script "test ! -e /run/kalab/fail-chk"' in plain and "kalab-check" not in plain
+
+
+def test_version_and_a_heal_without_a_target_say_what_to_do():
+    r = CliRunner().invoke(app, ["--version"])
+    assert r.exit_code == 0 and r.stdout.startswith("kalab (keepalived-lab) ")
+    r = CliRunner().invoke(app, ["heal"])             # no NAME, no --all: never "heal everything" by default
+    assert r.exit_code != 0 and "or heal every fault of the lab with --all" in str(r.exception)
