@@ -89,21 +89,29 @@ def demo(topology: str = typer.Argument("two_node"), instance: str = "VI_1",
 
 @app.command()
 def up(topology: str, keep: bool = typer.Option(False, "--keep", help="keep the lab even if it does not converge"),
-       instance: Optional[str] = None) -> None:
+       instance: Optional[str] = None,
+       quiet: bool = typer.Option(False, "-q", "--quiet", help="print only the lab id (for scripts)")) -> None:
     """Start TOPOLOGY (name or path), wait for the election, print status; the lab keeps running."""
+    import contextlib
+
     from .lab import Lab
     from .status import status_table
-    lab = Lab(_topology(topology), keep=True, say=lambda m: console.print(f"[dim]{m}[/]"))
+    say = (lambda m: None) if quiet else (lambda m: console.print(f"[dim]{m}[/]"))
+    lab = Lab(_topology(topology), keep=True, say=say)
     try:
         lab.start()
         for inst in [instance] if instance else lab.topology.instance_names():
-            with console.status(f"lab {lab.id}: waiting for the election of {inst} "
-                                f"(deadline {lab.convergence_deadline(inst):.1f} s)"):
+            with (contextlib.nullcontext() if quiet else
+                  console.status(f"lab {lab.id}: waiting for the election of {inst} "
+                                 f"(deadline {lab.convergence_deadline(inst):.1f} s)")):
                 lab.wait_for_master(inst)
     except BaseException:
         if not keep:
             lab.stop()
         raise
+    if quiet:
+        print(lab.id)
+        return
     console.print(status_table(lab))
     console.print(f"lab [bold]{lab.id}[/] is up. Next: `kalab fault NODE kill --lab {lab.id}`, "
                   f"`kalab watch --lab {lab.id}`, `kalab status --lab {lab.id}`, `kalab down --lab {lab.id}`.")
