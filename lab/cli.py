@@ -20,7 +20,8 @@ from .errors import LabError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="keepalived-lab: real keepalived + nginx on Docker, faults, and checks against the rules.")
-console = Console(emoji=False)   # node names like a and b: ":a:" is not an emoji here
+# node names like a and b: ":a:" is not an emoji here; piped output is never cut to 80 columns
+console = Console(emoji=False, width=None if sys.stdout.isatty() else max(int(os.environ.get("COLUMNS") or 0), 200))
 
 
 def _version(value: bool) -> None:
@@ -120,7 +121,7 @@ def up(topology: str, keep: bool = typer.Option(False, "--keep", help="keep the 
 @app.command()
 def predict(topology: str, events: list[str] = typer.Argument(
         None, help="events, applied in order after every keepalived node started (unless the list begins with "
-                   "up:NODE): up:NODE kill:NODE stop:NODE pause:NODE resume:NODE script:NODE:SCRIPT:ok|fail "
+                   "up:NODE): up:NODE kill:NODE stop:NODE pause:NODE resume:NODE script:NODE:SCRIPT:ok|fail file:NODE:TRACK_FILE:VALUE "
                    "link:NODE:IFACE:up|down block:NODE unblock:NODE reload:NODE:INSTANCE:FIELD=VALUE[,...]"),
             fmt: str = FormatOpt) -> None:
     """The model's expected MASTER after each event, with its time window and the rules (no Docker)."""
@@ -219,9 +220,10 @@ def faults(fmt: str = FormatOpt) -> None:
     if fmt == "json":
         print(O.dump(O.Faults(faults=[O.FaultKind(kind=k, summary=cls.summary) for k, cls in sorted(kinds().items())])))
         return
+    from rich.markup import escape
     t = Table("kind", "what it does / parameters")
     for k, cls in sorted(kinds().items()):
-        t.add_row(k, cls.summary)
+        t.add_row(k, escape(cls.summary))          # [optional=...] is not markup
     console.print(t)
 
 
@@ -347,7 +349,8 @@ def judge(history: Path = typer.Argument(..., help="a history.jsonl written by a
     stop = ({"at": rel(rep.stopped_at.event.t), "event": rep.stopped_at.event.describe(h.t0).strip(),
              "reason": rep.stopped_at.reason, "allowed": rep.stop_allowed} if rep.stopped_at else None)
     if fmt == "json":
-        print(_json.dumps({"verdict": rep.verdict.value, "judgements": rows, "stopped_at": stop}, indent=2))
+        print(_json.dumps({"schema": "kalab.judge/1", "verdict": rep.verdict.value, "judgements": rows,
+                           "stopped_at": stop}, indent=2))
     else:
         for r in rows:
             seen = "{" + ", ".join(r["observed"]) + "}" if r["observed"] is not None else "not judged"
@@ -411,6 +414,10 @@ def lint(files: list[Path] = typer.Argument(..., help="keepalived.conf files of 
     from .kaconf.lint import exit_code, format_json, format_text
     from .runtime.ktest import lint_files
     from .topology.lint import lint_topology
+    yamls = [f for f in files if f.suffix in (".yaml", ".yml")]
+    if yamls and len(files) > 1:
+        raise LabError(f"kalab lint: {yamls[0]} is a topology; lint a topology on its own (`kalab lint "
+                       f"{yamls[0]}`), or give only keepalived.conf files of one cluster")
     if len(files) == 1 and files[0].suffix in (".yaml", ".yml"):
         topo = _topology(str(files[0]))
         subnets = {n: ipaddress.IPv4Network(f"10.213.{i}.0/{s.prefix()}") for i, (n, s) in enumerate(topo.networks.items())}

@@ -55,3 +55,12 @@ MARGIN = 1.0
 #: Seconds allowed for a container to start and keepalived to initialise on a loaded 2-core machine,
 #: until keepalived's own 'Startup complete' is seen (then the protocol's time runs from there).
 STARTUP_ALLOWANCE = 15.0
+
+
+def effective_advert_int(advert_int: float, version: int = 2) -> float:
+    """The advert interval keepalived 2.2.7 runs (seconds): VRRPv2 carries whole seconds (RFC 3768 §5.3.7),
+    so keepalived rounds a fraction to the nearest second, at least 1 (vrrp.c vrrp_complete_instance: "must
+    be an integer. rounding"); VRRPv3 keeps centiseconds."""
+    if version == 2 and advert_int != int(advert_int):
+        return float(max(1, int(advert_int + 0.5)))
+    return advert_int

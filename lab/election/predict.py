@@ -3,7 +3,7 @@
 Event syntax (one argument each; node and instance names from the topology):
 
     up:NODE  kill:NODE  stop:NODE (graceful SIGTERM)  pause:NODE  resume:NODE
-    script:NODE:SCRIPT:ok|fail  link:NODE:IFACE:up|down  block:NODE  unblock:NODE
+    script:NODE:SCRIPT:ok|fail  file:NODE:TRACK_FILE:VALUE  link:NODE:IFACE:up|down  block:NODE  unblock:NODE
     reload:NODE:INSTANCE:FIELD=VALUE[,FIELD=VALUE]     (e.g. reload:a:VI_1:priority=90)
 
 Every keepalived node starts with ``up`` unless the events begin with ``up`` entries.
@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from ..errors import LabError
 from .model import (AdvertsBlocked, ElectionModel, Expectation, InterfaceChange, ModelEvent, NodeDown, NodePaused,
-                    NodeResumed, NodeUp, Reload, ScriptResult)
+                    NodeResumed, NodeUp, Reload, ScriptResult, TrackFileValue)
 from typing import Any as Topology  # any object with keepalived_nodes(), instances(), scripts()
 
 SYNTAX = ("up:NODE, kill:NODE, stop:NODE, pause:NODE, resume:NODE, script:NODE:SCRIPT:ok|fail, "
-          "link:NODE:IFACE:up|down, block:NODE, unblock:NODE, reload:NODE:INSTANCE:FIELD=VALUE[,...]")
+          "file:NODE:TRACK_FILE:VALUE, link:NODE:IFACE:up|down, block:NODE, unblock:NODE, reload:NODE:INSTANCE:FIELD=VALUE[,...]")
 
 
 def _value(v: str):
@@ -49,6 +49,12 @@ def parse_event(text: str, topo: Topology) -> ModelEvent:
             raise LabError(f"event {text!r}: {node} tracks no vrrp_script {parts[1]!r}; it tracks: "
                            f"{', '.join(tracked) or 'none'}")
         return ScriptResult(node, parts[1], parts[2] == "ok")
+    if kind == "file" and len(parts) == 3 and parts[2].lstrip("-").isdigit():
+        tracked = sorted({t.name for i in topo.instances(node).values() for t in i.track_file})
+        if parts[1] not in tracked:
+            raise LabError(f"event {text!r}: {node} tracks no track_file {parts[1]!r}; it tracks: "
+                           f"{', '.join(tracked) or 'none'}")
+        return TrackFileValue(node, parts[1], int(parts[2]))
     if kind == "link" and len(parts) == 3 and parts[2] in ("up", "down"):
         itfs = list(topo.nodes[node].interfaces)
         if parts[1] not in itfs:

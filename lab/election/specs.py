@@ -14,7 +14,7 @@ from ..kaconf.schema import LAB_REF, parse_vip
 from ..priority import effective_priority  # noqa: F401 (re-exported)
 from .groups import sync_congruence, vrid_sharing
 from .trackers import FILE_TRACK, IFACE_TRACK, TrackSpec, instance_tracks  # noqa: F401 (re-exported)
-from ..timers import master_down_interval, skew_time
+from ..timers import effective_advert_int, master_down_interval, skew_time
 from .rules import R_CLAMP, R_IFACE, R_MDI, R_NOPREEMPT, R_OWNER, R_PREEMPT_DELAY, R_REVERSE, R_WEIGHT0, R_WEIGHT_NEG, R_WEIGHT_POS  # noqa: F401 (cited in docstrings)
 
 @dataclass(frozen=True)
@@ -112,20 +112,12 @@ def specs_from_topology(topo: Any, addresses: Optional[Mapping[str, Mapping[str,
                 ip = ipaddress.IPv4Address(str(addresses[node][inst.interface]))
             out.setdefault(name, {})[node] = InstanceSpec(
                 node=node, instance=name, priority=inst.priority, state=state, nopreempt=nopreempt,
-                preempt_delay=delay, advert_int=_advert_int(inst.advert_int, inst.version or 2), version=inst.version or 2,
+                preempt_delay=delay, advert_int=effective_advert_int(inst.advert_int, inst.version or 2), version=inst.version or 2,
                 vrid=inst.virtual_router_id, primary_ip=ip, tracks=tuple(tracks), interface=inst.interface,
                 auth=(inst.authentication.auth_type, inst.authentication.auth_pass[:8]) if inst.authentication else None,
                 vips=frozenset(_vip_address(v, subnets) for v in inst.virtual_ipaddress),
                 sync_group=group[0] if group else None, unmodelled=tuple(unmodelled))
     return sync_congruence(vrid_sharing(out, topo))
-
-
-def _advert_int(advert_int: float, version: int) -> float:
-    """The advert interval keepalived 2.2.7 runs (seconds): VRRPv2 carries whole seconds (RFC 3768 §5.3.7),
-    so keepalived rounds a fraction to the nearest second, at least 1 (vrrp.c vrrp_complete_instance)."""
-    if version == 2 and advert_int != int(advert_int):
-        return float(max(1, int(advert_int + 0.5)))
-    return advert_int
 
 
 def _vip_address(entry: str, subnets: Mapping[str, ipaddress.IPv4Network]) -> str:

@@ -264,6 +264,10 @@ class Fault:
             if key not in allowed:
                 raise LabError(f"fault {cls.kind}: no parameter {key!r}; parameters are {usage}")
             params[key] = _convert(cls.kind, key, value, hints.get(key, str))
+        missing = [k for k, p in allowed.items() if p.default is p.empty and k not in params]
+        if missing:
+            raise LabError(f"fault {cls.kind}: give {' and '.join(f'{k}=...' for k in missing)} "
+                           f"(parameters: {usage}; `kalab faults` says what each means)")
         return cls(lab, target, **params)
 
 
@@ -321,8 +325,8 @@ def make_fault(lab: FaultTarget, kind: str, node: str, args: list[str] | None = 
     if kind not in ks:
         raise LabError(f"no fault kind {kind!r}; kinds: {', '.join(ks)}")
     cls = ks[kind]
-    if args:
-        f = cls.from_args(lab, node, args)
+    if args or not params:
+        f = cls.from_args(lab, node, args or [])
         f.params.update(params)
         return f
     return cls(lab, node, **params)

@@ -19,6 +19,8 @@ from ..errors import LabError
 from .base import Fault, node_input, register
 
 CONFIG = "/etc/keepalived/keepalived.conf"
+#: the values keepalived reads from a track file (a C int); others are ignored
+INT32 = (-2**31, 2**31 - 1)
 
 
 def _block(lab, target: str, name: str):
@@ -47,6 +49,10 @@ class TrackFile(Fault):
                "(default: its init_file value, else 0)")
 
     def __init__(self, lab, target, *, file: str, value: int, restore: Optional[int] = None, **kw):
+        for key, v in (("value", value), ("restore", restore)):
+            if v is not None and not INT32[0] <= int(v) <= INT32[1]:
+                raise LabError(f"track-file: {key}={v} is outside {INT32[0]}..{INT32[1]}; keepalived 2.2.7 ignores "
+                               f"such a value ('Invalid number', track_file.c) and keeps the one it had")
         blk = _block(lab, target, file)
         if restore is None:
             restore = (blk.init_value or 0) if blk.init_file else 0

@@ -25,6 +25,9 @@ DOCKER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 #: a Linux interface name (IFNAMSIZ 16 with the terminating NUL)
 IFNAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 
+#: the largest topology file read (bytes)
+MAX_BYTES = 1 * 2**20
+
 #: the most YAML nodes a topology may expand to (aliases counted each time they are used)
 MAX_NODES = 20_000
 
@@ -356,7 +359,12 @@ def load(path: str | Path) -> Topology:
     if p.exists() and not p.is_file():
         raise TopologyError(str(p), [("", None, "not a regular file (a directory, FIFO or device); give a YAML file")])
     try:
-        text = p.read_text()
+        with open(p, "rb") as f:
+            raw = f.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            raise TopologyError(str(p), [("", None, f"larger than {MAX_BYTES // 2**20} MiB: a topology is a few "
+                                                    f"kilobytes (is this the right file?)")])
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise TopologyError(str(p), [("", None, f"not a text file (byte {e.start} is not UTF-8)")]) from None
     except OSError as e:

@@ -48,3 +48,22 @@ def test_version_and_a_heal_without_a_target_say_what_to_do():
     assert r.exit_code == 0 and r.stdout.startswith("kalab (keepalived-lab) ")
     r = CliRunner().invoke(app, ["heal"])             # no NAME, no --all: never "heal everything" by default
     assert r.exit_code != 0 and "or heal every fault of the lab with --all" in str(r.exception)
+
+
+def test_predict_takes_a_track_file_value_and_faults_show_optional_parameters():
+    doc = Predict.model_validate_json(run("predict", "track_file", "file:a:flag:6", "--format", "json"))
+    row = next(r for r in doc.rows if r.event == "file:a:flag:6")
+    assert row.options == [["b"]] and row.effective_priorities["a"] == 90 and "TRACK_FILE" in row.rules   # 150 - 60
+    assert "[peer=NODE]" in run("faults")                       # rich markup does not eat [optional=...]
+
+
+def test_judge_json_names_its_schema(tmp_path):
+    import json as _json
+    import sys
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from two_node_history import END, START, hist
+    h = hist(*START, END, with_topology=True)
+    p = tmp_path / "h.jsonl"
+    h.to_jsonl(p)
+    r = CliRunner().invoke(app, ["judge", str(p), "--format", "json"])
+    assert _json.loads(r.stdout)["schema"] == "kalab.judge/1"

@@ -8,6 +8,7 @@ without Docker. Expected inputs are written from the rules each fault's docstrin
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,14 @@ def test_a_track_file_fault_names_the_blocks_there_are():
     from lab.errors import LabError
     with pytest.raises(LabError, match=r"no track_file block 'nope' \(its track_file blocks: flag, init7\)"):
         nemesis.kinds()["track-file"](Target(), "a", file="nope", value=1)
+
+
+@pytest.mark.parametrize("kind,args,says", [
+    ("track-file", [], "give file=... and value=..."),
+    ("script", [], "give script=..."),
+    ("track-file", ["file=flag", "value=99999999999999999999"], "keepalived 2.2.7 ignores such a value"),
+])
+def test_a_missing_or_impossible_parameter_is_one_clear_error(kind, args, says):
+    from lab.errors import LabError
+    with pytest.raises(LabError, match=re.escape(says)):
+        nemesis.make_fault(Target(), kind, "a", args)

@@ -126,6 +126,8 @@ def test_advert_int_mismatch_v3_is_quiet_and_equal_v2_is_quiet():
     b = inst(extra=v3).replace("advert_int 1", "advert_int 2")
     assert not run("advert-mismatch", {"a": inst(extra=v3), "b": b})
     assert not run("advert-mismatch", {"a": inst(), "b": inst(prio=90)})
+    # keepalived 2.2.7 rounds a VRRPv2 0.5 s to 1 s (vrrp.c "must be an integer. rounding"): they agree
+    assert not run("advert-mismatch", {"a": inst(), "b": inst().replace("advert_int 1", "advert_int 0.5")})
 
 
 # ---- vrid-reuse

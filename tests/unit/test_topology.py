@@ -146,3 +146,13 @@ def test_hostile_yaml_is_one_clear_error(tmp_path, content, says):
     p.write_bytes(content)
     with pytest.raises(TopologyError, match=says):      # bounded by MAX_NODES / the recursion limit, not a clock
         load(p)
+
+
+def test_a_huge_file_is_refused_before_it_is_parsed(tmp_path):
+    # a 9.5 MB topology took 94 s and 1.26 GB to be refused (newcomer review): refused by size instead
+    from lab.errors import TopologyError
+    from lab.topology.loader import MAX_BYTES
+    p = tmp_path / "huge.yaml"
+    p.write_text("name: t\n" + "# padding padding padding padding padding padding padding\n" * (MAX_BYTES // 50))
+    with pytest.raises(TopologyError, match="larger than 1 MiB"):
+        load(p)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..base import Diagnostic, Member, diag, peer_groups, register, vrrp_version, where
+from ....timers import effective_advert_int
 
 
 @register("advert-mismatch",
@@ -18,12 +19,13 @@ def rule_advert_mismatch(members: list[Member]) -> list[Diagnostic]:
     RFC 3768 §7.1: the receiver "MUST verify that the Adver Interval in the
     packet is the same as the locally configured for this virtual router"
     and discards the packet otherwise, so both become MASTER. VRRPv3 (RFC 5798
-    §6.4.2) lets a backup learn the master's interval: no diagnostic there.
+    §6.4.2) lets a backup learn the master's interval: no diagnostic there. keepalived 2.2.7 rounds a
+    VRRPv2 fraction to whole seconds first (0.5 and 1 agree).
     """
     out = []
     for (_itf, vrid), peers in peer_groups(members).items():
         v2 = [(m, n, i) for m, n, i in peers if vrrp_version(m, i) == 2]
-        ints = {i.advert_int for _m, _n, i in v2}
+        ints = {effective_advert_int(i.advert_int, 2) for _m, _n, i in v2}     # keepalived rounds v2 fractions
         if len(v2) < 2 or len(ints) < 2:
             continue
         desc = ", ".join(f"{Path(m.file).name}:{n}={i.advert_int:g}s" for m, n, i in v2)
