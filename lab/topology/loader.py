@@ -396,6 +396,10 @@ def find(name_or_path: str, search_dirs: list[Path]) -> Path:
     if p.suffix in (".yaml", ".yml") or len(p.parts) > 1:
         if p.is_file():
             return p
+        if len(p.parts) == 1:                       # `two_node.yaml`: the file in a topology folder
+            for d in dict.fromkeys(d.resolve() for d in search_dirs):
+                if (d / p).is_file():
+                    return d / p
         raise TopologyError(name_or_path, [("", None, "no such file (a topology path must name an existing "
                                                       "YAML file; a bare name is looked up in the topology folders)")])
     dirs = list(dict.fromkeys(d.resolve() for d in search_dirs))
