@@ -31,12 +31,15 @@ class JournalMixin:
         """Append a lab-level event to the shared journal (through any running node)."""
         if ev.kind not in JOURNAL_KINDS or getattr(self._replaying, "on", False):
             return
-        self._journal_pending.append(json.dumps({"t": ev.t, "kind": ev.kind, "data": ev.data}, default=str))
-        text = "\n".join(self._journal_pending)
-        for n in list(self.nodes.values()):          # before any node runs, lines wait in the buffer
-            if n.status() == "running" and n.exec(f"printf '%s\\n' {shlex.quote(text)} >> {JOURNAL}").ok:
-                self._journal_pending.clear()
-                return
+        # one writer at a time: nodes start in parallel threads, and two writers flushing the same pending
+        # lines wrote every start twice (seen as duplicate start/ready records in `kalab report`)
+        with self._journal_lock:
+            self._journal_pending.append(json.dumps({"t": ev.t, "kind": ev.kind, "data": ev.data}, default=str))
+            text = "\n".join(self._journal_pending)
+            for n in list(self.nodes.values()):          # before any node runs, lines wait in the buffer
+                if n.status() == "running" and n.exec(f"printf '%s\\n' {shlex.quote(text)} >> {JOURNAL}").ok:
+                    self._journal_pending.clear()
+                    return
 
     def follow_journal(self) -> None:
         """Stream the shared journal (faults and node events written by other processes) into the history."""

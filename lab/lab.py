@@ -70,6 +70,7 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         #: faults applied and not yet healed (objects with apply()/heal(); see lab.nemesis)
         self.faults: list = []
         self._journal_pending: list[str] = []
+        self._journal_lock = threading.Lock()
         self._replaying = threading.local()
         #: {node: keepalived.conf} of nodes that run a user's own config (the judge reads them)
         self.configs: dict[str, str] = {}

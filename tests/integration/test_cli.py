@@ -86,6 +86,8 @@ def test_up_quiet_prints_only_the_lab_id(lab_docker):
     assert img.shape[1] > 600
     assert "b MASTER +" in (tmp_path / "timeline.svg").read_text()
     hist = [json.loads(l) for l in (tmp_path / "history.jsonl").read_text().splitlines()]
+    lines = [json.dumps(e, sort_keys=True) for e in hist if e["kind"] in ("node", "fault", "state")]
+    assert len(lines) == len(set(lines)), "every record once (parallel node starts wrote the journal twice)"
     kill = next(e for e in hist if e["kind"] == "node" and e["data"]["action"] == "kill")
     took = next(e for e in hist if e["kind"] == "state" and e["data"]["node"] == "b" and e["data"]["state"] == "MASTER")
     assert 0 < took["t"] - kill["t"] <= MDI_B + MARGIN
