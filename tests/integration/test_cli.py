@@ -51,16 +51,6 @@ def test_up_status_fault_watch_report_down(cli_lab, tmp_path):
     labs = Labs.model_validate_json(kalab("list", "--format", "json").stdout)
     assert lab_id in {x.lab for x in labs.labs}
 
-
-def test_up_quiet_prints_only_the_lab_id(lab_docker):
-    r = kalab("up", "two_node", "-q")
-    try:
-        assert re.fullmatch(r"\w+\n", r.stdout), r.stdout          # one line: the id, for `ID=$(kalab up -q ...)`
-        lab_id = r.stdout.strip()
-        assert lab_id in kalab("list").stdout
-    finally:
-        kalab("down", "--lab", r.stdout.strip(), check=False)
-
     kalab("fault", "a", "kill", "--lab", lab_id)
     watch = subprocess.Popen([sys.executable, "-m", "lab.cli", "watch", "--lab", lab_id], cwd=ROOT,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=default_sigint)
@@ -114,3 +104,13 @@ def test_shell_runs_in_the_node_and_prune_asks_first(cli_lab):
                        text=True, timeout=60)
     assert cli_lab in r.stdout and "remove these" in r.stdout and r.returncode != 0, "lists, asks, and stops on no"
     assert kalab("status", "--lab", cli_lab).returncode == 0, "nothing was removed"
+
+
+def test_up_quiet_prints_only_the_lab_id(lab_docker):
+    r = kalab("up", "two_node", "-q")
+    try:
+        assert re.fullmatch(r"\w+\n", r.stdout), r.stdout          # one line: the id, for `ID=$(kalab up -q ...)`
+        lab_id = r.stdout.strip()
+        assert lab_id in kalab("list").stdout
+    finally:
+        kalab("down", "--lab", r.stdout.strip(), check=False)
