@@ -164,28 +164,26 @@ class RunningView:
     def keepalived_nodes(self) -> list[str]:
         return self.topo.keepalived_nodes()
 
-    def instances(self, node: str) -> Mapping[str, Any]:
+    def _blocks(self, node: str, kind: str) -> Mapping[str, Any]:
+        """The node's ``kind`` blocks (instances, scripts, track_files, sync_groups): from the config that
+        runs when it was read and has instances, else the topology's (empty if it has no such view)."""
         p = self.parsed.get(node)
-        return p.instances if p is not None and p.instances else self.topo.instances(node)
+        if p is not None and p.instances:
+            return getattr(p, kind)
+        view = getattr(self.topo, kind, None)
+        return view(node) if callable(view) else {}
+
+    def instances(self, node: str) -> Mapping[str, Any]:
+        return self._blocks(node, "instances")
 
     def scripts(self, node: str) -> Mapping[str, Any]:
-        p = self.parsed.get(node)
-        return p.scripts if p is not None and p.instances else self.topo.scripts(node)
+        return self._blocks(node, "scripts")
 
     def track_files(self, node: str) -> Mapping[str, Any]:
-        p = self.parsed.get(node)
-        if p is not None and p.instances:
-            return p.track_files
-        files = getattr(self.topo, "track_files", None)
-        return files(node) if callable(files) else {}
+        return self._blocks(node, "track_files")
 
     def sync_groups(self, node: str) -> Mapping[str, Any]:
-        p = self.parsed.get(node)
-        if p is not None and p.instances:
-            return p.sync_groups
-        groups = getattr(self.topo, "sync_groups", None)
-        return groups(node) if callable(groups) else {}
-
+        return self._blocks(node, "sync_groups")
 
 def specs_from_running(topo: Any, configs: Optional[Mapping[str, str]] = None,
                        addresses: Optional[Mapping[str, Mapping[str, object]]] = None

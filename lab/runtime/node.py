@@ -144,7 +144,8 @@ class Node(NodeEventsMixin):
         if str(signal).upper().removeprefix("SIG") in ("KILL", "TERM", "INT", "QUIT", "9", "15", "2", "3"):
             self.expect_exit = True          # set before the signal: the engine's die event may come first
         changed = None
-        if str(signal).upper().removeprefix("SIG") in ("HUP", "1") and self.kind == "keepalived":
+        reload = str(signal).upper().removeprefix("SIG") in ("HUP", "1")
+        if reload and self.kind == "keepalived":
             # a reload: the election changes only if the config did (the judge needs to know which). What
             # keepalived started with: the entrypoint's /run/kalab/config.sha; after a reload: what it reread
             r = self.exec(["sh", "-c", f"sha256sum {CONFIG_PATH} | cut -d' ' -f1; cat {CONFIG_SHA} 2>/dev/null"])
@@ -154,7 +155,7 @@ class Node(NodeEventsMixin):
             self.config_sha = now
         self._container.kill(signal=signal)
         action = "kill" if signal in ("SIGKILL", "KILL", 9) else "signal"
-        extra = {"config_changed": changed} if str(signal).upper().removeprefix("SIG") in ("HUP", "1") else {}
+        extra = {"config_changed": changed} if reload else {}
         return self._record(action, t0, signal=str(signal), **extra)
 
     def stop(self, timeout: int = 10) -> float:
