@@ -22,6 +22,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="keepalived-lab: real keepalived + nginx on Docker, faults, and checks against the rules.")
 # node names like a and b: ":a:" is not an emoji here; piped output is never cut to 80 columns
 console = Console(emoji=False, width=None if sys.stdout.isatty() else max(int(os.environ.get("COLUMNS") or 0), 200))
+err_console = Console(emoji=False, stderr=True)
 
 
 def _version(value: bool) -> None:
@@ -61,7 +62,7 @@ def _check_format(fmt: str) -> None:
 
 def _attach(lab_id: Optional[str]):
     from .lab import Lab
-    return Lab.attach(lab_id)
+    return Lab.attach(lab_id, say=lambda m: err_console.print(f"[dim]{m}[/]", highlight=False))
 
 
 @app.command()
@@ -107,9 +108,12 @@ def up(topology: str, keep: bool = typer.Option(False, "--keep", help="keep the 
                                  f"(deadline {lab.convergence_deadline(inst):.1f} s)")):
                 lab.wait_for_master(inst)
     except BaseException:
-        if not keep:
+        if keep and lab.docker is not None:
+            lab.mark_kept()
+        else:
             lab.stop()
         raise
+    lab.mark_kept()        # from here on the lab outlives this process; before, a crash leaves an orphan to reap
     if quiet:
         print(lab.id)
         return
@@ -173,14 +177,18 @@ def list_labs(fmt: str = FormatOpt) -> None:
     from rich.table import Table
 
     from .runtime import labels as L
-    from .runtime.cleanup import lab_ids
+    from .runtime.cleanup import lab_ids, owner_liveness
     from .runtime.engine import ensure_engine
     _check_format(fmt)
-    t = Table("lab", "topology", "owner", "kept")
+    t = Table("lab", "topology", "owner", "kept", "project")
     items = []
-    for i, lb in lab_ids(ensure_engine(install=False)).items():
-        t.add_row(i, lb.get(L.TOPOLOGY, "?"), lb.get(L.OWNER, "?"), "yes" if lb.get(L.KEEP) == "1" else "no")
+    client = ensure_engine(install=False)
+    for i, lb in lab_ids(client).items():
+        state = owner_liveness(client, lb)
+        t.add_row(i, lb.get(L.TOPOLOGY, "?"), f"{lb.get(L.OWNER, '?')} ({state})",
+                  "yes" if lb.get(L.KEEP) == "1" else "no", lb.get(L.PROJECT, ""))
         items.append(O.LabItem(lab=i, topology=lb.get(L.TOPOLOGY, "?"), owner=lb.get(L.OWNER, "?"),
+                               owner_state=state, user=lb.get(L.USER, ""), project=lb.get(L.PROJECT, ""),
                                kept=lb.get(L.KEEP) == "1"))
     if fmt == "json":
         print(O.dump(O.Labs(labs=items)))
@@ -368,13 +376,18 @@ def judge(history: Path = typer.Argument(..., help="a history.jsonl written by a
 
 
 @app.command()
-def down(lab: Optional[str] = LabOpt, all_: bool = typer.Option(False, "--all", help="every lab")) -> None:
+def down(lab: Optional[str] = LabOpt, all_: bool = typer.Option(
+        False, "--all", help="all your kept labs and your labs whose owner is gone (`kalab prune`: anyone's)")) -> None:
     """Remove a lab (its containers and networks)."""
+    from .runtime import labels as L
+    from .runtime.cleanup import lab_ids, owner_liveness
     from .runtime.cleanup import prune as prune_labs
     from .runtime.engine import ensure_engine
     client = ensure_engine(install=False)
     if all_:
-        ids = prune_labs(client)
+        mine = [i for i, lb in lab_ids(client).items() if lb.get(L.USER) == str(os.getuid())
+                and (lb.get(L.KEEP) == "1" or owner_liveness(client, lb) == "gone")]
+        ids = prune_labs(client, mine) if mine else []
     else:
         ids = prune_labs(client, [_attach(lab).id])
     console.print(f"removed: {', '.join(ids) or 'nothing'}")
@@ -456,6 +469,7 @@ def main() -> None:
     """Entry point: run the typer app; LabError and Docker errors become one line and exit 1."""
     from docker.errors import DockerException
     signal.signal(signal.SIGTERM, _sigterm)
+    signal.signal(signal.SIGHUP, _sigterm)      # a closed terminal: clean up as after Ctrl-C
     try:
         rv = app(standalone_mode=False)      # typer returns the exit code (130 after Ctrl-C)
         if rv == 130:

@@ -54,6 +54,11 @@ class LabItem(BaseModel):
     lab: str
     topology: str
     owner: str
+    #: alive, gone (provably: reaped at the next start unless kept) or unknown (another PID namespace,
+    #: boot or machine; only `kalab down --lab` / `prune` remove it); see lab/runtime/owner.py
+    owner_state: Literal["alive", "gone", "unknown"] = "unknown"
+    user: str = ""
+    project: str = ""
     kept: bool
 
 

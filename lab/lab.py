@@ -16,6 +16,7 @@ from __future__ import annotations
 
 
 import atexit
+import contextlib
 import ipaddress
 import threading
 import secrets
@@ -42,12 +43,37 @@ if TYPE_CHECKING:  # pragma: no cover
 SCRIPT_WRAPPER = "/usr/local/sbin/kalab-check"
 
 
+@contextlib.contextmanager
+def _interrupts_wait(doing: str):
+    """Within the block a Ctrl-C (or the pytest plugin's SIGTERM/SIGHUP) does not abort the removal of a
+    lab half-way (that leaked containers and printed a traceback); it is noted and ignored. Only in the
+    main thread, where Python runs signal handlers."""
+    import signal
+    import sys
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def note(signum, frame):
+        sys.stderr.write(f"\nkeepalived-lab: {signal.Signals(signum).name} ignored: {doing}\n")
+
+    saved = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, old in saved.items():
+            signal.signal(sig, old)
+
+
 class Lab(JournalMixin, WaitsMixin, ObserveMixin):
     """A running topology.
 
     Args:
         topology: a :class:`Topology`, or a path to a YAML file.
-        keep: mark the lab to survive its process (``kalab up``); removed by ``kalab down``/``prune``.
+        keep: the lab may outlive its process (``kalab up``, ``--lab-keep-on-failure``): no removal at
+            interpreter exit, and a journal for later commands. It survives its owner only once
+            :meth:`mark_kept` has run; until then a crash of the owner leaves an orphan the next start
+            reaps. Removed by ``kalab down``/``prune``.
         lab_id: reuse an id (default: random 8 hex digits).
     Raises (from :meth:`start`):
         EngineError, ImageError, SubnetError, TopologyError, ConfigError: with a message naming the fix.
@@ -105,7 +131,9 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         if not self.keep and not self._atexit:
             atexit.register(self.stop)
             self._atexit = True
-        labels = L.lab_labels(self.id, self.topology.name, self.keep)
+        from .runtime.owner import me
+        labels = L.lab_labels(self.id, self.topology.name, me(self._engine_knows))
+        self._labels = labels
         self.say(f"lab {self.id}: starting topology {self.topology.name}")
         net_labels = {**labels, L.T0: repr(self.history.t0),
                       L.TOPOLOGY_JSON: self.topology.model_dump_json(exclude_none=True),
@@ -129,6 +157,26 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         if self.capture:
             self._start_captures()
         return self
+
+    def _engine_knows(self, container_id: str) -> bool:
+        from docker.errors import NotFound
+        try:
+            self.docker.api.inspect_container(container_id)
+            return True
+        except NotFound:
+            return False
+
+    def mark_kept(self) -> None:
+        """Let the lab outlive its owner process: create its keep marker (a labelled volume), so that
+        no reaper removes it; ``kalab down``/``prune`` still do. Idempotent."""
+        from .runtime import labels as L
+        labels = getattr(self, "_labels", None)
+        if self.docker is None or labels is None:
+            raise LabError(f"lab {self.id} was not started by this process; nothing to keep")
+        name = f"kalab-{self.id}-keep"
+        if not self.docker.api.volumes(filters={"name": name}).get("Volumes"):
+            self.docker.volumes.create(name, labels=L.keep_labels(labels))
+        self.keep = True
 
     def self_description(self) -> dict:
         """What makes this lab's history judgeable anywhere (``kalab judge``): the topology, each
@@ -174,7 +222,7 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
                 self.history.append("note", text=f"no advert capture on {net}: {e}")
 
     def _create_node(self, name: str, hosts: dict, labels: dict[str, str]) -> "Node":
-        from docker.types import EndpointConfig
+        from docker.types import EndpointConfig, LogConfig
         from testcontainers.core.container import DockerContainer
 
         from .runtime import labels as L
@@ -190,7 +238,11 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         dc.with_volume_mapping(f"kalab-{self.id}-shared", JOURNAL_DIR, "rw")
         dc.with_envs(KALAB_NODE=name, KALAB_ROLE=spec.kind, KALAB_NGINX="1" if spec.runs_nginx() else "0",
                      KALAB_IFACES=" ".join(f"{itf}={a}" for itf, a in addrs.items()))
+        lim = spec.limits
         dc.with_kwargs(
+            mem_limit=f"{lim.memory_mib}m", memswap_limit=f"{lim.memory_mib}m", pids_limit=lim.pids,
+            nano_cpus=int(lim.cpus * 1e9),
+            log_config=LogConfig(type="json-file", config={"max-size": f"{lim.log_mib}m", "max-file": "2"}),
             hostname=name, cap_add=CAPS, labels={**labels, L.NODE: name, L.ROLE: spec.kind},
             network=first_net, detach=True,
             networking_config={first_net: EndpointConfig(self.docker.api._version, ipv4_address=str(addrs[itfs[0][0]]),
@@ -253,11 +305,12 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         return healed
 
     @classmethod
-    def attach(cls, lab_id: Optional[str] = None) -> "Lab":
+    def attach(cls, lab_id: Optional[str] = None, say: Callable[[str], None] = lambda m: None) -> "Lab":
         """Rebuild a Lab object for a running lab from its labels (``kalab status`` etc.).
 
         Args:
-            lab_id: the lab's id; None picks the only running lab.
+            lab_id: the lab's id; None picks the caller's own kept lab (:mod:`lab.runtime.choose`).
+            say: told which lab was chosen and why, when ``lab_id`` is None.
         Raises:
             LabError: no lab, or several and no id given (lists them).
         The history is rebuilt from each node's events log (timestamps are kept).
@@ -272,15 +325,11 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
 
         docker = ensure_engine(install=False)
         ids = lab_ids(docker)
-        if lab_id is None:
-            # without --lab only labs started by `kalab up` (kept) are candidates: a test's
-            # lab or someone else's run is never picked by accident
-            kept = [i for i, lb in ids.items() if lb.get(L.KEEP) == "1"]
-            if len(kept) != 1:
-                raise LabError("no lab started by `kalab up` is running; start one with `kalab up TOPOLOGY`"
-                               if not kept else f"{len(kept)} labs are running ({', '.join(kept)}); "
-                               f"choose one with --lab ID")
-            lab_id = kept[0]
+        if lab_id is None:                  # only the caller's own kept labs (lab.runtime.choose)
+            import os
+            from .runtime.choose import choose_lab
+            lab_id, why = choose_lab(ids, str(os.getuid()), L.project())
+            say(f"lab {lab_id} ({ids[lab_id].get(L.TOPOLOGY, '?')}): {why}")
         elif lab_id not in ids:
             raise LabError(f"no lab {lab_id!r}; running: {', '.join(ids) or 'none'}")
         nets = docker.networks.list(filters={"label": f"{L.LAB}={lab_id}"})
@@ -288,7 +337,7 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
             raise LabError(f"lab {lab_id} has no network left; remove it with `kalab down --lab {lab_id}`")
         nl = nets[0].attrs["Labels"]
         topo = validate(json.loads(nl[L.TOPOLOGY_JSON]), nl.get(L.TOPOLOGY_SOURCE) or "<label>")
-        lab = cls(topo, keep=nl.get(L.KEEP) == "1", lab_id=lab_id)
+        lab = cls(topo, keep=ids[lab_id].get(L.KEEP) == "1", lab_id=lab_id)
         lab.docker = docker
         for n in nets:
             lab.networks[n.attrs["Labels"][L.NETWORK]] = n
@@ -330,7 +379,8 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
             stream.close()
             self._engine_events = None
         try:
-            remove_lab(self.docker, self.id)
+            with _interrupts_wait(f"removing lab {self.id} first"):
+                remove_lab(self.docker, self.id)
         finally:
             if self._atexit:
                 atexit.unregister(self.stop)

@@ -60,6 +60,49 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_LABS_KEY] = []
     config.stash[_CLAIMS_KEY] = {}
     config.stash[_TIMING_KEY] = {"session_start": time.monotonic(), "tests": {}}
+    _install_signal_handlers(config)
+
+
+#: signals that end a run without a traceback in CI (a job timeout or cancel sends SIGTERM, a closed
+#: terminal SIGHUP). By default they kill pytest before any teardown, leaking every running lab.
+_END_SIGNALS = ("SIGTERM", "SIGHUP")
+_SAVED_KEY = pytest.StashKey[dict]()
+
+
+def _install_signal_handlers(config: pytest.Config) -> None:
+    """Turn SIGTERM/SIGHUP into an interrupt like Ctrl-C (pytest then tears every fixture down, so the
+    labs are removed); a second one while the teardown runs is ignored with a note. Only where the
+    signal still has its default action (a user's own handler is left alone) and only in the main
+    thread (the only place Python runs handlers)."""
+    import signal
+    import sys
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    state = {"got": None}
+
+    def handler(signum, frame):
+        name = signal.Signals(signum).name
+        if state["got"]:
+            sys.stderr.write(f"\nkeepalived-lab: {name} again; still removing the labs after {state['got']}\n")
+            return
+        state["got"] = name
+        sys.stderr.write(f"\nkeepalived-lab: {name}: stopping the run and removing its labs\n")
+        raise KeyboardInterrupt(name)
+
+    saved = {}
+    for name in _END_SIGNALS:
+        sig = getattr(signal, name, None)
+        if sig is not None and signal.getsignal(sig) in (signal.SIG_DFL, None):
+            saved[sig] = signal.signal(sig, handler)
+    config.stash[_SAVED_KEY] = saved
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    import signal
+    for sig, old in config.stash.get(_SAVED_KEY, {}).items():
+        signal.signal(sig, old)
 
 
 #: the topologies shipped with keepalived-lab (a checkout or an editable install)
@@ -181,6 +224,7 @@ def _finish(request: pytest.FixtureRequest, lab, judge: bool = True) -> None:
         except Exception as e:  # a report problem must not hide the test's own result
             request.node.add_report_section("teardown", "lab report", f"could not write report: {e}")
     if failed and lab.keep:
+        lab.mark_kept()
         request.node.add_report_section(
             "teardown", "lab kept",
             f"lab {lab.id} kept running. Inspect: `kalab status --lab {lab.id}`, `kalab logs NODE --lab {lab.id}`, "
@@ -271,8 +315,18 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         Path(out).write_text(json.dumps({**tot, "tests": config.stash[_TIMING_KEY]["tests"]}, indent=1) + "\n")
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Write the conformance table if asked; fail the session if a lab of this process left anything behind."""
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int):
+    """Write the conformance table if asked; fail the session if a lab of this process left anything
+    behind. A wrapper: the check runs after pytest's own session teardown (after Ctrl-C, the
+    interrupted test's fixtures are torn down there; checking before it reported labs that were
+    about to be removed)."""
+    res = yield
+    _sessionfinish(session)
+    return res
+
+
+def _sessionfinish(session: pytest.Session) -> None:
     out = session.config.getoption("--conformance-out")
     claims = session.config.stash.get(_CLAIMS_KEY, {})
     if out and claims:
@@ -296,4 +350,5 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if left and not kept:
         session.config.get_terminal_writer().line(
             f"keepalived-lab: {len(left)} lab(s) left containers or networks behind: {', '.join(left)}", red=True)
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if session.exitstatus == pytest.ExitCode.OK:     # an interrupted run keeps its own exit status
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED

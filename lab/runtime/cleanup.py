@@ -1,14 +1,12 @@
 """Find and remove what labs left behind, by labels only (never by name patterns).
 
 * ``remove_lab(client, lab_id)``: every container and network of one lab.
-* ``reap_orphans(client)``: labs whose owning process on this host is gone
-  (a crashed or SIGKILLed run) and that were not started with keep (``kalab up``).
+* ``reap_orphans(client)``: labs whose owner is provably gone (a crashed or SIGKILLed run;
+  :mod:`lab.runtime.owner`) and that have no keep marker (``kalab up`` once the lab is up).
 * ``prune(client)``: everything carrying the lab label (``kalab prune``).
 """
 from __future__ import annotations
 
-import os
-import socket
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable
 
@@ -16,35 +14,46 @@ import docker
 from docker.errors import APIError, NotFound
 
 from . import labels as L
-
-
-def _owner_alive(owner: str) -> bool:
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname():
-        return True             # another host's lab: not ours to judge
-    try:
-        os.kill(int(pid), 0)
-        return True
-    except (ValueError, ProcessLookupError):
-        return False
-    except PermissionError:
-        return True
+from .owner import Liveness, Owner, liveness, me
 
 
 def lab_ids(client: docker.DockerClient) -> dict[str, dict[str, str]]:
-    """Every lab id on the engine with the labels of one of its objects.
+    """Every lab id on the engine with the labels of one of its objects; ``io.kalab.keep`` is "1" when
+    any object of the lab (its keep marker) says so.
 
     Uses the engine's list calls only (no per-object inspect), so a parallel lab being
     removed meanwhile cannot make this fail.
     """
     out: dict[str, dict[str, str]] = {}
+
+    def add(labels: dict[str, str]) -> None:
+        merged = out.setdefault(labels[L.LAB], dict(labels))
+        if labels.get(L.KEEP) == "1":
+            merged[L.KEEP] = "1"
+
     for c in client.api.containers(all=True, filters={"label": L.LAB}):
-        out.setdefault(c["Labels"][L.LAB], c["Labels"])
+        add(c["Labels"])
     for n in client.api.networks(filters={"label": L.LAB}):
-        out.setdefault(n["Labels"][L.LAB], n["Labels"])
+        add(n["Labels"])
     for v in (client.api.volumes(filters={"label": L.LAB}) or {}).get("Volumes") or []:
-        out.setdefault(v["Labels"][L.LAB], v["Labels"])
+        add(v["Labels"])
     return out
+
+
+def container_running(client: docker.DockerClient):
+    """``id -> True/False/None`` (running, stopped, no such container) on ``client``'s engine."""
+    def running(cid: str):
+        try:
+            return bool(client.api.inspect_container(cid)["State"]["Running"])
+        except NotFound:
+            return None
+    return running
+
+
+def owner_liveness(client: docker.DockerClient, labels: dict[str, str]) -> Liveness:
+    """Whether the owner of a lab (its labels) is alive, provably gone, or unknown from here."""
+    known = container_running(client)
+    return liveness(Owner.from_labels(labels), me(lambda cid: known(cid) is not None), known)
 
 
 def _gone_or_busy(e: APIError) -> bool:
@@ -93,12 +102,13 @@ def remove_lab(client: docker.DockerClient, lab_id: str) -> tuple[int, int]:
 
 
 def reap_orphans(client: docker.DockerClient) -> list[str]:
-    """Remove labs whose owner process is dead and that are not marked keep. Returns their ids."""
+    """Remove labs whose owner is provably gone (:func:`lab.runtime.owner.liveness` says ``gone``) and
+    that have no keep marker. A lab whose owner might be alive is never removed. Returns their ids."""
     reaped = []
     for lab_id, labels in lab_ids(client).items():
         if labels.get(L.KEEP) == "1":
             continue
-        if not _owner_alive(labels.get(L.OWNER, "")):
+        if owner_liveness(client, labels) == "gone":
             remove_lab(client, lab_id)
             reaped.append(lab_id)
     return reaped

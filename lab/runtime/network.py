@@ -22,6 +22,8 @@ from ..errors import SubnetError
 from . import labels as L
 
 DEFAULT_POOL = "10.213.0.0/16"
+#: Docker bridge driver option: the bridge (host side) gets no IPv4 address (no gateway, no host)
+INHIBIT_IPV4 = "com.docker.network.bridge.inhibit_ipv4"
 
 
 def pool() -> ipaddress.IPv4Network:
@@ -47,6 +49,34 @@ def used_subnets(client: docker.DockerClient) -> list[ipaddress.IPv4Network]:
     return out
 
 
+def host_routes(path: str = "/proc/net/route") -> list[tuple[ipaddress.IPv4Network, str]]:
+    """The host's IPv4 routes as (destination network, device), read from ``/proc/net/route`` (proc(5):
+    little-endian hex destination and mask). Routes of Docker bridges (``docker0``, ``br-*``) are left
+    out: those networks are checked through the engine (:func:`used_subnets`)."""
+    out = []
+    try:
+        lines = open(path).read().splitlines()[1:]
+    except OSError:
+        return out
+    for line in lines:
+        f = line.split()
+        if len(f) < 8 or f[0] == "docker0" or f[0].startswith("br-"):
+            continue
+        try:
+            dest = ipaddress.IPv4Address(int(f[1], 16).to_bytes(4, "little"))
+            mask = ipaddress.IPv4Address(int(f[7], 16).to_bytes(4, "little"))
+            out.append((ipaddress.IPv4Network(f"{dest}/{mask}", strict=False), f[0]))
+        except ValueError:
+            continue
+    return out
+
+
+def engine_is_local(client: docker.DockerClient) -> bool:
+    """Whether the engine runs on this host (a unix socket): only then are the host's routes the
+    engine host's routes."""
+    return str(getattr(client.api, "base_url", "")).startswith(("http+docker://", "http+unix://"))
+
+
 def create_network(client: docker.DockerClient, name: str, lab_labels: dict[str, str], network: str,
                    subnet: ipaddress.IPv4Network | None, prefixlen: int = 24) -> tuple[docker.models.networks.Network, ipaddress.IPv4Network]:
     """Create a labelled bridge network; return it and its subnet.
@@ -62,6 +92,12 @@ def create_network(client: docker.DockerClient, name: str, lab_labels: dict[str,
     """
     labels = {**lab_labels, L.NETWORK: network}
     if subnet is not None:
+        if engine_is_local(client):
+            for route, dev in host_routes():
+                if route.overlaps(subnet) and route.prefixlen > 0:
+                    raise SubnetError(f"networks.{network}.subnet {subnet} overlaps the host's route {route} on "
+                                      f"{dev}: a lab there would cut this host off from that network; choose "
+                                      f"another subnet or drop `subnet:` to allocate one from the pool.")
         for n in used_subnets(client):
             if n.overlaps(subnet):
                 raise SubnetError(f"networks.{network}.subnet {subnet} overlaps Docker network subnet {n} already in "
@@ -93,10 +129,12 @@ def _create(client, name, labels, subnet: ipaddress.IPv4Network):
                                              gateway=str(subnet.network_address + 1))])
     assert size >= 16
     # not `internal`: Docker's isolation rules for internal networks drop VRRP multicast
-    # (224.0.0.18 is outside the subnet). Nodes instead have no default route (entrypoint),
-    # so nothing in a lab can reach an address outside the lab's subnets.
+    # (224.0.0.18 is outside the subnet). Instead the host's side of the bridge gets no IPv4
+    # address (inhibit_ipv4): the gateway address answers nobody, so a node that adds a default
+    # route back (it holds NET_ADMIN) still reaches nothing outside the lab; nodes also start
+    # without a default route (entrypoint). Checked live: tests/integration/test_isolation.py.
     return client.networks.create(name, driver="bridge", ipam=ipam, labels={**labels, L.SUBNET: str(subnet)},
-                                  check_duplicate=True)
+                                  options={INHIBIT_IPV4: "true"}, check_duplicate=True)
 
 
 def bridge_name(net: docker.models.networks.Network) -> str:

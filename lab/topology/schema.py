@@ -44,6 +44,17 @@ class InterfaceSpec(StrictModel):
     host: Optional[int] = Field(None, ge=2)
 
 
+class Limits(StrictModel):
+    """What one node's container may use (Docker's cgroup limits, docker run(1)). A runaway track script
+    (a fork loop spawned 1,608 processes and 1.5 GiB per node) then stays inside its node. The
+    defaults leave keepalived, nginx and ordinary check scripts far below every limit."""
+
+    memory_mib: int = Field(256, ge=32, le=65536, description="memory limit, MiB (swap included)")
+    pids: int = Field(512, ge=64, le=65536, description="most processes and threads at once")
+    cpus: float = Field(1.0, gt=0, le=64, description="CPU share, in cores")
+    log_mib: int = Field(10, ge=1, le=1024, description="container log file size, MiB; two files rotate")
+
+
 class NodeSpec(StrictModel):
     """One container. ``kind`` keepalived runs keepalived (+nginx); client runs only tools.
 
@@ -60,6 +71,7 @@ class NodeSpec(StrictModel):
     vrrp_track_files: dict[str, dict[str, Any]] = Field(default_factory=dict)
     vrrp_sync_groups: dict[str, VrrpSyncGroup] = Field(default_factory=dict)
     config_template: Optional[str] = None
+    limits: Limits = Field(default_factory=Limits)
 
     def runs_nginx(self) -> bool:
         return self.nginx if self.nginx is not None else self.kind == "keepalived"

@@ -32,6 +32,8 @@ def test_failed_lab_test_keeps_lab_and_reports(tmp_path, lab_docker):
         assert m, out
         from lab.runtime import labels as L
         assert len(lab_docker.containers.list(filters={"label": f"{L.LAB}={m.group(1)}"})) == 3, "kept running"
+        from lab.runtime.cleanup import reap_orphans
+        assert m.group(1) not in reap_orphans(lab_docker), "a kept lab outlives its pytest run (keep marker)"
         props = {p.get("name"): p.get("value") for p in ET.parse(junit).iter("property")}
         assert "a: VI_1 -> MASTER" in props.get("lab_history", "")
         assert "Entering MASTER STATE" in props.get("log_a", "")
