@@ -48,7 +48,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="also put the table into FILE between the conformance markers")
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    _asyncio_loop_scope_default(config)
     config.addinivalue_line("markers", "topology(name_or_path): the topology the `lab` fixture starts")
     config.addinivalue_line("markers", "integration: needs a Docker engine (real keepalived in containers)")
     config.addinivalue_line("markers", "claim(id, text, source='seed'): the documented claim a test checks "
@@ -63,17 +65,31 @@ def pytest_configure(config: pytest.Config) -> None:
     _install_signal_handlers(config)
 
 
+def _asyncio_loop_scope_default(config: pytest.Config) -> None:
+    """keepalived-lab depends on pytest-asyncio, which warns in every project that has not set
+    ``asyncio_default_fixture_loop_scope``. Unset, it gets "function", the default pytest-asyncio
+    announces; a project's own setting is left as it is. (Before pytest-asyncio's pytest_configure.)"""
+    name = "asyncio_default_fixture_loop_scope"
+    try:
+        if config.pluginmanager.has_plugin("asyncio") and config.getini(name) is None:
+            config._inicache[name] = "function"
+    except (ValueError, AttributeError, KeyError):
+        pass
+
+
 #: signals that end a run without a traceback in CI (a job timeout or cancel sends SIGTERM, a closed
 #: terminal SIGHUP). By default they kill pytest before any teardown, leaking every running lab.
-_END_SIGNALS = ("SIGTERM", "SIGHUP")
+_END_SIGNALS = ("SIGTERM", "SIGHUP", "SIGINT")
 _SAVED_KEY = pytest.StashKey[dict]()
 
 
 def _install_signal_handlers(config: pytest.Config) -> None:
     """Turn SIGTERM/SIGHUP into an interrupt like Ctrl-C (pytest then tears every fixture down, so the
-    labs are removed); a second one while the teardown runs is ignored with a note. Only where the
-    signal still has its default action (a user's own handler is left alone) and only in the main
-    thread (the only place Python runs handlers)."""
+    labs are removed); a second signal of any of them (a second Ctrl-C) while the teardown runs is
+    ignored with a note instead of breaking the teardown with a traceback (Ctrl-\\ or SIGKILL still
+    end the run at once; the next start reaps what is left). Only where the signal still has its
+    default action (a user's own handler is left alone) and only in the main thread (the only place
+    Python runs handlers)."""
     import signal
     import sys
     import threading
@@ -85,7 +101,8 @@ def _install_signal_handlers(config: pytest.Config) -> None:
     def handler(signum, frame):
         name = signal.Signals(signum).name
         if state["got"]:
-            sys.stderr.write(f"\nkeepalived-lab: {name} again; still removing the labs after {state['got']}\n")
+            sys.stderr.write(f"\nkeepalived-lab: {name} again; still removing the labs after {state['got']} "
+                             f"(Ctrl-\\ quits at once; the next start reaps what is left)\n")
             return
         state["got"] = name
         sys.stderr.write(f"\nkeepalived-lab: {name}: stopping the run and removing its labs\n")
@@ -94,7 +111,8 @@ def _install_signal_handlers(config: pytest.Config) -> None:
     saved = {}
     for name in _END_SIGNALS:
         sig = getattr(signal, name, None)
-        if sig is not None and signal.getsignal(sig) in (signal.SIG_DFL, None):
+        default = signal.default_int_handler if name == "SIGINT" else signal.SIG_DFL
+        if sig is not None and signal.getsignal(sig) in (default, None):
             saved[sig] = signal.signal(sig, handler)
     config.stash[_SAVED_KEY] = saved
 
@@ -294,10 +312,14 @@ def _timing_totals(config: pytest.Config) -> dict:
            "lab_tests": len(tests), "labs": sum(t["labs"] for t in tests.values()),
            "lab_tests_duration": sum(t["duration"] for t in tests.values()),
            "protocol_waits": sum(t["protocol"] for t in tests.values())}
-    p = out["protocol_waits"] or float("nan")
-    out["wall_per_protocol"] = out["session_wall"] / p
-    out["lab_tests_per_protocol"] = out["lab_tests_duration"] / p
+    p = out["protocol_waits"]          # None: no protocol wait to compare with (a lab test that waited on none)
+    out["wall_per_protocol"] = out["session_wall"] / p if p else None
+    out["lab_tests_per_protocol"] = out["lab_tests_duration"] / p if p else None
     return out
+
+
+def _ratio(r: Optional[float]) -> str:
+    return f"{r:.2f}" if r is not None else "n/a: no protocol waits"
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
@@ -307,8 +329,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         return
     terminalreporter.write_line(
         f"keepalived-lab time: {tot['lab_tests']} lab tests ({tot['labs']} labs) took {tot['lab_tests_duration']:.1f} s; "
-        f"the protocol waits they needed {tot['protocol_waits']:.1f} s (ratio {tot['lab_tests_per_protocol']:.2f}); "
-        f"session wall {tot['session_wall']:.1f} s (ratio {tot['wall_per_protocol']:.2f})")
+        f"the protocol waits they needed {tot['protocol_waits']:.1f} s (ratio {_ratio(tot['lab_tests_per_protocol'])}); "
+        f"session wall {tot['session_wall']:.1f} s (ratio {_ratio(tot['wall_per_protocol'])})")
     out = config.getoption("--lab-timing")
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
