@@ -44,11 +44,11 @@ class JournalMixin:
     def follow_journal(self) -> None:
         """Stream the shared journal (faults and node events written by other processes) into the history."""
 
+        from .runtime.follow import Follow
         from .runtime.node import stream_lines
 
         def pump(node):
-            r = node.container.exec_run(["tail", "-n", "0", "-F", "-s", "0.05", JOURNAL], stream=True)
-            for line in stream_lines(r.output):
+            for line in stream_lines(Follow(node.container, ["-n", "0", "-F", "-s", "0.05", JOURNAL])):
                 try:
                     d = json.loads(line)
                 except ValueError:

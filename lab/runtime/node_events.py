@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Iterator, Optional
 from docker.errors import APIError, NotFound
 
 from ..events import node_effect
+from .follow import Follow
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..history import History
@@ -222,8 +223,8 @@ class NodeEventsMixin:
         """One ``tail -F`` of the events log from the first unread line. Returns a problem or None."""
         start = self._lines_seen + 1
         try:
-            r = self._container.exec_run(["tail", "-n", f"+{start}", "-F", "-s", str(TAIL_POLL), EVENTS_LOG], stream=True)
-            for text in stream_lines(r.output):
+            follow = Follow(self._container, ["-n", f"+{start}", "-F", "-s", str(TAIL_POLL), EVENTS_LOG])
+            for text in stream_lines(follow):
                 if text.startswith("tail:"):
                     continue
                 self._lines_seen += 1

@@ -114,3 +114,34 @@ def test_up_quiet_prints_only_the_lab_id(lab_docker):
         assert lab_id in kalab("list").stdout
     finally:
         kalab("down", "--lab", r.stdout.strip(), check=False)
+
+
+TAILS = "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done | grep -c '^tail ' || true"
+
+
+def tails(lab_id):
+    from lab.lab import Lab
+    lab = Lab.attach(lab_id)
+    return {n.name: int(n.exec(TAILS).output.strip() or 0) for n in lab.keepalived_nodes()}
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
+def test_watch_leaves_no_follower_in_the_nodes(cli_lab, how):
+    import time
+    assert tails(cli_lab) == {"a": 0, "b": 0}, "kalab up left followers running"
+    watch = subprocess.Popen([sys.executable, "-m", "lab.cli", "watch", "--lab", cli_lab], cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=default_sigint)
+    try:
+        for line in watch.stdout:
+            if "watching; Ctrl-C to stop" in line:
+                break
+        assert sum(tails(cli_lab).values()) >= 2, "the watch follows every node"
+        watch.send_signal(getattr(signal, how))
+        watch.communicate(timeout=30)
+        deadline = time.monotonic() + 10     # the engine closes the exec's stdin when the watch's connection ends
+        while (left := tails(cli_lab)) != {"a": 0, "b": 0}:
+            assert time.monotonic() < deadline, f"`tail -F` still running in the nodes after the watch ended: {left}"
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+            watch.wait()
