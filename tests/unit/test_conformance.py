@@ -28,7 +28,7 @@ def test_table_from_a_run(pytester):
     out = pytester.path / "conf.md"
     readme = pytester.path / "README.md"
     readme.write_text("x\n<!-- conformance:start -->\nold\n<!-- conformance:end -->\ny\n")
-    r = pytester.runpytest(f"--conformance-out={out}", f"--conformance-readme={readme}")
+    r = pytester.runpytest("-p", "lab.conformance_plugin", f"--conformance-out={out}", f"--conformance-readme={readme}")
     r.assert_outcomes(passed=1, xfailed=1, skipped=1, failed=1)
     text = out.read_text()
     assert "| one holds | seed | **holds** |" in text
