@@ -288,7 +288,15 @@ def logs(node: str, follow: bool = typer.Option(False, "-f", "--follow"), tail: 
 def shell(node: str, command: list[str] = typer.Argument(None, help="a command to run instead of an interactive bash"),
           lab: Optional[str] = LabOpt) -> None:
     """A shell in NODE (docker exec; a TTY only when this terminal has one), or run COMMAND there."""
+    import shutil
     n = _attach(lab).node(node)
+    if shutil.which("docker") is None:
+        if not command:
+            raise LabError("an interactive shell needs the docker command-line client (Debian: apt install "
+                           "docker.io); without it run one command: `kalab shell NODE -- COMMAND ...`")
+        r = n.exec(list(command))                  # the engine API: no CLI needed for one command
+        sys.stdout.write(r.output)
+        raise typer.Exit(r.exit_code)
     argv = ["docker", "exec", "-i"] + (["-t"] if sys.stdin.isatty() and sys.stdout.isatty() else [])
     os.execvp("docker", argv + [n.container.id] + (command or ["bash"]))
 

@@ -124,6 +124,8 @@ def run_config_test(files: list[str | Path], *, extra_files: Optional[dict[str, 
     for t in targets:
         payload.setdefault(t, Path(t).read_bytes())
     payload["/kalab-lint/run.sh"] = _script(targets, interfaces, config_id).encode()
+    from .cleanup import reap_orphans
+    reap_orphans(client)        # a killed lint's container: its owner is gone
     lab_id = f"lint-{uuid.uuid4().hex[:8]}"
     labels = {**L.lab_labels(lab_id, "lint"), L.NODE: "lint", L.ROLE: "lint"}
     c = client.containers.create(image, entrypoint=["sh", "/kalab-lint/run.sh"], network_mode="none",

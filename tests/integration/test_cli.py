@@ -106,6 +106,20 @@ def test_shell_runs_in_the_node_and_prune_asks_first(cli_lab):
     assert kalab("status", "--lab", cli_lab).returncode == 0, "nothing was removed"
 
 
+def test_shell_without_the_docker_client(cli_lab, tmp_path):
+    # PATH with no `docker`: one command still runs (through the engine's API); a shell says what to install
+    env = {**os.environ, "PATH": str(tmp_path)}
+    r = subprocess.run([sys.executable, "-m", "lab.cli", "shell", "a", "--lab", cli_lab, "--", "hostname"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert (r.returncode, r.stdout.strip()) == (0, "a"), r.stdout + r.stderr
+    r = subprocess.run([sys.executable, "-m", "lab.cli", "shell", "a", "--lab", cli_lab, "--", "false"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 1, "the command's exit code"
+    r = subprocess.run([sys.executable, "-m", "lab.cli", "shell", "a", "--lab", cli_lab], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 1 and "docker command-line client" in r.stdout and "Traceback" not in r.stdout + r.stderr
+
+
 def test_up_quiet_prints_only_the_lab_id(lab_docker):
     r = kalab("up", "two_node", "-q")
     try:

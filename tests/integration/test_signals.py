@@ -215,3 +215,34 @@ def test_kalab_up_hung_up_while_waiting_removes_its_lab(lab_docker):
         for i, lb in lab_ids(lab_docker).items():
             if lb.get(L.OWNER) == owner:
                 remove_lab(lab_docker, i)
+
+
+def test_a_killed_lint_leaves_its_container_only_until_the_next_lint(lab_docker, tmp_path):
+    from lab.runtime.ktest import lint_image
+    lint_image(lab_docker)                         # built before: the kill below lands in the lint itself
+    conf = tmp_path / "k.conf"
+    conf.write_text("vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 5\n    priority 100\n"
+                    "    virtual_ipaddress {\n        10.0.0.5\n    }\n}\n")
+    host = socket.gethostname()
+    ev = Events(lab_docker)
+    p = subprocess.Popen([sys.executable, "-m", "lab.cli", "lint", str(conf)], cwd=ROOT, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    owners = {f"{host}:{p.pid}"}
+    try:
+        lab_id = ev.wait(f"{host}:{p.pid}", {("container", "create")}, 120)
+        p.kill()
+        p.wait(timeout=10)
+        if objects(lab_docker, lab_id) == 0:
+            pytest.fail("the lint finished before the kill: nothing to reap was left")
+        r = subprocess.run([sys.executable, "-m", "lab.cli", "lint", str(conf)], cwd=ROOT, capture_output=True,
+                           text=True, timeout=120)
+        assert "Traceback" not in r.stdout + r.stderr
+        assert objects(lab_docker, lab_id) == 0, "the next lint reaps the killed lint's container"
+    finally:
+        ev.close()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        for i, lb in lab_ids(lab_docker).items():
+            if lb.get(L.OWNER) in owners:
+                remove_lab(lab_docker, i)
