@@ -1,0 +1,60 @@
+"""What every kalab command shares: the typer app, consoles, the --lab/--format options, lookups."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from ..errors import LabError
+
+app = typer.Typer(add_completion=True, no_args_is_help=True,
+                  help="keepalived-lab: real keepalived + nginx on Docker, faults, and checks against the rules.")
+# node names like a and b: ":a:" is not an emoji here; piped output is never cut to 80 columns
+console = Console(emoji=False, width=None if sys.stdout.isatty() else max(int(os.environ.get("COLUMNS") or 0), 200))
+err_console = Console(emoji=False, stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            v = version("keepalived-lab")
+        except PackageNotFoundError:
+            v = "unknown (not installed)"
+        print(f"kalab (keepalived-lab) {v}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(_: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="print the version and exit")) -> None:
+    """keepalived-lab: real keepalived + nginx on Docker, faults, and checks against the rules."""
+
+
+LabOpt = typer.Option(None, "--lab", help="lab id (default: your own lab started by `kalab up`, see `kalab list`)")
+
+
+def _topologies_dirs() -> list[Path]:
+    return [Path.cwd() / "topologies", Path(__file__).resolve().parents[2] / "topologies"]
+
+
+def _topology(name: str):
+    from ..topology import find, load
+    return load(find(name, _topologies_dirs()))
+
+
+FormatOpt = typer.Option("text", "--format", help="text or json (a stable schema: lab/cli_output.py)")
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("text", "json"):
+        raise LabError(f"--format {fmt!r}: use text or json")
+
+
+def _attach(lab_id: Optional[str]):
+    from ..lab import Lab
+    return Lab.attach(lab_id, say=lambda m: err_console.print(f"[dim]{m}[/]", highlight=False))
