@@ -80,3 +80,49 @@ class Faults(BaseModel):
 def dump(doc: BaseModel) -> str:
     """The JSON text of ``doc`` (its ``schema_`` field written as ``schema``)."""
     return doc.model_dump_json(indent=2, by_alias=True)
+
+
+class AppliedFault(BaseModel):
+    name: str
+    kind: str
+    node: str
+    params: dict[str, str]
+
+
+class Applied(BaseModel):
+    """``kalab faults --applied``: faults applied to a lab and not healed."""
+    schema_: Literal["kalab.applied/1"] = Field("kalab.applied/1", alias="schema")
+    lab: str
+    faults: list[AppliedFault]
+
+
+class ExecItem(BaseModel):
+    node: str
+    exit_code: int
+    output: str
+
+
+class Exec(BaseModel):
+    """``kalab exec``: one command on several nodes."""
+    schema_: Literal["kalab.exec/1"] = Field("kalab.exec/1", alias="schema")
+    lab: str
+    command: list[str]
+    rows: list[ExecItem]
+
+
+class WatchEvent(BaseModel):
+    """``kalab watch --format json``: one JSON line per history event."""
+    schema_: Literal["kalab.event/1"] = Field("kalab.event/1", alias="schema")
+    lab: str
+    #: seconds after the lab started (host monotonic clock)
+    t_s: float
+    kind: str
+    data: dict
+    text: str
+
+
+class Report(BaseModel):
+    """``kalab report --format json``: where the report went."""
+    schema_: Literal["kalab.report/1"] = Field("kalab.report/1", alias="schema")
+    lab: str
+    files: dict[str, str]

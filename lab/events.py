@@ -46,6 +46,10 @@ class Event:
 
     def describe(self, t0: float = 0.0) -> str:
         """One line: time since ``t0`` (s) and what happened."""
+        return f"{self.t - t0:9.3f}s  {self.summary(t0)}"
+
+    def summary(self, t0: float = 0.0) -> str:
+        """What happened, in words (times inside it, such as when a fault was issued, count from ``t0``)."""
         d = self.data
         if self.kind == "state":
             txt = f"{d['node']}: {d['instance']} -> {d['state']} (priority {d.get('priority')})"
@@ -67,7 +71,7 @@ class Event:
         issued = d.get("t_issued") if self.kind in ("node", "fault") else None
         if isinstance(issued, (int, float)) and self.t - issued > 0.05:   # one clock: say when it was issued too
             txt += f" [issued at {issued - t0:.3f}s]"
-        return f"{self.t - t0:9.3f}s  {txt}"
+        return txt
 
 
 @dataclass(frozen=True)

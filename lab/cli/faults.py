@@ -33,12 +33,17 @@ def fault(node: str, kind: str = typer.Argument(..., help="a fault kind (see `ka
 
 
 @app.command()
-def faults(fmt: str = FormatOpt) -> None:
-    """Every fault kind with its parameters."""
+def faults(fmt: str = FormatOpt,
+           applied: bool = typer.Option(False, "--applied", help="the faults applied to a lab and not healed"),
+           lab: Optional[str] = LabOpt) -> None:
+    """Every fault kind with its parameters; with --applied, the faults a lab has now."""
     from rich.table import Table
 
     from ..nemesis import kinds
     _check_format(fmt)
+    if applied:
+        _applied(_attach(lab), fmt)
+        return
     if fmt == "json":
         print(O.dump(O.Faults(faults=[O.FaultKind(kind=k, summary=cls.summary) for k, cls in sorted(kinds().items())])))
         return
@@ -60,3 +65,47 @@ def heal(name: Optional[str] = typer.Argument(None), all_: bool = typer.Option(F
     from ..nemesis import heal_recorded
     healed = heal_recorded(lb, None if all_ else name)
     console.print(f"healed: {', '.join(healed) or 'nothing to heal'}")
+
+
+def _applied(lb, fmt: str) -> None:
+    """The faults recorded in ``lb``'s nodes and not healed (the markers ``kalab heal`` reads)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from ..nemesis import recorded_faults
+    items = [O.AppliedFault(name=n, kind=spec.get("kind", "?"), node=spec.get("target", "?"),
+                            params={k: str(v) for k, v in (spec.get("params") or {}).items() if v is not None})
+             for n, spec in sorted(recorded_faults(lb).items())]
+    if fmt == "json":
+        print(O.dump(O.Applied(lab=lb.id, faults=items)))
+        return
+    if not items:
+        console.print(f"lab {lb.id}: no fault applied")
+        return
+    t = Table("name", "kind", "node", "parameters")
+    for f in items:
+        t.add_row(f.name, f.kind, f.node, escape(" ".join(f"{k}={v}" for k, v in f.params.items())))
+    console.print(t)
+
+
+@app.command("exec")
+def exec_(command: list[str] = typer.Argument(..., help="the command and its arguments (after --)"),
+          node: list[str] = typer.Option([], "--node", "-n", help="a node to run it on (repeatable; default: every "
+                                                                   "running node)"),
+          lab: Optional[str] = LabOpt, fmt: str = FormatOpt) -> None:
+    """Run COMMAND on every running node of a lab (or the --node ones); exit 1 if it failed anywhere."""
+    _check_format(fmt)
+    lb = _attach(lab)
+    names = node or [n for n, x in lb.nodes.items() if x.status() == "running"]
+    rows = []
+    for name in names:
+        r = lb.node(name).exec(list(command))
+        rows.append(O.ExecItem(node=name, exit_code=r.exit_code, output=r.output))
+    if fmt == "json":
+        print(O.dump(O.Exec(lab=lb.id, command=list(command), rows=rows)))
+    else:
+        for r in rows:
+            console.print(f"[bold]{r.node}[/] (exit {r.exit_code})", highlight=False)
+            console.out(r.output.rstrip("\n"), highlight=False) if r.output.strip() else None
+    if any(r.exit_code != 0 for r in rows):
+        raise typer.Exit(1)

@@ -9,30 +9,44 @@ from typing import Optional
 import typer
 
 from ..errors import LabError
-from .common import LabOpt, _attach, app, console
+from .. import cli_output as O
+from .common import FormatOpt, LabOpt, _attach, _check_format, app, console, err_console
 
 
 @app.command()
-def watch(lab: Optional[str] = LabOpt) -> None:
-    """Print transitions as they happen, until Ctrl-C."""
+def watch(lab: Optional[str] = LabOpt, fmt: str = FormatOpt) -> None:
+    """Print transitions as they happen, until Ctrl-C (--format json: one JSON object per line)."""
+    _check_format(fmt)
     lb = _attach(lab)
+
+    def show(ev) -> None:
+        if fmt == "json":
+            doc = O.WatchEvent(lab=lb.id, t_s=round(ev.t - lb.history.t0, 6), kind=ev.kind, data=dict(ev.data),
+                               text=ev.summary(lb.history.t0))
+            print(doc.model_dump_json(by_alias=True), flush=True)
+        else:
+            console.print(ev.describe(lb.history.t0))
+
     seen = len(lb.history)
     for line in lb.history.events():
-        console.print(line.describe(lb.history.t0))
+        show(line)
     for n in lb.keepalived_nodes():
         n.follow_events()
     lb.follow_journal()
-    console.print("[dim]watching; Ctrl-C to stop[/]")
+    if fmt != "json":
+        console.print("[dim]watching; Ctrl-C to stop[/]")
+    else:
+        err_console.print("[dim]watching; Ctrl-C to stop[/]")
     try:
         while True:
             lb.history.wait_for(lambda h: len(h) > seen, 3600)
             for ev in lb.history.events()[seen:]:
-                console.print(ev.describe(lb.history.t0))
+                show(ev)
                 if ev.kind == "node" and ev.get("action") == "start" and ev.get("node") in lb.nodes:
                     lb.node(ev["node"]).follow_events()     # restarted by another kalab process
             seen = len(lb.history)
     except KeyboardInterrupt:          # Ctrl-C is how a watch ends: not an error
-        console.print("[dim]stopped watching[/]")
+        (err_console if fmt == "json" else console).print("[dim]stopped watching[/]")
 
 
 @app.command()
@@ -66,12 +80,18 @@ def shell(node: str, command: list[str] = typer.Argument(None, help="a command t
 
 
 @app.command()
-def report(out: Path = typer.Option(Path("reports/latest"), "--out"), lab: Optional[str] = LabOpt) -> None:
+def report(out: Path = typer.Option(Path("reports/latest"), "--out"), lab: Optional[str] = LabOpt,
+           fmt: str = FormatOpt) -> None:
     """Write the timeline picture (PNG, SVG), history (JSON lines) and an HTML report."""
     from ..report import write_report
+    _check_format(fmt)
     attached = _attach(lab)
     # the lab was watched until now: the history (and what kalab judge can judge) ends here, not at its
     # last event
     attached.history.append("note", text="report written: the lab was recorded until here")
     page = write_report(attached, out)
+    if fmt == "json":
+        files = {p.name: str(p.resolve()) for p in sorted(Path(out).iterdir()) if p.is_file()}
+        print(O.dump(O.Report(lab=attached.id, files=files)))
+        return
     console.print(f"report: {page}")

@@ -117,7 +117,8 @@ def judge(history: Path = typer.Argument(..., help="a history.jsonl written by a
 @app.command()
 def lint(files: list[Path] = typer.Argument(..., help="keepalived.conf files of one cluster (one per node), "
                                                      "or a topology YAML"),
-         json_out: bool = typer.Option(False, "--json", help="machine-readable output"),
+         fmt: str = FormatOpt,
+         json_out: bool = typer.Option(False, "--json", hidden=True, help="the same as --format json"),
          no_keepalived: bool = typer.Option(False, "--no-keepalived", help="skip `keepalived -t` (no Docker)"),
          subnet: list[str] = typer.Option([], "--subnet", help="a CIDR of the nodes' networks (repeatable)"),
          interface: list[str] = typer.Option(["eth0"], "--interface", help="an interface the nodes have (repeatable)"),
@@ -126,6 +127,8 @@ def lint(files: list[Path] = typer.Argument(..., help="keepalived.conf files of 
     import ipaddress
 
     from ..kaconf.lint import exit_code, format_json, format_text
+    _check_format(fmt)
+    json_out = json_out or fmt == "json"
     from ..runtime.ktest import lint_files
     from ..topology.lint import lint_topology
     yamls = [f for f in files if f.suffix in (".yaml", ".yml")]

@@ -159,3 +159,37 @@ def test_watch_leaves_no_follower_in_the_nodes(cli_lab, how):
         if watch.poll() is None:
             watch.kill()
             watch.wait()
+
+
+def test_scriptable_forms_validate_against_their_schema(cli_lab, tmp_path):
+    from lab.cli_output import Applied, Exec, Report, WatchEvent
+    lab_id = cli_lab
+    assert Applied.model_validate_json(kalab("faults", "--applied", "--lab", lab_id, "--format", "json").stdout).faults == []
+    kalab("fault", "b", "drop-vrrp", "direction=in", "--lab", lab_id)
+    doc = Applied.model_validate_json(kalab("faults", "--applied", "--lab", lab_id, "--format", "json").stdout)
+    assert [(f.kind, f.node, f.params.get("direction")) for f in doc.faults] == [("drop-vrrp", "b", "in")]
+    assert "drop-vrrp" in kalab("faults", "--applied", "--lab", lab_id).stdout
+    kalab("heal", "--all", "--lab", lab_id)
+    assert Applied.model_validate_json(kalab("faults", "--applied", "--lab", lab_id, "--format", "json").stdout).faults == []
+
+    ex = Exec.model_validate_json(kalab("exec", "--lab", lab_id, "--format", "json", "--", "hostname").stdout)
+    assert {(r.node, r.output.strip(), r.exit_code) for r in ex.rows} == {("a", "a", 0), ("b", "b", 0), ("client", "client", 0)}
+    r = kalab("exec", "--lab", lab_id, "-n", "a", "--", "false", check=False)
+    assert r.returncode == 1 and "a (exit 1)" in r.stdout
+
+    rep = Report.model_validate_json(kalab("report", "--out", str(tmp_path), "--lab", lab_id, "--format", "json").stdout)
+    assert {"history.jsonl", "timeline.png"} <= set(rep.files) and all(Path(p).exists() for p in rep.files.values())
+
+    watch = subprocess.Popen([sys.executable, "-m", "lab.cli", "watch", "--lab", lab_id, "--format", "json"], cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
+    try:
+        events = []
+        for line in watch.stdout:                 # the history so far, one JSON object per line
+            events.append(WatchEvent.model_validate_json(line))
+            if events[-1].kind == "state" and events[-1].data.get("node") == "a" and events[-1].data.get("state") == "MASTER":
+                break
+        assert all(e.lab == lab_id for e in events) and events[-1].text.startswith("a: VI_1 -> MASTER")
+    finally:
+        watch.send_signal(signal.SIGINT)
+        watch.communicate(timeout=30)
+    assert "--install-completion" in kalab("--help").stdout

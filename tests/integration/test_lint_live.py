@@ -100,9 +100,12 @@ def test_cli_lint_exit_code_and_json(lab_docker, tmp_path):
     p.write_text(CLEAN)
     ok = subprocess.run([sys.executable, "-m", "lab.cli", "lint", str(p)], capture_output=True, text=True, cwd=ROOT)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    bad = subprocess.run([sys.executable, "-m", "lab.cli", "lint", "--json", str(SEED)], capture_output=True,
+    bad = subprocess.run([sys.executable, "-m", "lab.cli", "lint", "--format", "json", str(SEED)], capture_output=True,
                          text=True, cwd=ROOT)
     assert bad.returncode == 1
     doc = json.loads(bad.stdout)
+    old = subprocess.run([sys.executable, "-m", "lab.cli", "lint", "--json", str(SEED)], capture_output=True,
+                         text=True, cwd=ROOT)        # the older spelling still works
+    assert old.returncode == 1 and json.loads(old.stdout)["diagnostics"] == doc["diagnostics"]
     assert doc["files"][0]["keepalived_exit_code"] == 5 and doc["errors"] >= 5
     assert {"file", "line", "keyword", "severity", "message", "rule"} <= set(doc["diagnostics"][0])
