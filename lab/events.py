@@ -57,6 +57,9 @@ class Event:
             txt = f"{d['node']}: {d['instance']} effective priority {d.get('priority')} (in {d.get('state')})"
         elif self.kind == "fault":
             txt = f"fault {d['name']} {d['action']} on {d.get('target')}" + (f" ({d['detail']})" if d.get("detail") else "")
+        elif self.kind == "node" and d.get("action") == "socket_error":
+            txt = (f"{d['node']}: keepalived cannot open its VRRP raw socket (errno {d.get('errno')}: "
+                   f"{SOCKET_ERRNOS.get(d.get('errno'), 'see errno(3)')}); it neither sends nor hears adverts")
         elif self.kind == "node":
             txt = f"{d['node']}: {d['action']}" + (f" {d['signal']}" if d.get("action") == "signal" else "")
         elif self.kind == "advert":
@@ -92,7 +95,7 @@ KINDS: dict[str, Kind] = {
     "fault": Kind(("name", "action", "target"),
                   ("detail", "fault_kind", "params", "t_issued", "model", "unmodelled", "script", "ok"),
                   "a fault applied or healed by the nemesis; ``model`` is its meaning for the election model"),
-    "node": Kind(("node", "action"), ("t_issued", "signal", "exit_code", "log_tail", "config_changed"),
+    "node": Kind(("node", "action"), ("t_issued", "signal", "exit_code", "log_tail", "config_changed", "errno"),
                  "a node's lifecycle (see NODE_ACTIONS)"),
     "advert": Kind(("src", "vrid", "priority"),
                    ("advert_int", "version", "auth", "addresses", "network", "path", "dst", "ttl", "type",
@@ -119,7 +122,14 @@ NODE_ACTIONS: dict[str, str] = {
     "pause": "every process of the node frozen (cgroup freezer): it keeps its VIPs and sends nothing",
     "unpause": "the node thawed",
     "ready": "keepalived logged 'Startup complete' (the protocol's clocks of a new run start here)",
+    "socket_error": "keepalived logged that it cannot open a VRRP raw socket (field ``errno``; 1 = EPERM, the "
+                    "container lacks CAP_NET_RAW): it neither sends nor hears adverts, which no rule covers",
 }
+
+#: errno values keepalived reports for a raw socket it cannot open, with what they mean in a container
+SOCKET_ERRNOS = {1: "EPERM: the node lacks CAP_NET_RAW (its cap_drop / cap_add)",
+                 13: "EACCES: the node lacks CAP_NET_RAW (its cap_drop / cap_add)",
+                 97: "EAFNOSUPPORT: the address family is not available in the container"}
 
 #: signals after which keepalived shuts down gracefully (priority-0 adverts, VIPs released)
 GRACEFUL_SIGNALS = frozenset({"SIGTERM", "TERM", "15", "SIGINT", "INT", "2", "SIGQUIT", "QUIT", "3"})

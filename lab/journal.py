@@ -48,6 +48,15 @@ class JournalMixin:
         from .runtime.node import stream_lines
 
         def pump(node):
+            try:
+                follow(node)
+            except Exception as e:       # the node stopped, or the engine stopped answering
+                try:
+                    self.history.append("note", text=f"journal follow ended: {type(e).__name__}: {str(e)[:200]}")
+                except Exception:
+                    pass
+
+        def follow(node):
             for line in stream_lines(Follow(node.container, ["-n", "0", "-F", "-s", "0.05", JOURNAL])):
                 try:
                     d = json.loads(line)

@@ -80,7 +80,7 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
     """
 
     def __init__(self, topology: Topology | str | Path, *, keep: bool = False, lab_id: Optional[str] = None,
-                 say: Callable[[str], None] = lambda m: None, capture: bool = True):
+                 say: Callable[[str], None] = lambda m: None, capture: bool | str = True):
         self.topology = topology if isinstance(topology, Topology) else load(topology)
         self.keep = keep
         self.id = lab_id or secrets.token_hex(4)
@@ -100,7 +100,8 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         self._replaying = threading.local()
         #: {node: keepalived.conf} of nodes that run a user's own config (the judge reads them)
         self.configs: dict[str, str] = {}
-        #: record VRRP adverts (lab.runtime.capture) from start to stop
+        #: record VRRP adverts: True in this process (lab.runtime.capture) from start to stop; "sidecar" in a
+        #: labelled container for the lab's whole life, into the journal (lab.runtime.sidecar; kalab up)
         self.capture = capture
         self.captures: list = []
 
@@ -144,6 +145,8 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
             net, subnet = create_network(self.docker, f"kalab-{self.id}-{name}", net_labels, name, spec.subnet, spec.prefix())
             self.networks[name], self.subnets[name] = net, subnet
         self.docker.volumes.create(f"kalab-{self.id}-shared", labels=labels)
+        if self.capture == "sidecar":       # before any keepalived: the first advert is recorded too
+            self._start_sidecar(labels)
         if self.keep:
             self.history.listeners.append(self._journal)
         self._watch_deaths(labels)
@@ -154,7 +157,7 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
                 self.nodes[n] = f.result()
         self.started_at = time.monotonic()
         self.history.meta.update(self.self_description())
-        if self.capture:
+        if self.capture is True:
             self._start_captures()
         return self
 
@@ -210,6 +213,17 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
 
         threading.Thread(target=pump, daemon=True, name=f"kalab-deaths-{self.id}").start()
 
+    def _start_sidecar(self, labels: dict[str, str]) -> None:
+        """The capture sidecar (:mod:`lab.runtime.sidecar`): adverts into the journal for the lab's lifetime."""
+        from .runtime.sidecar import start_sidecar
+        try:
+            start_sidecar(self.docker, self.id, labels, self.image, self.networks, self.subnets,
+                          f"kalab-{self.id}-shared", JOURNAL_DIR, JOURNAL)
+            self.history.append("note", text="capturing VRRP adverts on every network in the capture sidecar "
+                                             "(recorded in the journal for as long as the lab runs)")
+        except Exception as e:
+            self.history.append("note", text=f"no advert capture: {e}")
+
     def _start_captures(self) -> None:
         """Record VRRP adverts on every lab network; a missing capture is noted, not fatal."""
         from .runtime.capture import start_capture
@@ -226,7 +240,7 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         from testcontainers.core.container import DockerContainer
 
         from .runtime import labels as L
-        from .runtime.node import CAPS, Node
+        from .runtime.node import Node
 
         spec = self.topology.nodes[name]
         addrs = {itf: self.subnets[i.network].network_address + hosts[(name, itf)]
@@ -243,7 +257,7 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
             mem_limit=f"{lim.memory_mib}m", memswap_limit=f"{lim.memory_mib}m", pids_limit=lim.pids,
             nano_cpus=int(lim.cpus * 1e9),
             log_config=LogConfig(type="json-file", config={"max-size": f"{lim.log_mib}m", "max-file": "2"}),
-            hostname=name, cap_add=CAPS, labels={**labels, L.NODE: name, L.ROLE: spec.kind},
+            hostname=name, cap_add=spec.cap_add, cap_drop=spec.cap_drop, labels={**labels, L.NODE: name, L.ROLE: spec.kind},
             network=first_net, detach=True,
             networking_config={first_net: EndpointConfig(self.docker.api._version, ipv4_address=str(addrs[itfs[0][0]]),
                                                    aliases=[name])},
@@ -344,6 +358,8 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
             lab.subnets[n.attrs["Labels"][L.NETWORK]] = ipaddress.IPv4Network(n.attrs["Labels"][L.SUBNET])
         hosts = topo.host_numbers()
         for c in docker.containers.list(all=True, filters={"label": f"{L.LAB}={lab_id}"}):
+            if c.labels.get(L.ROLE) not in ("keepalived", "client"):     # the capture sidecar
+                continue
             name = c.labels[L.NODE]
             spec = topo.nodes[name]
             addrs = {itf: lab.subnets[i.network].network_address + hosts[(name, itf)] for itf, i in spec.interfaces.items()}

@@ -136,7 +136,18 @@ def pytest_runtest_makereport(item: pytest.Item, call):
     item.stash.setdefault(_PHASE_KEY, {})[rep.when] = rep
     if "lab_factory" in getattr(item, "fixturenames", ()):
         _timing_entry(item)["duration"] += rep.duration
+        if rep.failed and call.excinfo is not None:
+            from .runtime.engine import engine_unreachable
+            if engine_unreachable(call.excinfo.value):    # one line instead of urllib3's chained tracebacks
+                rep.longrepr = _engine_gone(call.excinfo.value)
     return rep
+
+
+def _engine_gone(e: BaseException) -> str:
+    import os
+    where = os.environ.get("DOCKER_HOST") or "the local socket"
+    return (f"keepalived-lab: the Docker engine ({where}) stopped answering: {type(e).__name__}: {str(e)[:300]}. "
+            f"Start it again (`./run test` or `kalab engine`); what this run left is reaped by the next lab start.")
 
 
 def _timing_entry(item: pytest.Item) -> dict:
@@ -215,7 +226,13 @@ def _finish(request: pytest.FixtureRequest, lab, judge: bool = True) -> None:
             f"lab {lab.id} kept running. Inspect: `kalab status --lab {lab.id}`, `kalab logs NODE --lab {lab.id}`, "
             f"`kalab shell NODE --lab {lab.id}`; remove: `kalab down --lab {lab.id}`.")
     else:
-        lab.stop()
+        try:
+            lab.stop()
+        except Exception as e:
+            from .runtime.engine import engine_unreachable
+            if not engine_unreachable(e):
+                raise
+            problem = "\n".join(filter(None, [problem, f"lab {lab.id} could not be removed: {_engine_gone(e)}"]))
     if problem:
         pytest.fail(problem, pytrace=False)
 

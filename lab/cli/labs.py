@@ -20,7 +20,7 @@ def up(topology: str, keep: bool = typer.Option(False, "--keep", help="keep the 
     from ..lab import Lab
     from ..status import status_table
     say = (lambda m: None) if quiet else (lambda m: console.print(f"[dim]{m}[/]"))
-    lab = Lab(_topology(topology), keep=True, say=say)
+    lab = Lab(_topology(topology), keep=True, say=say, capture="sidecar")
     try:
         lab.start()
         for inst in [instance] if instance else lab.topology.instance_names():

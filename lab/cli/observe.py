@@ -14,12 +14,16 @@ from .common import FormatOpt, LabOpt, _attach, _check_format, app, console, err
 
 
 @app.command()
-def watch(lab: Optional[str] = LabOpt, fmt: str = FormatOpt) -> None:
+def watch(lab: Optional[str] = LabOpt, fmt: str = FormatOpt,
+          adverts: bool = typer.Option(False, "--adverts", help="also every VRRP advert (one per advert_int "
+                                                                  "per master; `kalab report` has them all)")) -> None:
     """Print transitions as they happen, until Ctrl-C (--format json: one JSON object per line)."""
     _check_format(fmt)
     lb = _attach(lab)
 
     def show(ev) -> None:
+        if ev.kind == "advert" and not adverts:
+            return
         if fmt == "json":
             doc = O.WatchEvent(lab=lb.id, t_s=round(ev.t - lb.history.t0, 6), kind=ev.kind, data=dict(ev.data),
                                text=ev.summary(lb.history.t0))

@@ -78,6 +78,9 @@ def model_inputs(history: History, nodes: Iterable[str]) -> tuple[list[tuple[Eve
         if e.kind == "node":
             if e["node"] not in nodes:
                 continue
+            if e["action"] == "socket_error":
+                return out, Unjudgeable(e, e.summary() + ": keepalived without its VRRP socket is outside the "
+                                        "model (no rule covers an instance that cannot send or hear)")
             evs = _node_inputs(e)
             if evs == [] and _reload(e) and not _declared_reload(history, e):
                 return out, Unjudgeable(e, f"SIGHUP reload of {e['node']} with "

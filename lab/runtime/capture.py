@@ -22,11 +22,10 @@ the host kernel's clock when the engine is local); arrival time on the host othe
 from __future__ import annotations
 
 import io
-import ipaddress
 import os
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Iterator, Optional, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
     from docker.models.networks import Network
@@ -34,43 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..history import History
     from .node import Node
 
-AUTH_TYPES = {0: None, 1: "PASS", 2: "AH"}
-
-
-def decode_vrrp(packet) -> Optional[dict[str, Any]]:
-    """Decode a scapy packet holding an IPv4 VRRP advert; None for anything else.
-
-    Returns ``{"src", "dst", "ttl", "vrid", "priority", "advert_int" (s), "version", "auth",
-    "addresses"}``. Raises nothing on malformed input (returns None).
-    """
-    from scapy.layers.inet import IP
-    from scapy.layers.vrrp import VRRP, VRRPv3
-
-    if IP not in packet or packet[IP].proto != 112:
-        return None
-    ip = packet[IP]
-    try:
-        if VRRPv3 in packet:
-            v = packet[VRRPv3]
-            adv = v.adv / 100.0
-            auth = None
-        elif VRRP in packet:
-            v = packet[VRRP]
-            adv = float(v.adv)
-            kind = AUTH_TYPES.get(v.authtype, v.authtype)
-            auth = None
-            if kind is not None:
-                raw = int(v.auth1).to_bytes(4, "big") + int(v.auth2).to_bytes(4, "big")
-                auth = {"type": kind, "pass": raw.rstrip(b"\0").decode(errors="replace") if kind == "PASS" else raw.hex()}
-        else:
-            return None
-        addrs = v.addrlist
-        if isinstance(addrs, (bytes, bytearray)):
-            addrs = [str(ipaddress.IPv4Address(bytes(addrs[i:i + 4]))) for i in range(0, len(addrs) - 3, 4)]
-        return {"src": ip.src, "dst": ip.dst, "ttl": ip.ttl, "vrid": int(v.vrid), "priority": int(v.priority),
-                "advert_int": adv, "version": int(v.version), "auth": auth, "addresses": [str(a) for a in addrs]}
-    except Exception:   # a truncated or odd packet must not stop the capture
-        return None
+from .vrrp_decode import AUTH_TYPES, decode_vrrp  # noqa: F401  (re-exported)
 
 
 def engine_is_local() -> bool:

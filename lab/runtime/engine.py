@@ -27,6 +27,22 @@ PIDFILE = Path("/var/run/docker.pid")
 START_DEADLINE = 60.0
 
 
+def engine_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an exception it was raised from) means the Docker engine stopped answering: a
+    refused or reset connection, a closed socket, a timeout (requests/urllib3 under docker-py)."""
+    import requests
+    seen = 0
+    e: BaseException | None = exc
+    while e is not None and seen < 10:
+        if isinstance(e, (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ConnectionError)):
+            return True
+        if isinstance(e, docker.errors.DockerException) and "connection" in str(e).lower():
+            return True
+        e = e.__cause__ or e.__context__
+        seen += 1
+    return False
+
+
 def client_if_up(timeout: float = 10) -> docker.DockerClient | None:
     """A client whose ping succeeds, or None."""
     try:

@@ -16,9 +16,19 @@ from docker.utils.socket import frames_iter
 _GUARD = 'tail "$@" & t=$!; cat >/dev/null; kill $t 2>/dev/null; wait $t 2>/dev/null'
 
 
+#: docker's stream ids in a multiplexed (non-TTY) exec stream
+STDOUT = 1
+
+
 class Follow:
-    """``tail ARGS`` in ``container`` as a stream of output bytes (stdout and stderr). Iterate it; call
-    :meth:`close` (or drop the process) to end it, and the ``tail`` in the container with it."""
+    """``tail ARGS`` in ``container`` as a stream of the bytes ``tail`` writes to its stdout. Iterate it;
+    call :meth:`close` (or drop the process) to end it, and the ``tail`` in the container with it.
+
+    Only stdout: the engine reads a process's stdout and stderr in two separate readers, so their
+    pieces reach the client in any order. ``tail -F`` writes "tail: " and the rest of a notice such as
+    "'...' has appeared;  following new file" to stderr in separate writes, right before the file's
+    first line on stdout; merged, that first line came out glued behind "tail: " and was dropped as a
+    notice (the lost first notify line of issue 13)."""
 
     def __init__(self, container, tail_args: list[str]):
         api = container.client.api
@@ -27,11 +37,17 @@ class Follow:
         self._sock = api.exec_start(self._exec, socket=True)
 
     def __iter__(self) -> Iterator[bytes]:
-        for _stream, data in frames_iter(self._sock, tty=False):
-            yield data
+        return stdout_only(frames_iter(self._sock, tty=False))
 
     def close(self) -> None:
         try:
             self._sock.close()
         except OSError:
             pass
+
+
+def stdout_only(frames) -> Iterator[bytes]:
+    """The stdout data of docker's multiplexed ``(stream id, data)`` frames, in order; stderr is left out."""
+    for stream, data in frames:
+        if stream == STDOUT:
+            yield data

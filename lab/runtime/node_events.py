@@ -3,12 +3,13 @@ as ``state`` / ``priority`` events, keepalived's log for 'Startup complete' (``r
 engine's report of an exit nobody asked for (``died``). A mixin of :class:`lab.runtime.node.Node`."""
 from __future__ import annotations
 
+import re
 import shlex
 import threading
 import time
 from typing import TYPE_CHECKING, Iterator, Optional
 
-from docker.errors import APIError, NotFound
+from docker.errors import APIError, DockerException, NotFound
 
 from ..events import node_effect
 from .follow import Follow
@@ -33,6 +34,16 @@ def stream_lines(chunks) -> "Iterator[str]":
             yield line.decode(errors="replace")
 
 
+
+
+_SOCKET_ERROR = re.compile(r"cant open raw socket\. errno=(\d+)")
+
+
+def parse_socket_error(text: str) -> Optional[int]:
+    """The errno of keepalived's "cant open raw socket. errno=N" log line (keepalived 2.2.7
+    keepalived/vrrp/vrrp.c, open_vrrp_read_socket / open_vrrp_send_socket), else None."""
+    m = _SOCKET_ERROR.search(text)
+    return int(m.group(1)) if m else None
 
 
 def parse_fifo_line(line: str) -> Optional[dict]:
@@ -154,7 +165,7 @@ class NodeEventsMixin:
         stream = self._log_stream()
 
         def run() -> None:
-            ready = False
+            ready = socket_error = False
             try:
                 for line in stream_lines(stream):
                     t, text = log_stamp(line)
@@ -163,6 +174,11 @@ class NodeEventsMixin:
                         mine = [e for e in self._history.events("node", node=self.name) if e["action"] in ("start", "ready")]
                         if not (mine and mine[-1]["action"] == "ready"):
                             self._history.append("node", t=t, node=self.name, action="ready")
+                        continue
+                    errno = parse_socket_error(text)
+                    if errno is not None and not socket_error:
+                        socket_error = True         # once per run: every instance logs it
+                        self._history.append("node", t=t, node=self.name, action="socket_error", errno=errno)
                         continue
                     res = parse_script_line(text)
                     if res is not None:
@@ -209,7 +225,7 @@ class NodeEventsMixin:
                 problem = self._follow_once()
                 try:
                     self._container.reload()
-                except (APIError, NotFound):
+                except (DockerException, OSError):      # gone, or the engine stopped answering
                     return
                 if self._container.status != "running" or self.expect_exit:
                     return
@@ -240,7 +256,7 @@ class NodeEventsMixin:
         """If the container stopped and the lab did not stop it, record a ``died`` node event."""
         try:
             self._container.reload()
-        except (APIError, NotFound):
+        except (DockerException, OSError):              # gone, or the engine stopped answering
             return
         if self.expect_exit or self._container.status not in ("exited", "dead"):
             return

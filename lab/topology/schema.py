@@ -17,7 +17,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, Literal, Optional
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from ..kaconf.schema import (LAB_REF, GlobalDefs, StrictModel, VrrpInstance, VrrpScript, VrrpSyncGroup,
                              VrrpTrackFile)
@@ -42,6 +42,16 @@ class InterfaceSpec(StrictModel):
 
     network: str
     host: Optional[int] = Field(None, ge=2)
+
+
+#: capabilities every node gets by default: NET_ADMIN (addresses, routes, iptables), NET_RAW (keepalived's
+#: VRRP socket), NET_BROADCAST
+LAB_CAPS = ("NET_ADMIN", "NET_RAW", "NET_BROADCAST")
+#: capabilities(7), Linux 6.x
+LINUX_CAPS = frozenset("""CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE
+NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE
+SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL
+SETFCAP MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE ALL""".split())
 
 
 class Limits(StrictModel):
@@ -72,6 +82,37 @@ class NodeSpec(StrictModel):
     vrrp_sync_groups: dict[str, VrrpSyncGroup] = Field(default_factory=dict)
     config_template: Optional[str] = None
     limits: Limits = Field(default_factory=Limits)
+    #: Linux capabilities added to / dropped from Docker's default set (capabilities(7) names, without
+    #: CAP_). The lab needs NET_ADMIN (its own network set-up and faults); keepalived needs NET_RAW for
+    #: its VRRP socket, which ``cap_drop: [NET_RAW]`` takes away to reproduce "NET_ADMIN alone".
+    cap_add: list[str] = Field(default_factory=lambda: list(LAB_CAPS))
+    cap_drop: list[str] = Field(default_factory=list)
+
+    @field_validator("cap_add", "cap_drop")
+    @classmethod
+    def _capabilities(cls, v: list[str], info) -> list[str]:
+        out = []
+        for c in v:
+            name = str(c).upper().removeprefix("CAP_")
+            if name not in LINUX_CAPS:
+                raise ValueError(f"{c!r} is not a Linux capability (capabilities(7)); e.g. NET_ADMIN, NET_RAW")
+            out.append(name)
+        if info.field_name == "cap_drop" and "NET_ADMIN" in out:
+            raise ValueError("NET_ADMIN cannot be dropped: the lab needs it (interface set-up, network faults)")
+        if info.field_name == "cap_add" and "NET_ADMIN" not in out:
+            raise ValueError("cap_add must keep NET_ADMIN: the lab needs it (interface set-up, network faults)")
+        return out
+
+    @model_validator(mode="after")
+    def _drop_wins(self) -> "NodeSpec":
+        """A capability dropped is taken out of the default cap_add (Docker would add it back: an added
+        capability wins over a dropped one); named in both by the user, it is an error."""
+        both = sorted(set(self.cap_add) & set(self.cap_drop))
+        if both and "cap_add" in self.model_fields_set:
+            raise ValueError(f"{', '.join(both)} is in both cap_add and cap_drop; keep it in one")
+        if both:
+            self.cap_add = [c for c in self.cap_add if c not in both]
+        return self
 
     def runs_nginx(self) -> bool:
         return self.nginx if self.nginx is not None else self.kind == "keepalived"

@@ -193,3 +193,36 @@ def test_scriptable_forms_validate_against_their_schema(cli_lab, tmp_path):
         watch.send_signal(signal.SIGINT)
         watch.communicate(timeout=30)
     assert "--install-completion" in kalab("--help").stdout
+
+
+def test_a_kalab_up_lab_records_every_advert_from_the_first(cli_lab, tmp_path):
+    # kalab up has exited: only the capture sidecar can have recorded these (issue 13)
+    lab_id = cli_lab
+    kalab("fault", "a", "kill", "--lab", lab_id)
+    from lab.lab import Lab
+    from lab.runtime.sidecar import ROLE
+    watcher = Lab.attach(lab_id)
+    watcher.follow_journal()
+    for n in watcher.keepalived_nodes():
+        n.follow_events()
+    b_master = watcher.history.wait_for(
+        lambda h: h.events("state", node="b", instance="VI_1", state="MASTER"), MDI_B + MARGIN + 5)
+    t_b = b_master[0].t
+    # b's first advert as MASTER is sent on the transition (RFC 3768 §6.4.2: "Send an ADVERTISEMENT");
+    # it reaches the journal through the sidecar within moments
+    watcher.history.wait_for(lambda h: [e for e in h.events("advert", since=t_b - 0.5) if e["src"] == str(watcher.node("b").addresses["eth0"])], 5)
+    kalab("report", "--out", str(tmp_path), "--lab", lab_id)
+    hist = [json.loads(l) for l in (tmp_path / "history.jsonl").read_text().splitlines()]
+    adverts = [e for e in hist if e["kind"] == "advert"]
+    srcs = {e["data"]["src"] for e in adverts}
+    addr = {n: str(watcher.node(n).addresses["eth0"]) for n in ("a", "b")}
+    assert {addr["a"], addr["b"]} <= srcs, f"adverts from both nodes in the report: {srcs}"
+    assert all(e["data"]["path"] == "sidecar" for e in adverts)
+    states = [e for e in hist if e["kind"] == "state" and e["data"]["state"] == "MASTER"]
+    for st in states:                           # every master's first advert is there, at its transition
+        src = addr[st["data"]["node"]]
+        first = min((e["t"] for e in adverts if e["data"]["src"] == src and e["t"] >= st["t"] - 0.5), default=None)
+        assert first is not None and first - st["t"] < 0.5, \
+            f"{st['data']['node']} became MASTER at {st['t']:.3f}; its first advert after: {first}"
+    sidecars = watcher.docker.containers.list(filters={"label": f"io.kalab.lab={lab_id}"})
+    assert [c.labels.get("io.kalab.role") for c in sidecars].count(ROLE) == 1
