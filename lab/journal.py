@@ -9,6 +9,8 @@ import shlex
 import threading
 from typing import TYPE_CHECKING
 
+from docker.errors import DockerException
+
 from .events import Event
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,9 +39,12 @@ class JournalMixin:
             self._journal_pending.append(json.dumps({"t": ev.t, "kind": ev.kind, "data": ev.data}, default=str))
             text = "\n".join(self._journal_pending)
             for n in list(self.nodes.values()):          # before any node runs, lines wait in the buffer
-                if n.status() == "running" and n.exec(f"printf '%s\\n' {shlex.quote(text)} >> {JOURNAL}").ok:
-                    self._journal_pending.clear()
-                    return
+                try:
+                    if n.status() == "running" and n.exec(f"printf '%s\\n' {shlex.quote(text)} >> {JOURNAL}").ok:
+                        self._journal_pending.clear()
+                        return
+                except (DockerException, OSError):  # it stopped between the two calls: try the next node
+                    continue
 
     def follow_journal(self) -> None:
         """Stream the shared journal (faults and node events written by other processes) into the history."""

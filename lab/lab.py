@@ -275,10 +275,24 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
             self.networks[i.network].connect(container, ipv4_address=str(addrs[itf]), aliases=[name])
         node = Node(name, spec.kind, container, addrs, self.history)
         self.history.append("node", t=t_issued, node=name, action="start", t_issued=t_issued)
+        self._measure_clock(node)               # before its first stamped line is read
         node.follow_events()
         if spec.kind == "keepalived":
             node.watch_ready()
         return node
+
+    def _measure_clock(self, node: "Node") -> None:
+        """On a remote engine, measure the node's clocks against this host's (lab.runtime.clock) and record
+        the offset with its uncertainty; a local engine shares this host's clocks (nothing to measure)."""
+        from .runtime.clock import measure
+        from .runtime.network import engine_is_local
+        if engine_is_local(self.docker) or node.kind != "keepalived":
+            return
+        node.clock = measure(node.container)
+        self.history.meta.setdefault("clock_offsets", {})[node.name] = node.clock.as_dict()
+        self.history.append("note", text=f"{node.name}: engine not local; container clock = host clock "
+                                         f"{node.clock.mono:+.4f} s (monotonic), {node.clock.wall:+.4f} s (wall), "
+                                         f"± {node.clock.uncertainty:.4f} s")
 
     def nodes_on(self, network: str) -> list[tuple["Node", str]]:
         """(node, interface name) of the lab's nodes attached to topology network ``network``:
@@ -365,6 +379,11 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
             addrs = {itf: lab.subnets[i.network].network_address + hosts[(name, itf)] for itf, i in spec.interfaces.items()}
             lab.nodes[name] = Node(name, spec.kind, c, addrs, lab.history)
         lab.image = next(iter(lab.nodes.values())).container.image.tags[0] if lab.nodes else None
+        running = [n for n in lab.keepalived_nodes() if n.status() == "running"]
+        if running:                 # one engine host, one kernel: every node shares the measured clocks
+            lab._measure_clock(running[0])
+            for n in lab.keepalived_nodes():
+                n.clock = running[0].clock
         for n in lab.keepalived_nodes():
             n.load_events()
         lab._load_journal()

@@ -64,7 +64,7 @@ def _is_vrrp(pkt) -> bool:
 
 
 class _StreamReader(io.RawIOBase):
-    """A file-like view of docker-py's exec output generator (for scapy's PcapReader)."""
+    """A file-like view of an exec's output chunks (lab.runtime.exec_io; for scapy's PcapReader)."""
 
     def __init__(self, chunks: Iterator[bytes]):
         self._chunks, self._buf = chunks, b""
@@ -151,16 +151,15 @@ class Capture:
     def start_container(self, node: "Node", iface: str, local_clock: bool = True) -> "Capture":
         """Stream ``tcpdump -U -w -`` from ``node`` (a running lab Node) on ``iface`` and decode it."""
         self.path, self.where, self._node = "container", f"{node.name}:{iface}", node
-        api = node.container.client.api
-        ex = api.exec_create(node.container.id, ["sh", "-c", f"exec tcpdump -U -n -s 0 -i {iface} -w - 'ip proto 112' 2>/dev/null"])
-        self._exec_id = ex["Id"]
-        stream = api.exec_start(self._exec_id, stream=True)
+        from .exec_io import STDOUT, start
+        self._exec_id, stream = start(node.container.client.api, node.container.id,
+                                      ["sh", "-c", f"exec tcpdump -U -n -s 0 -i {iface} -w - 'ip proto 112' 2>/dev/null"])
         ready = threading.Event()
 
         def run():
             from scapy.utils import PcapReader
             try:
-                reader = PcapReader(io.BufferedReader(_StreamReader(iter(stream))))
+                reader = PcapReader(io.BufferedReader(_StreamReader(stream.chunks((STDOUT,)))))
                 ready.set()
                 for pkt in reader:
                     if self._stopped.is_set():

@@ -10,14 +10,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from docker.utils.socket import frames_iter
+from .exec_io import STDOUT, ExecStream
 
 #: ``sh -c`` body: tail in the background, wait for stdin to close, stop tail
 _GUARD = 'tail "$@" & t=$!; cat >/dev/null; kill $t 2>/dev/null; wait $t 2>/dev/null'
-
-
-#: docker's stream ids in a multiplexed (non-TTY) exec stream
-STDOUT = 1
 
 
 class Follow:
@@ -34,16 +30,13 @@ class Follow:
         api = container.client.api
         self._exec = api.exec_create(container.id, ["sh", "-c", _GUARD, "sh", *tail_args],
                                      stdin=True, stdout=True, stderr=True)["Id"]
-        self._sock = api.exec_start(self._exec, socket=True)
+        self._stream = ExecStream(api, self._exec)      # nothing of tail's first output lost (exec_io)
 
     def __iter__(self) -> Iterator[bytes]:
-        return stdout_only(frames_iter(self._sock, tty=False))
+        return stdout_only(self._stream.frames())
 
     def close(self) -> None:
-        try:
-            self._sock.close()
-        except OSError:
-            pass
+        self._stream.close()
 
 
 def stdout_only(frames) -> Iterator[bytes]:

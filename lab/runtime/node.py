@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Optional
 
 from docker.errors import APIError, NotFound
 
+from .clock import LOCAL
+
 from .node_events import EVENTS_LOG, TAIL_POLL, NodeEventsMixin, parse_fifo_line, stream_lines  # noqa: F401
 
 #: capabilities a lab node gets: keepalived needs NET_ADMIN (addresses, routes), NET_RAW (its VRRP
@@ -66,6 +68,9 @@ class Node(NodeEventsMixin):
         self.expect_exit = False
         #: wall-clock time (s) just before the current run was started; None: the first run
         self.run_started_wall: Optional[float] = None
+        #: the container's clocks against this host's (lab.runtime.clock): zero on a local engine,
+        #: measured when the node starts on a remote one
+        self.clock = LOCAL
         #: sha256 (hex) of the keepalived.conf keepalived reread at the last SIGHUP of this run; None: none yet
         #: (then what it started with is the node's own record, CONFIG_SHA)
         self.config_sha: Optional[str] = None
@@ -89,9 +94,10 @@ class Node(NodeEventsMixin):
         Raises:
             RuntimeError: ``check`` is set and the command failed (message has its output).
         """
+        from .exec_io import run
         argv = ["sh", "-c", cmd] if isinstance(cmd, str) else cmd
-        r = self._container.exec_run(argv, user=user)
-        res = ExecResult(r.exit_code if r.exit_code is not None else -1, r.output.decode(errors="replace"))
+        code, out = run(self._container.client.api, self._container.id, argv, user=user)
+        res = ExecResult(code if code is not None else -1, out.decode(errors="replace"))
         if check and not res.ok:
             raise RuntimeError(f"{self.name}: `{cmd}` exited {res.exit_code}: {res.output.strip()[-500:]}")
         return res

@@ -69,9 +69,10 @@ def parse_fifo_line(line: str) -> Optional[dict]:
     return {"t": t, "kind": kind, "type": parts[1], "instance": parts[2], "state": state, "priority": prio}
 
 
-def log_stamp(line: str) -> tuple[float, str]:
+def log_stamp(line: str, wall_offset: float = 0.0) -> tuple[float, str]:
     """(host monotonic s, text) of one engine log line ``<RFC 3339 stamp> <text>``: the engine's stamp
-    mapped onto the host's monotonic clock, never later than now (when it was read)."""
+    mapped onto the host's monotonic clock, never later than now (when it was read). ``wall_offset``:
+    the engine host's wall clock minus this host's (s; :mod:`lab.runtime.clock`, 0 for a local engine)."""
     import re
     from datetime import datetime
 
@@ -79,7 +80,7 @@ def log_stamp(line: str) -> tuple[float, str]:
     now_mono, now_wall = time.monotonic(), time.time()
     try:       # RFC 3339 with nanoseconds: keep microseconds for fromisoformat
         wall = datetime.fromisoformat(re.sub(r"(\.\d{6})\d*", r"\1", stamp.replace("Z", "+00:00")))
-        return min(now_mono, now_mono - (now_wall - wall.timestamp())), text
+        return min(now_mono, now_mono - (now_wall - (wall.timestamp() - wall_offset))), text
     except ValueError:
         return now_mono, text
 
@@ -120,7 +121,8 @@ class NodeEventsMixin:
 
     def _log_stream(self):
         """The engine's log stream of the current run (keepalived's console), with timestamps."""
-        kw = {"since": self.run_started_wall} if self.run_started_wall else {}
+        # the engine filters by its own wall clock: move this host's stamp there (and back by the uncertainty)
+        kw = {"since": self.run_started_wall + self.clock.wall - self.clock.uncertainty} if self.run_started_wall else {}
         return self._container.logs(stream=True, follow=True, timestamps=True, **kw)
 
     def wait_for_log(self, pattern: str, timeout: float) -> Optional[float]:
@@ -141,7 +143,7 @@ class NodeEventsMixin:
         def read() -> None:
             try:
                 for line in stream_lines(stream):
-                    t, text = log_stamp(line)
+                    t, text = log_stamp(line, self.clock.wall)
                     if rx.search(text):
                         seen.put(t)
                         return
@@ -168,7 +170,7 @@ class NodeEventsMixin:
             ready = socket_error = False
             try:
                 for line in stream_lines(stream):
-                    t, text = log_stamp(line)
+                    t, text = log_stamp(line, self.clock.wall)
                     if not ready and "Startup complete" in text:
                         ready = True
                         mine = [e for e in self._history.events("node", node=self.name) if e["action"] in ("start", "ready")]
@@ -204,7 +206,7 @@ class NodeEventsMixin:
         """Append one events-log line to the history as a ``state`` or ``priority`` event (see parse_fifo_line)."""
         ev = parse_fifo_line(line)
         if ev:
-            self._history.append(ev["kind"], t=ev["t"], node=self.name, instance=ev["instance"],
+            self._history.append(ev["kind"], t=self.clock.to_host_mono(ev["t"]), node=self.name, instance=ev["instance"],
                                  state=ev["state"], priority=ev["priority"], type=ev["type"])
 
     def follow_events(self) -> None:

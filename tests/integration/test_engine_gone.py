@@ -5,7 +5,6 @@ the engine is reaped by the next start.
 The "engine" the inner run talks to is a socket proxy in front of the real one (DOCKER_HOST); closing
 the proxy is the engine going away for that run, while the real engine keeps serving this one."""
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -17,58 +16,10 @@ import pytest
 from lab.runtime import labels as L
 from lab.runtime.cleanup import reap_orphans, remove_lab
 
+from _relay import Relay
+
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class Proxy:
-    """A unix-socket relay to the engine's socket; :meth:`close` cuts every connection at once."""
-
-    def __init__(self, path: str, target: str):
-        self.target = target
-        self.srv = socket.socket(socket.AF_UNIX)
-        self.srv.bind(path)
-        self.srv.listen(64)
-        self.conns: list[socket.socket] = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.srv.accept()
-            except OSError:
-                return
-            u = socket.socket(socket.AF_UNIX)
-            u.connect(self.target)
-            with self.lock:
-                self.conns += [c, u]
-            for a, b in ((c, u), (u, c)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(a, b):
-        try:
-            while data := a.recv(65536):
-                b.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (a, b):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def close(self):
-        self.srv.close()
-        with self.lock:
-            for s in self.conns:
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                    s.close()
-                except OSError:
-                    pass
 
 
 INNER = textwrap.dedent('''
@@ -88,7 +39,7 @@ def test_engine_gone_mid_test_one_line_no_traceback_then_reaped(tmp_path, lab_do
     if not host.startswith("unix://"):
         pytest.skip("the relay stands in front of a local engine socket")
     sock = tmp_path / "engine.sock"
-    proxy = Proxy(str(sock), host.removeprefix("unix://"))
+    proxy = Relay.unix(str(sock), host.removeprefix("unix://"))
     (tmp_path / "test_gone.py").write_text(INNER)
     p = subprocess.Popen([sys.executable, "-m", "pytest", "-s", "-p", "no:cacheprovider", "test_gone.py",
                           f"--lab-topologies={ROOT / 'topologies'}"], cwd=tmp_path, stdout=subprocess.PIPE,

@@ -96,12 +96,13 @@ class Tcpdump:
 
         from lab.runtime.node import stream_lines
         self._q: "queue.Queue[str | None]" = queue.Queue()
-        res = node.container.exec_run(["timeout", f"{timeout:g}", "tcpdump", "-n", "-tt", "-e", "-l", "-i", iface,
-                                       "-c", str(count), bpf], stream=True)
+        from lab.runtime.exec_io import start
+        _, res = start(node.container.client.api, node.container.id,
+                       ["timeout", f"{timeout:g}", "tcpdump", "-n", "-tt", "-e", "-l", "-i", iface, "-c", str(count), bpf])
         ready = threading.Event()
 
         def pump():
-            for text in stream_lines(res.output):
+            for text in stream_lines(res.chunks()):
                 if "listening on" in text:
                     ready.set()
                 elif re.match(r"^\d+\.\d+ ", text):       # a packet line (-tt time first)
