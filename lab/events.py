@@ -107,6 +107,9 @@ KINDS: dict[str, Kind] = {
                    "declared it"),
     "vip": Kind(("instance", "holders"), ("view",), "who holds a VIP (inside: ip addr; outside: HTTP)"),
     "dump": Kind(("node",), ("t_issued", "instances", "ok", "error", "text"), "keepalived's own JSON dump"),
+    "crosscheck": Kind(("node", "instance", "item", "ok"), ("lab", "keepalived", "why"),
+                       "the record against keepalived's own dump at the end of a lab (lab.crosscheck): ok False "
+                       "is a lab defect, None not compared (``why``)"),
     "note": Kind(("text",), (), "free text: what the lab did or could not do"),
 }
 

@@ -183,7 +183,7 @@ class History:
         return sorted(n for n, s in self.states(instance, at).items() if s == "MASTER")
 
     def wait_for(self, predicate: Callable[["History"], Any], timeout: float,
-                 clock_start: Optional[float] = None, slack: float = 0.0) -> Any:
+                 clock_start: Optional[float] = None, slack: float = 0.0, account: bool = True) -> Any:
         """Block until ``predicate(self)`` is truthy; return its value, or None at the deadline.
 
         Args:
@@ -193,6 +193,7 @@ class History:
                 (e.g. the kill); only for the time accounting in :attr:`waits`.
             slack: seconds of ``timeout`` that are the lab's allowance (a margin, a start-up
                 allowance), not the protocol's; a wait that runs out counts them as overhead.
+            account: False for the lab's own bookkeeping waits (not in :attr:`waits`).
         """
         start = time.monotonic()
         deadline = start + timeout
@@ -202,13 +203,15 @@ class History:
             while True:
                 value = predicate(self)
                 if value:
-                    self._account(start, cs, value, n0, first)
+                    if account:
+                        self._account(start, cs, value, n0, first)
                     return value
                 first = False
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     end = time.monotonic()
-                    self.waits.append(Wait(start, end, cs, max(cs, end - slack), False))
+                    if account:
+                        self.waits.append(Wait(start, end, cs, max(cs, end - slack), False))
                     return None
                 self._cond.wait(remaining)
 

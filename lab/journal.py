@@ -62,7 +62,9 @@ class JournalMixin:
                     pass
 
         def follow(node):
-            for line in stream_lines(Follow(node.container, ["-n", "0", "-F", "-s", "0.05", JOURNAL])):
+            # from the first line the attach did not read: nothing written in between is lost
+            start = ["-n", f"+{getattr(self, '_journal_lines', 0) + 1}"] if hasattr(self, "_journal_lines") else ["-n", "0"]
+            for line in stream_lines(Follow(node.container, [*start, "-F", "-s", "0.05", JOURNAL])):
                 try:
                     d = json.loads(line)
                 except ValueError:
@@ -83,7 +85,9 @@ class JournalMixin:
             text = n.read_file_any_state(JOURNAL)
             if text is None:
                 continue
-            for line in text.splitlines():
+            complete = text[:text.rfind("\n") + 1]          # a line still being written is read by the follower
+            self._journal_lines = complete.count("\n")
+            for line in complete.splitlines():
                 try:
                     d = json.loads(line)
                 except ValueError:

@@ -373,6 +373,8 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         hosts = topo.host_numbers()
         for c in docker.containers.list(all=True, filters={"label": f"{L.LAB}={lab_id}"}):
             if c.labels.get(L.ROLE) not in ("keepalived", "client"):     # the capture sidecar
+                if c.status == "running":
+                    lab.capture = "sidecar"         # adverts are in the journal (lab.crosscheck compares them)
                 continue
             name = c.labels[L.NODE]
             spec = topo.nodes[name]

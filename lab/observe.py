@@ -48,6 +48,60 @@ class ObserveMixin:
         from .runtime.dump import dump_json
         return dump_json(self.node(node))
 
+    def cross_check(self) -> list:
+        """Compare the record with every running keepalived node's JSON dump (:mod:`lab.crosscheck`):
+        state, effective priority and adverts sent, per instance. Each finding is recorded as a
+        ``crosscheck`` event and returned (``lab.crosscheck.Finding``). Waits (bounded) for the events
+        follower to read to the end of the node's events log, and for adverts still in flight to the
+        capture (at most one advert interval + 0.5 s). Never raises for a node it cannot ask: that is a
+        skipped finding naming why."""
+        import time
+
+        from .crosscheck import Finding, advert_shortfall, compare_node, run_start
+        from .election.specs import RunningView
+        from .runtime.dump import dump_json
+        from .runtime.node_events import EVENTS_LOG
+
+        captured = bool(getattr(self, "captures", None)) or getattr(self, "capture", None) == "sidecar"
+        view = RunningView(self.topology, getattr(self, "configs", {}) or {})
+        findings: list = []
+        for node in self.keepalived_nodes():
+            try:
+                status = node.status()
+                if status != "running":
+                    findings.append(Finding(node.name, "*", "dump", None, why=f"the container is {status}"))
+                    continue
+                t_issued = time.monotonic()
+                dump = dump_json(node)
+                t_done = time.monotonic()
+                lines = node.exec(["sh", "-c", f"wc -l < {EVENTS_LOG}"])
+                n = int(lines.output.strip() or 0) if lines.ok else 0
+                self.history.wait_for(lambda h: node._lines_seen >= n, timeout=2.0, account=False)
+            except Exception as e:          # keepalived gone meanwhile, the engine stopped answering
+                findings.append(Finding(node.name, "*", "dump", None, why=f"no dump: {str(e)[:200]}"))
+                continue
+            addrs = [str(a) for a in node.addresses.values()]
+            unicast = {k: bool(getattr(v, "unicast_peer", None)) for k, v in view.instances(node.name).items()}
+
+            def compare():
+                return compare_node(self.history.events(), node.name, addrs, dump, t_issued, t_done,
+                                    captured=captured, unicast=unicast)
+
+            fs = compare()
+            short = [f for f in fs if f.item == "advert_sent" and f.ok is False]
+            if short:                       # adverts sent before t_done may still be on their way to the capture
+                since = run_start(self.history.events(), node.name, t_done)
+                wait = max(float(d.raw.get("adver_int") or 1.0) for d in dump.values()) + 0.5
+                self.history.wait_for(
+                    lambda h: all(advert_shortfall(h.events(), node.name, addrs, dump[f.instance].vrid,
+                                                   f.keepalived, t_done, since) == 0 for f in short),
+                    timeout=wait, account=False)
+                fs = compare()
+            for f in fs:
+                self.history.append("crosscheck", **f.as_data())
+            findings += fs
+        return findings
+
     async def run(self, fn: Callable, *args, **kw):
         """``await lab.run(node.kill)``: a blocking (docker) call in a thread, for async tests."""
         import asyncio

@@ -196,10 +196,37 @@ def _judge(request: pytest.FixtureRequest, lab) -> Optional[str]:
     return None
 
 
+def _cross_check(request: pytest.FixtureRequest, lab) -> Optional[str]:
+    """The record against keepalived's own dumps (lab.crosscheck), before anything is healed: None when
+    every compared figure agrees, else the failure text with both figures. Counted for the summary."""
+    if lab.docker is None or not lab.nodes:
+        return None
+    from .crosscheck import summary
+    try:
+        findings = lab.cross_check()
+    except Exception as e:
+        from .runtime.engine import engine_unreachable
+        if engine_unreachable(e):
+            return None                 # the engine's loss is reported once, by the lab's stop
+        raise
+    counts = summary(findings)
+    tot = request.config.stash[_TIMING_KEY].setdefault("crosscheck", {"labs": 0, "compared": 0, "mismatches": 0,
+                                                                         "skipped": 0})
+    tot["labs"] += 1
+    for k in ("compared", "mismatches", "skipped"):
+        tot[k] += counts[k]
+    bad = [f.text() for f in findings if f.ok is False]
+    if not bad:
+        return None
+    return ("the lab's record disagrees with keepalived's own dump (a lab defect: lab.crosscheck):\n  "
+            + "\n  ".join(bad))
+
+
 def _finish(request: pytest.FixtureRequest, lab, judge: bool = True) -> None:
-    """Judge a passing test's history, attach history and logs on failure, write the report if asked,
-    then remove (or keep) the lab."""
+    """Judge a passing test's history, cross-check the record with keepalived's dumps, attach history and
+    logs on failure, write the report if asked, then remove (or keep) the lab."""
     problem = _judge(request, lab) if judge else None
+    problem = "\n".join(filter(None, [problem, _cross_check(request, lab)])) or None
     try:
         lab.heal_all()
     except Exception:
@@ -315,6 +342,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         f"keepalived-lab time: {tot['lab_tests']} lab tests ({tot['labs']} labs) took {tot['lab_tests_duration']:.1f} s; "
         f"the protocol waits they needed {tot['protocol_waits']:.1f} s (ratio {_ratio(tot['lab_tests_per_protocol'])}); "
         f"session wall {tot['session_wall']:.1f} s (ratio {_ratio(tot['wall_per_protocol'])})")
+    cc = config.stash[_TIMING_KEY].get("crosscheck")
+    if cc:
+        terminalreporter.write_line(
+            f"keepalived-lab cross-checks: {cc['labs']} labs against keepalived's own dumps: {cc['compared']} figures "
+            f"compared, {cc['mismatches']} mismatches, {cc['skipped']} not comparable (reasons in each history)")
+        tot["crosscheck"] = cc
     out = config.getoption("--lab-timing")
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)

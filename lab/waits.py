@@ -139,22 +139,29 @@ class WaitsMixin:
         return t
 
     def wait_for_transition(self, instance: str, state: str, *, node: Optional[str] = None,
-                            since: Optional[float] = None, timeout: Optional[float] = None) -> Event:
+                            since: Optional[float] = None, timeout: Optional[float] = None,
+                            clock_from: Optional[float] = None) -> Event:
         """Wait for a notify_fifo transition of ``instance`` to ``state`` after ``since``.
 
         Args:
             node: only this node's transitions (default any).
             since: history time (monotonic s); default now.
             timeout: seconds; default the longest master down interval + MARGIN.
+            clock_from: the latest time the protocol's clock can have started (s): the deadline is
+                ``clock_from + timeout``. For a fault, ``since=f.issued_at, clock_from=f.applied_at``: its
+                effect began somewhere between the two (a loaded engine takes a while to put rules in
+                place), and a deadline from the issue alone would count that delay against keepalived.
+                Default ``since``.
         Returns: the first matching Event (its ``t`` is when keepalived reported it).
         """
         since = time.monotonic() if since is None else since
+        clock_from = since if clock_from is None else max(since, clock_from)
         if timeout is None:
             timeout = max(self.master_down_interval(n, instance) for n in self.topology.keepalived_nodes()
                           if instance in self.topology.instances(n)) + MARGIN
         match = {"instance": instance, "state": state, **({"node": node} if node else {})}
         ev = self.history.wait_for(lambda h: next(iter(h.events("state", since=since, **match)), None),
-                                   max(0.0, since + timeout - time.monotonic()), clock_start=since)
+                                   max(0.0, clock_from + timeout - time.monotonic()), clock_start=since)
         if ev is None:
             who = node or "any node"
             raise self.timeout_error(f"{who} did not report {instance} -> {state} within {timeout:.2f} s")

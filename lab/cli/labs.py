@@ -95,8 +95,30 @@ def down(lab: Optional[str] = LabOpt, all_: bool = typer.Option(
                 and (lb.get(L.KEEP) == "1" or owner_liveness(client, lb) == "gone")]
         ids = prune_labs(client, mine) if mine else []
     else:
-        ids = prune_labs(client, [_attach(lab).id])
+        target = _attach(lab)
+        _cross_check(target)
+        ids = prune_labs(client, [target.id])
     console.print(f"removed: {', '.join(ids) or 'nothing'}")
+
+
+def _cross_check(lab) -> None:
+    """A `kalab up` lab ends here: its record against keepalived's own dumps (lab.crosscheck), printed.
+    A mismatch is a defect of the lab's record, said in red; the lab is removed all the same."""
+    from ..crosscheck import summary
+    from .common import err_console
+    if not any(n.status() == "running" for n in lab.keepalived_nodes()):
+        return
+    for n in lab.keepalived_nodes():
+        n.follow_events()               # lines written since the attach
+    lab.follow_journal()                # adverts the sidecar recorded since the attach
+    with console.status("cross-checking the record with keepalived's own dumps ..."):
+        findings = lab.cross_check()
+    c = summary(findings)
+    console.print(f"record vs keepalived's own dumps: {c['compared']} figures compared, {c['mismatches']} "
+                  f"mismatches, {c['skipped']} not comparable")
+    for f in findings:
+        if f.ok is False:
+            err_console.print(f"[red]{f.text()}[/]", highlight=False)
 
 
 @app.command()

@@ -21,18 +21,30 @@ def decode_vrrp(packet) -> Optional[dict[str, Any]]:
     "addresses"}``. Raises nothing on malformed input (returns None).
     """
     from scapy.layers.inet import IP
+    from scapy.layers.l2 import Ether
     from scapy.layers.vrrp import VRRP, VRRPv3
 
+    if IP not in packet and isinstance(packet, Ether) and packet.type == 0x0800:
+        try:                # dissected before scapy.layers.inet was imported: the IP header is in a Raw payload
+            packet = IP(bytes(packet.payload))
+        except Exception:
+            return None
     if IP not in packet or packet[IP].proto != 112:
         return None
     ip = packet[IP]
     try:
-        if VRRPv3 in packet:
-            v = packet[VRRPv3]
+        # from the bytes: a packet received before scapy.layers.vrrp was imported was dissected with a Raw
+        # payload (the first advert of every capture was lost that way)
+        raw = bytes(ip.payload)
+        if len(raw) < 8:
+            return None
+        version = raw[0] >> 4
+        if version == 3:
+            v = VRRPv3(raw)
             adv = v.adv / 100.0
             auth = None
-        elif VRRP in packet:
-            v = packet[VRRP]
+        elif version == 2:
+            v = VRRP(raw)
             adv = float(v.adv)
             kind = AUTH_TYPES.get(v.authtype, v.authtype)
             auth = None

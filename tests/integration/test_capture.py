@@ -52,3 +52,21 @@ def test_capture_starts_with_the_lab_by_default(lab_factory):
     lab.check.assert_effective_priority("a", "VI_1", 150)      # from the JSON dump and a's next advert
     with pytest.raises(AssertionError, match="expected 151"):
         lab.check.assert_effective_priority("a", "VI_1", 151)
+
+
+def test_every_masters_first_advert_is_in_the_history(lab_factory):
+    # RFC 3768 §6.4.2 / RFC 5798 §6.4.2: on becoming Master a router sends an ADVERTISEMENT at once;
+    # keepalived sends it, then writes its MASTER line (seen 1 ms apart). Both masters of a failover.
+    from pathlib import Path
+    lab = lab_factory(Path(__file__).resolve().parents[2] / "topologies" / "two_node.yaml")
+    assert lab.wait_for_master("VI_1").name == "a"
+    kill = lab.fault("kill", "a")
+    kill.apply()
+    lab.wait_for_transition("VI_1", "MASTER", node="b", since=kill.issued_at, clock_from=kill.applied_at)  # default: the longest master down interval + MARGIN
+    for node in ("a", "b"):
+        became = lab.history.events("state", node=node, instance="VI_1", state="MASTER")[0].t
+        src = str(lab.node(node).address)
+        first = lab.history.wait_for(
+            lambda h: next((e for e in h.events("advert") if e["src"] == src and e["vrid"] == 51), None), 1.0)
+        assert first is not None, f"no advert from {node} recorded"
+        assert abs(first.t - became) <= 0.1, f"{node}'s first recorded advert {first.t - became:+.3f} s from its MASTER line"

@@ -25,10 +25,10 @@ def test_kill_fault_then_heal_is_judged(lab):
     assert lab.wait_for_master("VI_1").name == "a"
     f = lab.fault("kill", "a")
     f.apply()
-    ev = lab.wait_for_transition("VI_1", "MASTER", node="b", since=f.issued_at, timeout=MDI_B + MARGIN)
+    ev = lab.wait_for_transition("VI_1", "MASTER", node="b", since=f.issued_at, clock_from=f.applied_at, timeout=MDI_B + MARGIN)
     assert ev.t - f.issued_at <= MDI_B + MARGIN
     f.heal()
-    lab.wait_for_transition("VI_1", "MASTER", node="a", since=f.heal_issued_at, timeout=lab.convergence_deadline("VI_1"))
+    lab.wait_for_transition("VI_1", "MASTER", node="a", since=f.heal_issued_at, clock_from=f.healed_at, timeout=lab.convergence_deadline("VI_1"))
     lab.check.assert_matches_model()
 
 
@@ -37,9 +37,9 @@ def test_script_fault_then_heal_is_judged(lab):
     assert lab.wait_for_master("VI_1").name == "a"
     f = lab.fault("script", "a", script="chk_nginx", result="fail")
     f.apply()
-    lab.wait_for_transition("VI_1", "MASTER", node="b", since=f.issued_at, timeout=CHECK + MDI_B + MARGIN)
+    lab.wait_for_transition("VI_1", "MASTER", node="b", since=f.issued_at, clock_from=f.applied_at, timeout=CHECK + MDI_B + MARGIN)
     f.heal()                               # the real check (nginx runs) passes again: a preempts
-    lab.wait_for_transition("VI_1", "MASTER", node="a", since=f.heal_issued_at, timeout=CHECK + MDI_A + MARGIN)
+    lab.wait_for_transition("VI_1", "MASTER", node="a", since=f.heal_issued_at, clock_from=f.healed_at, timeout=CHECK + MDI_A + MARGIN)
     lab.check.assert_matches_model()
 
 
@@ -48,9 +48,9 @@ def test_command_fault_that_names_its_script_is_judged(lab):
     assert lab.wait_for_master("VI_1").name == "a"
     f = lab.fault("command", "a", run="nginx -s stop", undo="nginx", script="chk_nginx")
     f.apply()
-    lab.wait_for_transition("VI_1", "MASTER", node="b", since=f.issued_at, timeout=CHECK + MDI_B + MARGIN)
+    lab.wait_for_transition("VI_1", "MASTER", node="b", since=f.issued_at, clock_from=f.applied_at, timeout=CHECK + MDI_B + MARGIN)
     f.heal()
-    lab.wait_for_transition("VI_1", "MASTER", node="a", since=f.heal_issued_at, timeout=CHECK + MDI_A + MARGIN)
+    lab.wait_for_transition("VI_1", "MASTER", node="a", since=f.heal_issued_at, clock_from=f.healed_at, timeout=CHECK + MDI_A + MARGIN)
     lab.check.assert_matches_model()
 
 

@@ -36,7 +36,7 @@ def test_sigterm_hands_over_after_skew_time_and_sigkill_after_master_down_interv
 
     term = lab.fault("sigterm", "a")
     term.apply()
-    ev = lab.wait_for_transition("VI_1", "MASTER", node="b", since=term.issued_at, timeout=SKEW_B + MARGIN)
+    ev = lab.wait_for_transition("VI_1", "MASTER", node="b", since=term.issued_at, clock_from=term.applied_at, timeout=SKEW_B + MARGIN)
     term_takeover = ev.t - term.issued_at
     assert SKEW_B - TIMER_TOLERANCE <= term_takeover <= SKEW_B + MARGIN, f"SIGTERM takeover {term_takeover:.3f} s"
     assert lab.vip_holders("VI_1") == ["b"]
@@ -64,15 +64,15 @@ def test_reload_with_a_lower_priority_hands_over_and_heal_restores(lab):
     f = lab.fault("reload", "a", priority=50, instance="VI_1")
     f.apply()
     # a now advertises 50 < 100: b discards those adverts (preempt) and times out after its MDI.
-    ev = lab.wait_for_transition("VI_1", "MASTER", node="b", since=f.issued_at, timeout=MDI_B + MARGIN)
-    down = lab.wait_for_transition("VI_1", "BACKUP", node="a", since=f.issued_at, timeout=MDI_B + ADVERT_INT + MARGIN)
+    ev = lab.wait_for_transition("VI_1", "MASTER", node="b", since=f.issued_at, clock_from=f.applied_at, timeout=MDI_B + MARGIN)
+    down = lab.wait_for_transition("VI_1", "BACKUP", node="a", since=f.issued_at, clock_from=f.applied_at, timeout=MDI_B + ADVERT_INT + MARGIN)
     assert down["priority"] == 50, "notify_fifo reports the reloaded priority"
     assert ev.t - f.issued_at <= MDI_B + MARGIN
     assert lab.vip_holders("VI_1") == ["b"]
     assert "priority 50" in lab.node("a").read_file("/etc/keepalived/keepalived.conf")
 
     f.heal()                                   # original config (150) and SIGHUP again: a preempts
-    up = lab.wait_for_transition("VI_1", "MASTER", node="a", since=f.heal_issued_at, timeout=MDI_A + MARGIN)
+    up = lab.wait_for_transition("VI_1", "MASTER", node="a", since=f.heal_issued_at, clock_from=f.healed_at, timeout=MDI_A + MARGIN)
     assert up["priority"] == 150
     assert lab.wait_for_master("VI_1", timeout=ADVERT_INT + MARGIN).name == "a"
     assert "priority 150" in lab.node("a").read_file("/etc/keepalived/keepalived.conf")
@@ -90,7 +90,7 @@ def test_killing_the_vrrp_child_keeps_the_parent_and_respawns_the_child(lab):
     assert f.respawn_s < RESPAWN_DEADLINE
     assert f.log_line and "Respawning" in f.log_line
     # the new child starts in the initial state (BACKUP) and wins the election again (highest priority)
-    lab.wait_for_transition("VI_1", "BACKUP", node="a", since=f.issued_at, timeout=MARGIN + 1)
+    lab.wait_for_transition("VI_1", "BACKUP", node="a", since=f.issued_at, clock_from=f.applied_at, timeout=MARGIN + 1)
     assert lab.wait_for_master("VI_1", timeout=MDI_B + MDI_A + 2 * MARGIN).name == "a"
     assert lab.vip_holders("VI_1") == ["a"]
     f.heal()
@@ -102,12 +102,12 @@ def test_pause_freezes_the_master_and_unpause_restores_it(lab):
     assert lab.wait_for_master("VI_1").name == "a"
     f = lab.fault("pause", "a")
     f.apply()
-    ev = lab.wait_for_transition("VI_1", "MASTER", node="b", since=f.issued_at, timeout=MDI_B + MARGIN)
+    ev = lab.wait_for_transition("VI_1", "MASTER", node="b", since=f.issued_at, clock_from=f.applied_at, timeout=MDI_B + MARGIN)
     assert MDI_B - ADVERT_INT - TIMER_TOLERANCE <= ev.t - f.applied_at and ev.t - f.issued_at <= MDI_B + MARGIN
     assert lab.node("a").status() == "paused"
     f.heal()
     # a wakes up still MASTER and advertises 150; b yields on the first one (RFC 3768 §6.4.3)
-    lab.wait_for_transition("VI_1", "BACKUP", node="b", since=f.heal_issued_at, timeout=ADVERT_INT + MARGIN)
+    lab.wait_for_transition("VI_1", "BACKUP", node="b", since=f.heal_issued_at, clock_from=f.healed_at, timeout=ADVERT_INT + MARGIN)
     assert lab.node("a").status() == "running"
     assert lab.vip_holders("VI_1") == ["a"]
     f.heal()                                    # idempotent
@@ -119,7 +119,7 @@ def test_stop_is_graceful_and_restart_brings_the_master_back(lab):
     assert lab.wait_for_master("VI_1").name == "a"
     stop = lab.fault("stop", "a")
     stop.apply()
-    ev = lab.wait_for_transition("VI_1", "MASTER", node="b", since=stop.issued_at, timeout=SKEW_B + MARGIN)
+    ev = lab.wait_for_transition("VI_1", "MASTER", node="b", since=stop.issued_at, clock_from=stop.applied_at, timeout=SKEW_B + MARGIN)
     assert ev.t - stop.issued_at <= SKEW_B + MARGIN, "docker stop sends SIGTERM: priority-0 advert, skew time"
     assert lab.node("a").status() == "exited"
     stop.heal()
@@ -127,7 +127,7 @@ def test_stop_is_graceful_and_restart_brings_the_master_back(lab):
 
     restart = lab.fault("restart", "a")
     restart.apply()                             # stop (graceful) + start
-    lab.wait_for_transition("VI_1", "MASTER", node="b", since=restart.issued_at, timeout=SKEW_B + MARGIN + 10)
+    lab.wait_for_transition("VI_1", "MASTER", node="b", since=restart.issued_at, clock_from=restart.applied_at, timeout=SKEW_B + MARGIN + 10)
     back = lab.wait_for_transition("VI_1", "MASTER", node="a", since=restart.applied_at,
                                    timeout=lab.convergence_deadline("VI_1"))
     assert back["priority"] == 150

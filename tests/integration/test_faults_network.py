@@ -39,11 +39,11 @@ def test_dropping_vrrp_on_the_backup_gives_two_holders_until_heal(lab):
     assert lab.wait_for_master("VI_1").name == "a"
     f = lab.fault("drop-vrrp", "b", direction="in")
     f.apply()
-    ev = lab.wait_for_transition("VI_1", "MASTER", node="b", since=f.issued_at, timeout=MDI_B + MARGIN)
+    ev = lab.wait_for_transition("VI_1", "MASTER", node="b", since=f.issued_at, clock_from=f.applied_at, timeout=MDI_B + MARGIN)
     assert MDI_B - ADVERT_INT - TIMER_TOLERANCE <= ev.t - f.applied_at, "b waits out its master down interval"
     assert lab.vip_holders("VI_1") == ["a", "b"], "split brain: a hears b's lower priority and stays MASTER"
     f.heal()
-    lab.wait_for_transition("VI_1", "BACKUP", node="b", since=f.heal_issued_at, timeout=MDI_B)
+    lab.wait_for_transition("VI_1", "BACKUP", node="b", since=f.heal_issued_at, clock_from=f.healed_at, timeout=MDI_B)
     assert lab.vip_holders("VI_1") == ["a"]
     assert not _no_kalab_rules(lab)
     lab.check.assert_matches_model()   # the judge: every transition as the rules allow
@@ -55,10 +55,10 @@ def test_dropping_outbound_unicast_vrrp_on_the_master_splits_the_brain(lab):
     assert "unicast_peer" in lab.node("a").read_file("/etc/keepalived/keepalived.conf")
     f = lab.fault("drop-vrrp", "a", direction="out")
     f.apply()
-    lab.wait_for_transition("VI_1", "MASTER", node="b", since=f.issued_at, timeout=MDI_B + MARGIN)
+    lab.wait_for_transition("VI_1", "MASTER", node="b", since=f.issued_at, clock_from=f.applied_at, timeout=MDI_B + MARGIN)
     assert lab.vip_holders("VI_1") == ["a", "b"]
     f.heal()
-    lab.wait_for_transition("VI_1", "BACKUP", node="b", since=f.heal_issued_at, timeout=MDI_B)
+    lab.wait_for_transition("VI_1", "BACKUP", node="b", since=f.heal_issued_at, clock_from=f.healed_at, timeout=MDI_B)
     assert lab.vip_holders("VI_1") == ["a"]
     assert not _no_kalab_rules(lab)
     lab.check.assert_matches_model()   # the judge: every transition as the rules allow
@@ -74,11 +74,11 @@ def test_one_way_loss_matters_only_from_master_to_backup(lab):
     quiet.heal()
     f = lab.fault("one-way", "a", to="b")         # a -> b lost: b times out, a hears b and stays
     f.apply()
-    lab.wait_for_transition("VI_1", "MASTER", node="b", since=f.issued_at, timeout=MDI_B + MARGIN)
+    lab.wait_for_transition("VI_1", "MASTER", node="b", since=f.issued_at, clock_from=f.applied_at, timeout=MDI_B + MARGIN)
     assert lab.vip_holders("VI_1") == ["a", "b"]
     assert _masters(lab) == ["a", "b"]
     f.heal()
-    lab.wait_for_transition("VI_1", "BACKUP", node="b", since=f.heal_issued_at, timeout=MDI_B)
+    lab.wait_for_transition("VI_1", "BACKUP", node="b", since=f.heal_issued_at, clock_from=f.healed_at, timeout=MDI_B)
     assert lab.vip_holders("VI_1") == ["a"]
     assert not _no_kalab_rules(lab)
     lab.check.assert_matches_model()   # the judge: every transition as the rules allow
@@ -89,13 +89,13 @@ def test_partition_makes_both_sides_master_and_heal_restores_one(lab):
     assert lab.wait_for_master("VI_1").name == "a"
     f = lab.fault("partition", "a", groups="a/b,client")
     f.apply()
-    lab.wait_for_transition("VI_1", "MASTER", node="b", since=f.issued_at, timeout=MDI_B + MARGIN)
+    lab.wait_for_transition("VI_1", "MASTER", node="b", since=f.issued_at, clock_from=f.applied_at, timeout=MDI_B + MARGIN)
     assert _masters(lab) == ["a", "b"]
     assert lab.vip_holders("VI_1") == ["a", "b"]
     assert lab.node("client").exec(["ping", "-c", "1", "-W", "1", str(lab.node("a").address)]).exit_code != 0
     assert lab.node("client").exec(["ping", "-c", "1", "-W", "1", str(lab.node("b").address)]).ok
     f.heal()
-    lab.wait_for_transition("VI_1", "BACKUP", node="b", since=f.heal_issued_at, timeout=MDI_B)
+    lab.wait_for_transition("VI_1", "BACKUP", node="b", since=f.heal_issued_at, clock_from=f.healed_at, timeout=MDI_B)
     assert _masters(lab) == ["a"]
     assert lab.vip_holders("VI_1") == ["a"]
     assert not _no_kalab_rules(lab)
@@ -107,12 +107,12 @@ def test_link_down_puts_the_master_in_fault_and_up_restores_it(lab):
     assert lab.wait_for_master("VI_1").name == "a"
     f = lab.fault("link-down", "a", iface="eth0")
     f.apply()
-    lab.wait_for_transition("VI_1", "FAULT", node="a", since=f.issued_at, timeout=MARGIN)
+    lab.wait_for_transition("VI_1", "FAULT", node="a", since=f.issued_at, clock_from=f.applied_at, timeout=MARGIN)
     assert not lab.node("a").holds(lab.vip("VI_1")), "FAULT releases the VIP"
-    lab.wait_for_transition("VI_1", "MASTER", node="b", since=f.issued_at, timeout=MDI_B + MARGIN)
+    lab.wait_for_transition("VI_1", "MASTER", node="b", since=f.issued_at, clock_from=f.applied_at, timeout=MDI_B + MARGIN)
     f.heal()
-    lab.wait_for_transition("VI_1", "MASTER", node="a", since=f.heal_issued_at, timeout=MDI_A + 2 * MARGIN)
-    lab.wait_for_transition("VI_1", "BACKUP", node="b", since=f.heal_issued_at, timeout=MDI_A + 2 * MARGIN)
+    lab.wait_for_transition("VI_1", "MASTER", node="a", since=f.heal_issued_at, clock_from=f.healed_at, timeout=MDI_A + 2 * MARGIN)
+    lab.wait_for_transition("VI_1", "BACKUP", node="b", since=f.heal_issued_at, clock_from=f.healed_at, timeout=MDI_A + 2 * MARGIN)
     assert lab.vip_holders("VI_1") == ["a"]
     lab.check.assert_matches_model()   # the judge: every transition as the rules allow
 
@@ -160,7 +160,7 @@ def test_random_loss_and_delay_hit_what_they_say(lab):
     hold = 3.0
     vd = lab.fault("delay", "b", ms=hold * 1000, proto="vrrp")
     vd.apply()
-    up = lab.wait_for_transition("VI_1", "MASTER", node="b", since=vd.issued_at, timeout=MDI_B + MARGIN)
+    up = lab.wait_for_transition("VI_1", "MASTER", node="b", since=vd.issued_at, clock_from=vd.applied_at, timeout=MDI_B + MARGIN)
     down = lab.wait_for_transition("VI_1", "BACKUP", node="b", since=up.t, timeout=hold + ADVERT_INT + MARGIN)
     assert down.t - vd.issued_at <= ADVERT_INT + hold + MARGIN
     vd.heal()

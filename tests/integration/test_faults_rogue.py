@@ -29,12 +29,12 @@ def test_rogue_priority_255_takes_mastership_and_priority_0_is_answered_by_the_m
     assert lab.wait_for_master("VI_1").name == "a"
     rogue = lab.fault("rogue", "attacker", priority=255)
     rogue.apply()
-    ev = lab.wait_for_transition("VI_1", "BACKUP", node="a", since=rogue.issued_at, timeout=MARGIN)
+    ev = lab.wait_for_transition("VI_1", "BACKUP", node="a", since=rogue.issued_at, clock_from=rogue.applied_at, timeout=MARGIN)
     assert ev.t - rogue.issued_at <= MARGIN, "the first higher-priority advert demotes the master"
     assert lab.vip_holders("VI_1") == [], "the real routers released the VIP to the rogue"
     assert lab.history.states("VI_1")["b"] == "BACKUP"
     rogue.heal()
-    up = lab.wait_for_transition("VI_1", "MASTER", node="a", since=rogue.heal_issued_at, timeout=MDI_A + MARGIN)
+    up = lab.wait_for_transition("VI_1", "MASTER", node="a", since=rogue.heal_issued_at, clock_from=rogue.healed_at, timeout=MDI_A + MARGIN)
     assert up.t - rogue.heal_issued_at <= MDI_A + MARGIN
     assert lab.vip_holders("VI_1") == ["a"]
 

@@ -29,7 +29,7 @@ LAYERS = {
     "lab.kaconf": 2,
     "lab.topology": 3,
     "lab.election": 4,
-    "lab.judge": 5, "lab.runtime": 5,
+    "lab.judge": 5, "lab.crosscheck": 5, "lab.runtime": 5,
     "lab.nemesis": 6,
     "lab.checks": 7, "lab.waits": 7, "lab.observe": 7, "lab.journal": 7,
     "lab.lab": 8,
@@ -39,7 +39,7 @@ LAYERS = {
 
 #: pure layers: importing them must not load Docker or testcontainers
 PURE = ["lab.errors", "lab.timers", "lab.events", "lab.history", "lab.kaconf", "lab.topology", "lab.election",
-        "lab.judge"]
+        "lab.judge", "lab.crosscheck"]
 
 
 def unit(mod: str) -> str:

@@ -40,7 +40,7 @@ def test_watchdog_respawns_vrrp_child(lab_factory):
     assert 1 in keepalived_pids(m), "the parent (PID 1) survived"
     assert re.search(rf"VRRP child process\({f.old_pid}\) died: Respawning", m.logs(200))
     # the respawned child starts over (BACKUP) and wins the election again: s1 MASTER within its MDI
-    lab.wait_for_transition("VI_1", "MASTER", node=m.name, since=f.issued_at, timeout=mdi(150) + 2 * MARGIN)
+    lab.wait_for_transition("VI_1", "MASTER", node=m.name, since=f.issued_at, clock_from=f.applied_at, timeout=mdi(150) + 2 * MARGIN)
     f.heal()
 
 
