@@ -29,17 +29,23 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "claim(id, text, source='seed'): the documented claim a test checks "
                                        "(feeds the conformance table)")
     config.stash[_CLAIMS_KEY] = {}
+    config.pluginmanager.register(_Collector(config), "keepalived-lab-claims")
+
+
+#: the name under which a claim's outcome travels in the test's report (xdist sends user_properties to the
+#: controller, so the table is built where every worker's share arrives)
+_PROP = "keepalived-lab-claim"
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call):
     rep = yield
-    _record_claim(item, rep)
+    _attach_claim(item, rep)
     return rep
 
 
-def _record_claim(item: pytest.Item, rep) -> None:
-    """Feed the conformance table: the outcome of the call phase (or of a skip/error in setup)."""
+def _attach_claim(item: pytest.Item, rep) -> None:
+    """Put the claim's outcome in the report: the call phase's (or a skip/error in setup, a teardown error)."""
     marker = item.get_closest_marker("claim")
     if marker is None or len(marker.args) < 2:
         return
@@ -47,10 +53,6 @@ def _record_claim(item: pytest.Item, rep) -> None:
         return
     if rep.when == "teardown" and not rep.failed:
         return
-    from .conformance import Claim
-    claims = item.config.stash[_CLAIMS_KEY]
-    cid, text = marker.args[:2]
-    c = claims.setdefault(cid, Claim(cid, text, marker.kwargs.get("source", "seed")))
     if hasattr(rep, "wasxfail"):
         outcome, reason = ("xfailed", rep.wasxfail) if rep.skipped else ("failed", f"XPASS(strict): {rep.wasxfail}")
     elif rep.skipped:
@@ -59,12 +61,44 @@ def _record_claim(item: pytest.Item, rep) -> None:
         reason = reason.removeprefix("Skipped: ")
     else:
         outcome, reason = rep.outcome, ""
-    c.outcomes = [o for o in c.outcomes if o[0] != item.nodeid] + [(item.nodeid, outcome, reason)]
+    cid, text = marker.args[:2]
+    rep.user_properties.append((_PROP, {"id": str(cid), "text": str(text), "source": marker.kwargs.get("source", "seed"),
+                                        "outcome": outcome, "reason": str(reason)}))
+
+
+class _Collector:
+    """Builds the table from reports where the run is reported (this process, or the xdist controller)."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if hasattr(self.config, "workerinput"):
+            return
+        for name, d in report.user_properties:
+            if name == _PROP and isinstance(d, dict):
+                record(self.config.stash[_CLAIMS_KEY], report.nodeid, d)
+
+
+def record(claims: dict, nodeid: str, d: dict) -> None:
+    """Add one test's outcome ``d`` (id, text, source, outcome, reason) to ``claims`` (id -> Claim); a later
+    phase's outcome of the same test replaces an earlier one."""
+    from .conformance import Claim
+    c = claims.setdefault(d["id"], Claim(d["id"], d["text"], d.get("source", "seed")))
+    c.outcomes = sorted([o for o in c.outcomes if o[0] != nodeid] + [(nodeid, d["outcome"], d.get("reason", ""))],
+                        key=lambda o: _natural(o[0]))     # the same table whatever order workers finish in
+
+
+def _natural(nodeid: str) -> list:
+    import re
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", nodeid)]
 
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Write the table if asked."""
+    if hasattr(session.config, "workerinput"):      # the controller writes the whole table
+        return
     out = session.config.getoption("--conformance-out")
     claims = session.config.stash.get(_CLAIMS_KEY, {})
     if out and claims:

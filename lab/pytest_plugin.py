@@ -32,6 +32,11 @@ from .errors import LabError
 _PHASE_KEY = pytest.StashKey[dict]()
 _LABS_KEY = pytest.StashKey[list]()
 _TIMING_KEY = pytest.StashKey[dict]()
+#: one test's time accounting and cross-check counts, in the process that ran it (an xdist worker or this one)
+_ITEM_KEY = pytest.StashKey[dict]()
+#: the name under which a test's accounting travels in its teardown report's user_properties (xdist
+#: serialises them to the controller, which sums them: lab.pytest_plugin.pytest_runtest_logreport)
+_PROP = "keepalived-lab"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -53,8 +58,10 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "allow=[fault kinds] accepts inputs without a rule; judge(False, reason=...) "
                                        "turns it off and must say why")
     config.stash[_LABS_KEY] = []
-    config.stash[_TIMING_KEY] = {"session_start": time.monotonic(), "tests": {}}
+    config.stash[_TIMING_KEY] = {"session_start": time.monotonic(), "tests": {},
+                                 "crosscheck": {"labs": 0, "compared": 0, "mismatches": 0, "skipped": 0}}
     _install_signal_handlers(config)
+    config.pluginmanager.register(_Summer(config), "keepalived-lab-summer")
 
 
 def _asyncio_loop_scope_default(config: pytest.Config) -> None:
@@ -140,7 +147,28 @@ def pytest_runtest_makereport(item: pytest.Item, call):
             from .runtime.engine import engine_unreachable
             if engine_unreachable(call.excinfo.value):    # one line instead of urllib3's chained tracebacks
                 rep.longrepr = _engine_gone(call.excinfo.value)
+        if rep.when == "teardown":          # the whole accounting of this test, to whoever sums it
+            rep.user_properties.append((_PROP, json.loads(json.dumps(_item_accounting(item)))))
     return rep
+
+
+class _Summer:
+    """Sums each lab test's accounting once, where the run is reported: in this process without xdist,
+    on the controller with it (a worker's own sums would hold only its share). Registered by configure."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if hasattr(self.config, "workerinput") or report.when != "teardown":
+            return
+        for name, data in report.user_properties:
+            if name != _PROP or not isinstance(data, dict):
+                continue
+            agg = self.config.stash[_TIMING_KEY]
+            agg["tests"][report.nodeid] = data["timing"]
+            for k, v in data.get("crosscheck", {}).items():
+                agg["crosscheck"][k] = agg["crosscheck"].get(k, 0) + v
 
 
 def _engine_gone(e: BaseException) -> str:
@@ -150,9 +178,14 @@ def _engine_gone(e: BaseException) -> str:
             f"Start it again (`./run test` or `kalab engine`); what this run left is reaped by the next lab start.")
 
 
+def _item_accounting(item: pytest.Item) -> dict:
+    return item.stash.setdefault(_ITEM_KEY, {"timing": {"duration": 0.0, "protocol": 0.0, "labs": 0},
+                                             "crosscheck": {"labs": 0, "compared": 0, "mismatches": 0, "skipped": 0}})
+
+
 def _timing_entry(item: pytest.Item) -> dict:
     """This test's time accounting: summed phase durations, protocol waits of its labs (s), lab count."""
-    return item.config.stash[_TIMING_KEY]["tests"].setdefault(item.nodeid, {"duration": 0.0, "protocol": 0.0, "labs": 0})
+    return _item_accounting(item)["timing"]
 
 
 @pytest.fixture(scope="session")
@@ -210,8 +243,7 @@ def _cross_check(request: pytest.FixtureRequest, lab) -> Optional[str]:
             return None                 # the engine's loss is reported once, by the lab's stop
         raise
     counts = summary(findings)
-    tot = request.config.stash[_TIMING_KEY].setdefault("crosscheck", {"labs": 0, "compared": 0, "mismatches": 0,
-                                                                         "skipped": 0})
+    tot = _item_accounting(request.node)["crosscheck"]
     tot["labs"] += 1
     for k in ("compared", "mismatches", "skipped"):
         tot[k] += counts[k]
@@ -336,14 +368,14 @@ def _ratio(r: Optional[float]) -> str:
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     """One line: how much of the run the protocol itself required (lab.history.Wait)."""
     tot = _timing_totals(config)
-    if not tot:
+    if not tot or hasattr(config, "workerinput"):
         return
     terminalreporter.write_line(
         f"keepalived-lab time: {tot['lab_tests']} lab tests ({tot['labs']} labs) took {tot['lab_tests_duration']:.1f} s; "
         f"the protocol waits they needed {tot['protocol_waits']:.1f} s (ratio {_ratio(tot['lab_tests_per_protocol'])}); "
         f"session wall {tot['session_wall']:.1f} s (ratio {_ratio(tot['wall_per_protocol'])})")
     cc = config.stash[_TIMING_KEY].get("crosscheck")
-    if cc:
+    if cc and cc["labs"]:
         terminalreporter.write_line(
             f"keepalived-lab cross-checks: {cc['labs']} labs against keepalived's own dumps: {cc['compared']} figures "
             f"compared, {cc['mismatches']} mismatches, {cc['skipped']} not comparable (reasons in each history)")
