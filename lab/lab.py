@@ -229,7 +229,8 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         from .runtime.capture import start_capture
         for net in self.networks:
             try:
-                c = start_capture(self.history, net, self.networks[net], self.nodes_on(net))
+                c = start_capture(self.history, net, self.networks[net], self.nodes_on(net),
+                                  wall_offset=self._engine_clock().wall)
                 self.captures.append(c)
                 self.history.append("note", text=f"capturing VRRP adverts on {net} ({c.path}: {c.where})")
             except Exception as e:
@@ -280,6 +281,11 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         if spec.kind == "keepalived":
             node.watch_ready()
         return node
+
+    def _engine_clock(self):
+        """The engine host's clocks against this host's (one kernel for every container): a measured node's."""
+        from .runtime.clock import LOCAL
+        return next((n.clock for n in self.keepalived_nodes() if n.clock.samples), LOCAL)
 
     def _measure_clock(self, node: "Node") -> None:
         """On a remote engine, measure the node's clocks against this host's (lab.runtime.clock) and record

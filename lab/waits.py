@@ -160,7 +160,10 @@ class WaitsMixin:
             timeout = max(self.master_down_interval(n, instance) for n in self.topology.keepalived_nodes()
                           if instance in self.topology.instances(n)) + MARGIN
         match = {"instance": instance, "state": state, **({"node": node} if node else {})}
-        ev = self.history.wait_for(lambda h: next(iter(h.events("state", since=since, **match)), None),
+        # a node's stamps are on this host's clock within its measured uncertainty (lab.runtime.clock; 0 on a
+        # local engine): a report stamped that much before ``since`` may have come after it
+        slack = max((n.clock.uncertainty for n in self.keepalived_nodes()), default=0.0)
+        ev = self.history.wait_for(lambda h: next(iter(h.events("state", since=since - slack, **match)), None),
                                    max(0.0, clock_from + timeout - time.monotonic()), clock_start=since)
         if ev is None:
             who = node or "any node"

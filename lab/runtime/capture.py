@@ -17,7 +17,7 @@ version, auth, addresses, network, path)``; ``advert_int`` is in seconds (VRRPv2
 seconds, VRRPv3 centiseconds: RFC 3768 §5.3.7, RFC 5798 §5.2.7); ``auth`` is None or
 ``{"type": "PASS"|"AH"|int, "pass": str}`` (RFC 2338 §5.3.6 / keepalived's PASS, 8 characters).
 Timestamps: the packet's capture time moved onto the host's monotonic clock (containers share
-the host kernel's clock when the engine is local); arrival time on the host otherwise.
+the host kernel's clock when the engine is local; a remote engine's offset is measured, lab.runtime.clock).
 """
 from __future__ import annotations
 
@@ -148,8 +148,10 @@ class Capture:
         return self
 
     # ---------------------------------------------------------------- container path
-    def start_container(self, node: "Node", iface: str, local_clock: bool = True) -> "Capture":
-        """Stream ``tcpdump -U -w -`` from ``node`` (a running lab Node) on ``iface`` and decode it."""
+    def start_container(self, node: "Node", iface: str, wall_offset: float = 0.0) -> "Capture":
+        """Stream ``tcpdump -U -w -`` from ``node`` (a running lab Node) on ``iface`` and decode it.
+        ``wall_offset``: the engine host's wall clock minus this host's (s; lab.runtime.clock, 0 when local):
+        tcpdump stamps each packet with the engine host's clock, moved here by it."""
         self.path, self.where, self._node = "container", f"{node.name}:{iface}", node
         from .exec_io import STDOUT, start
         self._exec_id, stream = start(node.container.client.api, node.container.id,
@@ -164,7 +166,7 @@ class Capture:
                 for pkt in reader:
                     if self._stopped.is_set():
                         break
-                    self._record(pkt, None if local_clock else time.monotonic())
+                    self._record(pkt, float(pkt.time) - wall_offset - self._wall_to_mono)
             except Exception:
                 pass
             finally:
@@ -196,7 +198,8 @@ class Capture:
 
 
 def start_capture(history: "History", network_name: str, docker_network: "Network",
-                  nodes_on_it: Sequence[tuple["Node", str]], path: str = "auto") -> Capture:
+                  nodes_on_it: Sequence[tuple["Node", str]], path: str = "auto",
+                  wall_offset: float = 0.0) -> Capture:
     """Start capturing VRRP adverts on one lab network; stop it with :meth:`Capture.stop`.
 
     Args:
@@ -207,6 +210,7 @@ def start_capture(history: "History", network_name: str, docker_network: "Networ
             of preference: the container path captures in the first (a lab puts clients first, as
             they run no keepalived).
         path: "host" (root + local engine), "container", or "auto" (host when possible, else container).
+        wall_offset: the engine host's wall clock minus this host's (s), for the container path's stamps.
     Returns:
         The running :class:`Capture` (``path`` and ``where`` say which way it captures).
     Raises:
@@ -229,4 +233,4 @@ def start_capture(history: "History", network_name: str, docker_network: "Networ
     if not nodes_on_it:
         raise RuntimeError(f"no container on network {network_name!r} to capture from")
     node, itf = nodes_on_it[0]
-    return cap.start_container(node, itf, local_clock=engine_is_local())
+    return cap.start_container(node, itf, wall_offset=wall_offset)

@@ -89,6 +89,12 @@ class ExecStream:
             if stream in streams:
                 yield data
 
+    def send(self, data: bytes) -> None:
+        """Write ``data`` to the command's stdin (created with ``stdin=True``). Raises OSError when closed."""
+        if self._sock is None:
+            raise OSError("this exec's connection has no socket to write to")
+        self._sock.sendall(data)
+
     def close(self) -> None:
         """Close the connection: the engine closes the command's stdin (a guard waiting on it ends)."""
         if self._sock is not None:

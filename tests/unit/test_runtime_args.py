@@ -21,7 +21,7 @@ class _Stopped:
 
 def test_signatures_name_their_inputs_not_a_lab():
     assert list(inspect.signature(start_capture).parameters) == [
-        "history", "network_name", "docker_network", "nodes_on_it", "path"]
+        "history", "network_name", "docker_network", "nodes_on_it", "path", "wall_offset"]
     assert list(inspect.signature(probe_lab).parameters) == ["client", "image", "nodes"]
 
 
