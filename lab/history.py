@@ -92,6 +92,7 @@ class History:
         #: every wait_for so far (see Wait, protocol_seconds)
         self.waits: list[Wait] = []
         self._arrivals: list[tuple[float, str]] = []     # (t, kind) in arrival order
+        self._arrived: list[Event] = list(self._events)   # every event in the order it was appended
         #: what makes the history self-contained (topology, release, clock origin), written to its meta record
         self.meta: dict[str, Any] = {}
 
@@ -111,6 +112,7 @@ class History:
             else:
                 self._events.append(ev)
             self._arrivals.append((ev.t, kind))
+            self._arrived.append(ev)
             self._cond.notify_all()
         for listener in list(self.listeners):
             listener(ev)
@@ -128,6 +130,14 @@ class History:
             evs = list(self._events)
         return [e for e in evs if (kind is None or e.kind == kind) and e.t >= since
                 and all(e.data.get(k) == v for k, v in match.items())]
+
+    def arrived(self, start: int = 0) -> list[Event]:
+        """Events in the order they were appended, from the ``start``-th on (0-based). A follower that prints
+        as events come uses this, not :meth:`events`: an event stamped earlier than one already there (a
+        fault recorded when it took effect, after an advert) is inserted before it in time order, and an
+        index into :meth:`events` would skip it."""
+        with self._cond:
+            return self._arrived[start:]
 
     def __iter__(self) -> Iterator[Event]:
         return iter(self.events())

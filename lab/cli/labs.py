@@ -114,10 +114,13 @@ def _cross_check(lab) -> None:
     with console.status("cross-checking the record with keepalived's own dumps ..."):
         findings = lab.cross_check()
     c = summary(findings)
-    console.print(f"record vs keepalived's own dumps: {c['compared']} figures compared, {c['mismatches']} "
-                  f"mismatches, {c['skipped']} not comparable")
+    console.print(f"the lab's record vs keepalived's own JSON dump (state, effective priority, adverts sent per "
+                  f"node and instance): {c['compared']} compared, {c['mismatches']} mismatches, "
+                  f"{c['skipped']} not comparable", highlight=False)
     for f in findings:
-        if f.ok is False:
+        if f.ok is None:
+            console.print(f"  [dim]{f.text()}[/]", highlight=False)
+        elif f.ok is False:
             err_console.print(f"[red]{f.text()}[/]", highlight=False)
 
 

@@ -20,6 +20,10 @@ def watch(lab: Optional[str] = LabOpt, fmt: str = FormatOpt,
     """Print transitions as they happen, until Ctrl-C (--format json: one JSON object per line)."""
     _check_format(fmt)
     lb = _attach(lab)
+    # watching is read-only: what this watcher observes (a follower's notes, a death it sees) is not
+    # written to the lab's journal, or the record would depend on how many people watched
+    if lb._journal in lb.history.listeners:
+        lb.history.listeners.remove(lb._journal)
 
     def show(ev) -> None:
         if ev.kind == "advert" and not adverts:
@@ -31,7 +35,7 @@ def watch(lab: Optional[str] = LabOpt, fmt: str = FormatOpt,
         else:
             console.print(ev.describe(lb.history.t0))
 
-    seen = len(lb.history)
+    seen = len(lb.history.arrived())
     for line in lb.history.events():
         show(line)
     for n in lb.keepalived_nodes():
@@ -43,12 +47,13 @@ def watch(lab: Optional[str] = LabOpt, fmt: str = FormatOpt,
         err_console.print("[dim]watching; Ctrl-C to stop[/]")
     try:
         while True:
-            lb.history.wait_for(lambda h: len(h) > seen, 3600)
-            for ev in lb.history.events()[seen:]:
+            lb.history.wait_for(lambda h: len(h) > seen, 3600, account=False)
+            new = lb.history.arrived(seen)      # arrival order: an event stamped earlier is not skipped
+            seen += len(new)
+            for ev in new:
                 show(ev)
                 if ev.kind == "node" and ev.get("action") == "start" and ev.get("node") in lb.nodes:
                     lb.node(ev["node"]).follow_events()     # restarted by another kalab process
-            seen = len(lb.history)
     except KeyboardInterrupt:          # Ctrl-C is how a watch ends: not an error
         (err_console if fmt == "json" else console).print("[dim]stopped watching[/]")
 

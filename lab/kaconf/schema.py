@@ -29,21 +29,28 @@ __all__ = ["LAB_REF", "StrictModel", "VrrpScript", "VrrpTrackFile", "Track", "Au
 LAB_REF = re.compile(r"^(?P<net>[A-Za-z_][\w-]*)\+(?P<host>\d+)$")
 
 
-def _no_control(value: Any) -> Any:
+#: the path inside a value where a control character sits, in the message (the loader reads it back to
+#: point at the right line: lab.topology.loader)
+CONTROL_AT = re.compile(r"^control character .* not allowed at (?P<path>\S+?):")
+
+
+def _no_control(value: Any, path: tuple = ()) -> Any:
     """Refuse control characters in a value that is written into keepalived.conf: a newline would end
-    the line and let the rest become new keywords (an injected block). Tabs are fine."""
+    the line and let the rest become new keywords (an injected block). Tabs are fine. The message names
+    the key path inside ``value`` ("at VI_1.notify_master") when the value is a dict or list."""
     if isinstance(value, str):
         bad = next((c for c in value if (ord(c) < 32 and c != "\t") or ord(c) == 127), None)
         if bad is not None:
-            raise ValueError(f"control character {bad!r} not allowed: it would end the keepalived.conf line "
-                             f"(write the value on one line)")
+            where = f" at {'.'.join(map(str, path))}" if path else ""
+            raise ValueError(f"control character {bad!r} not allowed{where}: it would end the keepalived.conf "
+                             f"line (write the value on one line)")
     elif isinstance(value, (list, tuple)):
-        for v in value:
-            _no_control(v)
+        for i, v in enumerate(value):
+            _no_control(v, path + (i,))
     elif isinstance(value, dict):
         for k, v in value.items():
-            _no_control(k)
-            _no_control(v)
+            _no_control(k, path + (k,))
+            _no_control(v, path + (k,))
     return value
 
 

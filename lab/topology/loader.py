@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import TopologyError
-from ..kaconf.schema import LAB_REF, GlobalDefs, VrrpInstance, VrrpScript, VrrpTrackFile, parse_vip
+from ..kaconf.schema import CONTROL_AT, LAB_REF, GlobalDefs, VrrpInstance, VrrpScript, VrrpTrackFile, parse_vip
 from .schema import Topology
 
 __all__ = ["validate", "load", "find"]
@@ -138,8 +138,11 @@ def _fmt_pydantic(err: ValidationError, prefix: tuple = (), model: Any = None) -
     out = []
     for e in err.errors():
         rel = tuple(x for x in e["loc"] if not (isinstance(x, str) and x.startswith("function-")))
-        loc = prefix + rel
         msg = e["msg"]
+        m = CONTROL_AT.match(msg.removeprefix("Value error, "))
+        if m:                  # a control character deep inside a dict field: point at its own line
+            rel += tuple(int(p) if p.isdigit() else p for p in m["path"].split("."))
+        loc = prefix + rel
         if e["type"] == "extra_forbidden":
             owner = _model_at(model, rel[:-1]) if model is not None else None
             if owner is None:

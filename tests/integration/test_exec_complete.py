@@ -15,7 +15,7 @@ from lab.runtime.follow import Follow
 from lab.runtime.node_events import stream_lines
 
 pytestmark = pytest.mark.topology("two_node")
-TRIES = 60
+TRIES = 40     # docker-py lost 25% under this load: P(no loss in 40) = 0.75**40, about 1e-5
 #: prints at once, then again a little later: the first piece is the one that can be lost
 PROG = "echo first; sleep 0.05; echo second"
 

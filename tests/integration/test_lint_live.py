@@ -108,4 +108,5 @@ def test_cli_lint_exit_code_and_json(lab_docker, tmp_path):
                          text=True, cwd=ROOT)        # the older spelling still works
     assert old.returncode == 1 and json.loads(old.stdout)["diagnostics"] == doc["diagnostics"]
     assert doc["files"][0]["keepalived_exit_code"] == 5 and doc["errors"] >= 5
+    assert doc["schema"] == "kalab.lint/1", "every kalab JSON document names its schema"
     assert {"file", "line", "keyword", "severity", "message", "rule"} <= set(doc["diagnostics"][0])

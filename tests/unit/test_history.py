@@ -101,3 +101,16 @@ def test_wait_accounting_protocol_spans():
     h.wait_for(lambda hh: None, timeout=0.2, slack=0.15)
     w = h.waits[-1]
     assert w.end - w.start >= 0.2 and 0.04 <= w.protocol <= (w.end - w.start) - 0.15 + 1e-9
+
+
+def test_arrival_order_keeps_an_event_stamped_before_the_tail():
+    # a follower printing as events come (kalab watch) must not skip an event inserted earlier in time
+    from lab.history import History
+    h = History()
+    h.append("note", t=10.0, text="first")
+    h.append("note", t=12.0, text="second")
+    seen = len(h.arrived())
+    h.append("note", t=11.0, text="stamped earlier, arrived later")
+    assert [e["text"] for e in h.events()] == ["first", "stamped earlier, arrived later", "second"]
+    assert [e["text"] for e in h.arrived(seen)] == ["stamped earlier, arrived later"]
+    assert h.events()[seen:][0]["text"] == "second", "what the watch printed before: the wrong event"

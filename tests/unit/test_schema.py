@@ -192,3 +192,18 @@ def test_a_newline_in_a_rendered_value_cannot_inject_keepalived_config():
         validate({"name": "inj", "networks": {"lan": {}}, "vrrp_instances": {"VI_1": {
             "state": "BACKUP", "interface": "eth0", "virtual_router_id": 51, "virtual_ipaddress": ["lan+200/24"],
             "notify_master": evil}}, "nodes": {"a": {"interfaces": {"eth0": {"network": "lan"}}}}})
+
+
+def test_a_control_character_is_reported_at_its_own_line(tmp_path):
+    # a newcomer saw ":25: vrrp_instances: ..." (the dict's line) for a newline on line 29
+    import pytest as _pytest
+    from lab.errors import TopologyError
+    from lab.topology import load
+    p = tmp_path / "t.yaml"
+    p.write_text("name: nl\nnetworks:\n  lan: {}\nvrrp_instances:\n  VI_1:\n    interface: eth0\n"
+                 "    virtual_router_id: 51\n    virtual_ipaddress: [lan+200]\n"
+                 "    notify_master: \"/bin/true\\nvrrp_instance EVIL {\"\n"
+                 "nodes:\n  a:\n    interfaces: {eth0: {network: lan}}\n")
+    with _pytest.raises(TopologyError) as e:
+        load(p)
+    assert f"{p}:9: vrrp_instances.VI_1.notify_master:" in str(e.value)

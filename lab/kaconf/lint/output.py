@@ -26,8 +26,10 @@ def format_text(result: LintResult) -> str:
 
 
 def format_json(result: LintResult) -> str:
-    """Machine-readable report: {"files": [...], "diagnostics": [...], "errors": N, "warnings": N}."""
+    """Machine-readable report: {"schema": "kalab.lint/1", "files": [...], "diagnostics": [...], "errors": N,
+    "warnings": N} (``schema`` as every kalab JSON document carries, lab.cli_output)."""
     return json.dumps({
+        "schema": "kalab.lint/1",
         "files": [{"file": f, "keepalived_exit_code": rc,
                    "meaning": EXIT_MEANING.get(rc) if rc is not None else None}
                   for f, rc in result.exit_codes.items()],
