@@ -47,24 +47,57 @@ class JournalMixin:
                     continue
 
     def follow_journal(self) -> None:
-        """Stream the shared journal (faults and node events written by other processes) into the history."""
+        """Stream the shared journal (faults and node events written by other processes) into the history.
+
+        Read through the container most likely to outlive the others (the capture sidecar, then clients,
+        then keepalived nodes: a fault may kill any of those); when that container stops, the follow moves
+        to another running one and goes on from the first line it has not read (a daemon thread)."""
+        from docker.errors import DockerException
 
         from .runtime.follow import Follow
         from .runtime.node import stream_lines
 
-        def pump(node):
-            try:
-                follow(node)
-            except Exception as e:       # the node stopped, or the engine stopped answering
-                try:
-                    self.history.append("note", text=f"journal follow ended: {type(e).__name__}: {str(e)[:200]}")
-                except Exception:
-                    pass
+        if getattr(self, "_journal_lines", None) is None:   # nothing loaded: from the end
+            self._journal_lines = None
 
-        def follow(node):
-            # from the first line the attach did not read: nothing written in between is lost
-            start = ["-n", f"+{getattr(self, '_journal_lines', 0) + 1}"] if hasattr(self, "_journal_lines") else ["-n", "0"]
-            for line in stream_lines(Follow(node.container, [*start, "-F", "-s", "0.05", JOURNAL])):
+        def containers():
+            docker = getattr(self, "docker", None)
+            out = []
+            if docker is not None:
+                from .runtime import labels as L
+                try:
+                    out += docker.containers.list(filters={"label": [f"{L.LAB}={self.id}", f"{L.ROLE}=capture"]})
+                except DockerException:
+                    pass
+            nodes = sorted(self.nodes.values(), key=lambda n: n.kind == "keepalived")    # clients first
+            return out + [n.container for n in nodes]
+
+        def running(c) -> bool:
+            try:
+                c.reload()
+                return c.status == "running"
+            except (DockerException, OSError):
+                return False
+
+        def pump():
+            failures = 0
+            while failures < 3:
+                live = [c for c in containers() if running(c)]
+                if not live:
+                    return                              # the lab is stopped
+                try:
+                    follow(live[0])                     # until that container stops (or the engine fails)
+                except (DockerException, OSError, ValueError):
+                    failures += 1
+                    continue
+                if running(live[0]):                    # ended while it runs: an engine hiccup
+                    failures += 1
+
+        def follow(container):
+            n = self._journal_lines
+            start = ["-n", "0"] if n is None else ["-n", f"+{n + 1}"]
+            for line in stream_lines(Follow(container, [*start, "-F", "-s", "0.05", JOURNAL])):
+                self._journal_lines = (self._journal_lines or 0) + 1 if n is not None else None
                 try:
                     d = json.loads(line)
                 except ValueError:
@@ -75,12 +108,10 @@ class JournalMixin:
                 finally:
                     self._replaying.on = False
 
-        for n in self.nodes.values():
-            if n.status() == "running":
-                threading.Thread(target=pump, args=(n,), daemon=True, name="kalab-journal").start()
-                return
+        threading.Thread(target=pump, daemon=True, name="kalab-journal").start()
 
     def _load_journal(self) -> None:
+        self._journal_lines = 0                 # no journal yet: a follower starts at its first line
         for n in self.nodes.values():
             text = n.read_file_any_state(JOURNAL)
             if text is None:
