@@ -103,9 +103,11 @@ def judge(history: Path = typer.Argument(..., help="a history.jsonl written by a
         for r in rows:
             seen = "{" + ", ".join(r["observed"]) + "}" if r["observed"] is not None else "not judged"
             when = "when the next input came" if r["verdict"] == "superseded" else "at the deadline"
-            print(f"[{r['verdict']}] {r['instance']} after `{r['cause']}` (issued {r['issued']:.3f} s): expected "
-                  f"MASTER {r['expected']} {r['window'][0]:.3f}..{r['window'][1]:.3f} s after it (with the "
-                  f"{r['margin']:g} s margin: from {r['enforced'][0]:.3f} s to the deadline {r['enforced'][1]:.3f} s); "
+            took = "" if abs(r["at"] - r["issued"]) < 5e-4 else f", in effect at {r['at']:.3f} s"
+            print(f"[{r['verdict']}] {r['instance']} after `{r['cause']}` (issued at {r['issued']:.3f} s{took}): expected "
+                  f"MASTER {r['expected']} {r['window'][0]:.3f}..{r['window'][1]:.3f} s after it: with the "
+                  f"{r['margin']:g} s margin, from {r['enforced'][0]:.3f} s (counted from the issue) to "
+                  f"{r['enforced'][1]:.3f} s (the deadline, counted from when it was in effect); "
                   f"MASTER {seen} {when} ({r['observed_at']:.3f} s). {r['problem']}")
             print(f"    rules: {' | '.join(r['rules'])}")
         if stop:
