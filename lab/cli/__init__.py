@@ -22,7 +22,7 @@ from . import labs  # noqa: F401,E402
 from . import faults  # noqa: F401,E402
 from . import observe  # noqa: F401,E402
 from . import offline  # noqa: F401,E402
-from .common import app, console
+from .common import app, console, err_console  # noqa: F401 (console: re-exported)
 
 __all__ = ["app", "main"]
 
@@ -32,24 +32,25 @@ def _sigterm(signum, frame):
 
 
 def main() -> None:
-    """Entry point: run the typer app; LabError and Docker errors become one line and exit 1."""
+    """Entry point: run the typer app; LabError and Docker errors become one line on stderr and exit 1
+    (stdout carries only a command's output, so `kalab render T N > a.conf` never writes an error there)."""
     from docker.errors import DockerException
     signal.signal(signal.SIGTERM, _sigterm)
     signal.signal(signal.SIGHUP, _sigterm)      # a closed terminal: clean up as after Ctrl-C
     try:
         rv = app(standalone_mode=False)      # typer returns the exit code (130 after Ctrl-C)
         if rv == 130:
-            console.print("interrupted")
+            err_console.print("interrupted")
         if isinstance(rv, int) and rv:
             sys.exit(rv)
     except LabError as e:
-        console.print(f"[bold red]error:[/] {e}", markup=True, highlight=False)
+        err_console.print(f"[bold red]error:[/] {e}", markup=True, highlight=False)
         sys.exit(1)
     except DockerException as e:
-        console.print(f"[bold red]error:[/] Docker: {e}", highlight=False)
+        err_console.print(f"[bold red]error:[/] Docker: {e}", highlight=False)
         sys.exit(1)
     except KeyboardInterrupt:
-        console.print("interrupted")
+        err_console.print("interrupted")
         sys.exit(130)
     except typer.Exit as e:
         sys.exit(e.exit_code)

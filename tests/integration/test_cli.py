@@ -96,14 +96,14 @@ def test_up_status_fault_watch_report_down(cli_lab, tmp_path):
     assert m and int(m.group(1)) >= 3 and m.group(2) == "0", down
     assert "a * dump: not cross-checked (the container is exited)" in down, "each figure not compared says why"
     r = kalab("status", "--lab", lab_id, check=False)
-    assert r.returncode == 1 and "no lab" in r.stdout
+    assert r.returncode == 1 and "no lab" in r.stderr and not r.stdout.strip(), "errors on stderr only"
 
 
 def test_errors_are_one_sentence():
     r = kalab("up", "no_such_topology", check=False)
-    assert r.returncode == 1 and "no such topology" in r.stdout
+    assert r.returncode == 1 and "no such topology" in r.stderr
     r = kalab("fault", "a", "kill", "--lab", "deadbeef", check=False)
-    assert r.returncode == 1 and "no lab 'deadbeef'" in r.stdout
+    assert r.returncode == 1 and "no lab 'deadbeef'" in r.stderr
 
 
 def test_shell_runs_in_the_node_and_prune_asks_first(cli_lab):
@@ -129,7 +129,7 @@ def test_shell_without_the_docker_client(cli_lab, tmp_path):
     assert r.returncode == 1, "the command's exit code"
     r = subprocess.run([sys.executable, "-m", "lab.cli", "shell", "a", "--lab", cli_lab], cwd=ROOT,
                        capture_output=True, text=True, timeout=60, env=env)
-    assert r.returncode == 1 and "docker command-line client" in r.stdout and "Traceback" not in r.stdout + r.stderr
+    assert r.returncode == 1 and "docker command-line client" in r.stderr and "Traceback" not in r.stdout + r.stderr
 
 
 def test_up_quiet_prints_only_the_lab_id(lab_docker):
