@@ -176,15 +176,6 @@ def compare_node(events: Sequence[Event], node: str, addresses: Iterable[str], d
     return out
 
 
-def advert_shortfall(events: Sequence[Event], node: str, addresses: Iterable[str], vrid: int, sent: int,
-                     t_done: float, since: float) -> int:
-    """How many of the ``sent`` adverts captured up to ``t_done`` are still missing (0: none)."""
-    addrs = {str(a) for a in addresses}
-    got = sum(1 for e in events if e.kind == "advert" and e.get("src") in addrs and e.get("vrid") == vrid
-              and since <= e.t <= t_done)
-    return max(0, sent - got)
-
-
 def summary(findings: Sequence[Finding]) -> dict[str, int]:
     """Counts: ``compared``, ``agree``, ``mismatches``, ``skipped``."""
     return {"compared": sum(f.ok is not None for f in findings), "agree": sum(f.ok is True for f in findings),

@@ -57,7 +57,7 @@ class JournalMixin:
         from .runtime.follow import Follow
         from .runtime.node import stream_lines
 
-        if getattr(self, "_journal_lines", None) is None:   # nothing loaded: from the end
+        if not hasattr(self, "_journal_lines"):          # nothing loaded (None): follow from the end
             self._journal_lines = None
 
         def containers():

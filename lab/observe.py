@@ -57,7 +57,7 @@ class ObserveMixin:
         skipped finding naming why."""
         import time
 
-        from .crosscheck import Finding, advert_shortfall, compare_node, run_start
+        from .crosscheck import Finding, compare_node
         from .election.specs import RunningView
         from .runtime.dump import dump_json
         from .runtime.node_events import EVENTS_LOG
@@ -87,15 +87,13 @@ class ObserveMixin:
                 return compare_node(self.history.events(), node.name, addrs, dump, t_issued, t_done,
                                     captured=captured, unicast=unicast)
 
+            def short(fs):
+                return any(f.item == "advert_sent" and f.ok is False for f in fs)
+
             fs = compare()
-            short = [f for f in fs if f.item == "advert_sent" and f.ok is False]
-            if short:                       # adverts sent before t_done may still be on their way to the capture
-                since = run_start(self.history.events(), node.name, t_done)
+            if short(fs):       # adverts sent before t_done may still be on their way to the capture
                 wait = max(float(d.raw.get("adver_int") or 1.0) for d in dump.values()) + 0.5
-                self.history.wait_for(
-                    lambda h: all(advert_shortfall(h.events(), node.name, addrs, dump[f.instance].vrid,
-                                                   f.keepalived, t_done, since) == 0 for f in short),
-                    timeout=wait, account=False)
+                self.history.wait_for(lambda h: not short(compare()), timeout=wait, account=False)
                 fs = compare()
             for f in fs:
                 self.history.append("crosscheck", **f.as_data())
