@@ -43,6 +43,8 @@ CONTAINER = f"{PREFIX}-container"
 Liveness = Literal["alive", "gone", "unknown"]
 
 _CONTAINER_ID = re.compile(r"/containers/([0-9a-f]{64})/")
+#: the files the engine bind-mounts into every container from its own ``containers/<id>/`` folder
+_ENGINE_FILES = ("/etc/hostname", "/etc/hosts", "/etc/resolv.conf")
 
 
 @dataclass(frozen=True)
@@ -90,11 +92,25 @@ def start_ticks(pid: int) -> str:
     return fields[19] if len(fields) > 19 else ""  # fields[0] is field 3 (state); field 22 -> index 19
 
 
-def own_container_id() -> str:
+def own_container_id(mountinfo: str | None = None) -> str:
     """The id of the Docker container this process runs in ("" on a host): the engine bind-mounts
-    ``/etc/hostname`` etc. from ``.../containers/<id>/``, which shows in ``/proc/self/mountinfo``."""
-    m = _CONTAINER_ID.search(_read("/proc/self/mountinfo"))
-    return m.group(1) if m else ""
+    ``/etc/hostname`` etc. from ``.../containers/<id>/``, which shows in ``/proc/self/mountinfo``.
+
+    Only a mount *at* one of those files counts (mountinfo field 5, the mount point). On a host that sees
+    the engine's own mounts (``/var/lib/docker/containers/<id>/mounts/shm`` of every running container),
+    any line would name some other container, and its removal would make this live process look gone.
+
+    Args:
+        mountinfo: the text of a mountinfo file (default this process's; proc(5) gives the format).
+    """
+    text = _read("/proc/self/mountinfo") if mountinfo is None else mountinfo
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) > 4 and fields[4] in _ENGINE_FILES:
+            m = _CONTAINER_ID.search(fields[3])
+            if m:
+                return m.group(1)
+    return ""
 
 
 def me(container_known: Callable[[str], bool] = lambda cid: False) -> Owner:

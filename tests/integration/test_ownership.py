@@ -14,7 +14,7 @@ import pytest
 
 from lab.runtime import labels as L
 from lab.runtime.cleanup import lab_ids, reap_orphans, remove_lab
-from lab.runtime.owner import _CONTAINER_ID, CONTAINER, START, Owner, me, own_container_id
+from lab.runtime.owner import CONTAINER, START, Owner, me, own_container_id
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,8 +99,7 @@ def test_an_owner_in_a_container_of_this_engine_is_gone_with_its_container(lab_d
                                           network_mode="none", labels={"io.kalab.test": "owner-container"})
         try:
             probe.wait(timeout=30)
-            m = _CONTAINER_ID.search(probe.logs().decode())
-            assert m and m.group(1) == probe.id
+            assert own_container_id(probe.logs().decode()) == probe.id
         finally:
             probe.remove(force=True)
     finally:

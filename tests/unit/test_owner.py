@@ -101,3 +101,32 @@ def test_host_routes_parse_proc_net_route(tmp_path):
                  "eth0\t0000A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n")
     got = [(str(n), d) for n, d in host_routes(str(f))]
     assert got == [("0.0.0.0/0", "eth0"), ("192.168.0.0/24", "eth0")]
+
+
+A = "a" * 64
+B = "b" * 64
+#: a Docker host's own mountinfo: every running container's shm and overlay, but this process is on the host
+HOST_MOUNTINFO = f"""\
+22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw
+812 22 0:63 / /var/lib/docker/containers/{B}/mounts/shm rw,nosuid,nodev,noexec,relatime shared:400 - tmpfs shm rw,size=65536k
+830 22 0:64 / /var/lib/docker/overlay2/0123/merged rw,relatime shared:410 - overlay overlay rw
+831 830 254:1 /var/lib/docker/containers/{B}/hostname /var/lib/docker/overlay2/0123/merged/etc/hostname rw - ext4 /dev/vda1 rw
+"""
+#: inside container A: the engine's bind mounts of its own files
+CONTAINER_MOUNTINFO = f"""\
+600 550 0:70 / / rw,relatime master:300 - overlay overlay rw
+611 600 254:1 /var/lib/docker/containers/{A}/resolv.conf /etc/resolv.conf rw,relatime - ext4 /dev/vda1 rw
+612 600 254:1 /var/lib/docker/containers/{A}/hostname /etc/hostname rw,relatime - ext4 /dev/vda1 rw
+613 600 254:1 /var/lib/docker/containers/{A}/hosts /etc/hosts rw,relatime - ext4 /dev/vda1 rw
+"""
+
+
+def test_a_host_that_sees_other_containers_mounts_is_in_no_container():
+    # before: the first "/containers/<id>/" anywhere was taken as this process's container, so a lab
+    # owned by a process on the host looked gone when that other container was removed, and was reaped
+    # (found under -n 4: an xdist worker's live lab recorded a 27-s container as its owner's and was
+    # reaped by a `kalab` start 2 s after that container ended)
+    from lab.runtime.owner import own_container_id
+    assert own_container_id(HOST_MOUNTINFO) == ""
+    assert own_container_id(CONTAINER_MOUNTINFO) == A
+    assert own_container_id(HOST_MOUNTINFO + CONTAINER_MOUNTINFO) == A
