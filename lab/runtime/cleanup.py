@@ -62,13 +62,18 @@ def _gone_or_busy(e: APIError) -> bool:
     return e.status_code in (404, 409) or "no such" in msg or "in progress" in msg or "not found" in msg
 
 
-def remove_lab(client: docker.DockerClient, lab_id: str) -> tuple[int, int]:
+def remove_lab(client: docker.DockerClient, lab_id: str, *, wait_s: float = 60.0) -> tuple[int, int]:
     """Remove one lab's containers (force, with volumes), networks and volumes.
 
-    Safe to run from two processes at once (objects that vanish meanwhile are skipped).
+    Safe to run from two processes at once: objects that vanish meanwhile are skipped, and a container
+    another process is removing is waited for (the engine's ``wait`` until ``removed``, at most ``wait_s``
+    seconds), so when this returns the lab is gone whoever removed it. Before, two reapers racing on one
+    orphan made the loser return while the winner was still removing it (its networks still had
+    endpoints), and a start that "reaped before it made its networks" left the orphan standing.
     Returns (containers, networks) removed by this call.
     """
     f = {"label": f"{L.LAB}={lab_id}"}
+    busy: list[str] = []
 
     def remove(c: dict) -> int:
         try:
@@ -79,11 +84,22 @@ def remove_lab(client: docker.DockerClient, lab_id: str) -> tuple[int, int]:
         except APIError as e:
             if not _gone_or_busy(e):
                 raise
+            if e.status_code != 404:
+                busy.append(c["Id"])
             return 0
+
+    def removed_by_someone_else(cid: str) -> None:
+        try:
+            client.api.wait(cid, timeout=wait_s, condition="removed")
+        except NotFound:
+            pass
+        except Exception:       # the wait's own timeout: the engine is stuck; the network step says so
+            pass
 
     containers = client.api.containers(all=True, filters=f)
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(containers)))) as pool:   # the engine stops them in parallel
         nc = sum(pool.map(remove, containers))
+        list(pool.map(removed_by_someone_else, busy))
     nn = 0
     for n in client.api.networks(filters=f):
         try:

@@ -73,3 +73,26 @@ def test_leftovers_of_a_killed_run_are_reaped_by_the_next_start(lab_docker):
     with Lab(TOPO) as lab:
         assert lab.id != lab_id
         assert labelled(lab_docker, lab_id) == (0, 0)
+
+
+def test_two_removers_of_one_lab_both_return_only_when_it_is_gone(lab_docker):
+    """Two reapers racing on one orphan (two lab starts at once under xdist): the one that finds the
+    containers already being removed waits for them instead of returning with the lab still there."""
+    import docker as docker_py
+    from concurrent.futures import ThreadPoolExecutor
+    from lab.runtime.images import ensure_node_image
+    image = ensure_node_image(lab_docker)
+    for attempt in range(3):
+        lab_id = f"race{attempt}x"
+        labels = {L.LAB: lab_id}
+        net = lab_docker.networks.create(f"kalab-{lab_id}-lan", labels=labels)
+        try:
+            for i in range(3):       # keepalived-like PID 1 that ignores SIGTERM: removal takes a moment
+                lab_docker.containers.run(image, entrypoint=["sleep", "infinity"], detach=True, labels=labels,
+                                          network=net.name, name=f"kalab-{lab_id}-n{i}")
+            clients = [docker_py.from_env(), docker_py.from_env()]
+            with ThreadPoolExecutor(2) as pool:
+                left = list(pool.map(lambda c: (remove_lab(c, lab_id), labelled(c, lab_id))[1], clients))
+            assert left == [(0, 0), (0, 0)], f"attempt {attempt}: a remover returned with the lab still there: {left}"
+        finally:
+            remove_lab(lab_docker, lab_id)
