@@ -124,7 +124,7 @@ def _allowed(reports: Sequence[Event], t_issued: float, t_done: float, field: st
 
 
 def compare_node(events: Sequence[Event], node: str, addresses: Iterable[str], dump: Mapping[str, Any],
-                 t_issued: float, t_done: float, *, captured: bool, unicast: Mapping[str, bool],
+                 t_issued: float, t_done: float, *, captured_from: Optional[float], unicast: Mapping[str, bool],
                  vrids: Optional[Mapping[str, int]] = None) -> list[Finding]:
     """Compare one node's record with its dump.
 
@@ -134,8 +134,10 @@ def compare_node(events: Sequence[Event], node: str, addresses: Iterable[str], d
         dump: instance name -> an object with ``state``, ``effective_priority``, ``vrid``, ``stats``
             (``lab.runtime.dump.InstanceDump``).
         t_issued, t_done: host monotonic seconds just before the dump was asked for and once it was read.
-        captured: whether the lab captured adverts on the node's networks; unicast: instance -> True when
-            it has unicast peers; vrids: instance -> vrid (default: the dump's).
+        captured_from: since when (host s) the lab has captured adverts on all of the node's networks
+            (``-inf``: since before any keepalived started; None: no capture). A capture that began after
+            the node's process started may have missed its first adverts: not comparable, said so.
+        unicast: instance -> True when it has unicast peers; vrids: instance -> vrid (default: the dump's).
     """
     addrs = {str(a) for a in addresses}
     start = run_start(events, node, t_done)
@@ -155,7 +157,9 @@ def compare_node(events: Sequence[Event], node: str, addresses: Iterable[str], d
                                " or ".join(map(str, prios)), d.effective_priority))
         sent = (d.stats or {}).get("advert_sent")
         vrid = (vrids or {}).get(name, d.vrid)
-        why = ("the lab captured no adverts" if not captured
+        why = ("the lab captured no adverts" if captured_from is None
+               else f"the capture began {captured_from - start:.2f} s after this run of keepalived started "
+                    f"(its first adverts may be missing)" if captured_from > start
                else "unicast peers: the capture sees multicast adverts only" if unicast.get(name)
                else f"fault(s) {', '.join(wire)} in this run may keep adverts off the wire or add some" if wire
                else "keepalived's dump has no advert_sent counter" if sent is None else "")

@@ -145,6 +145,8 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
             net, subnet = create_network(self.docker, f"kalab-{self.id}-{name}", net_labels, name, spec.subnet, spec.prefix())
             self.networks[name], self.subnets[name] = net, subnet
         self.docker.volumes.create(f"kalab-{self.id}-shared", labels=labels)
+        if self.capture is True and self._host_capture():   # before any keepalived: its first advert is recorded
+            self._start_captures(path="host")
         if self.capture == "sidecar":       # before any keepalived: the first advert is recorded too
             self._start_sidecar(labels)
         if self.keep:
@@ -157,7 +159,7 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
                 self.nodes[n] = f.result()
         self.started_at = time.monotonic()
         self.history.meta.update(self.self_description())
-        if self.capture is True:
+        if self.capture is True:        # networks the host path could not take: the container path needs a node
             self._start_captures()
         return self
 
@@ -224,17 +226,41 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         except Exception as e:
             self.history.append("note", text=f"no advert capture: {e}")
 
-    def _start_captures(self) -> None:
-        """Record VRRP adverts on every lab network; a missing capture is noted, not fatal."""
+    def _host_capture(self) -> bool:
+        """Whether the host path can capture (root, local engine): then it needs no node and starts first."""
+        import os
+
+        from .runtime.capture import engine_is_local
+        return os.geteuid() == 0 and engine_is_local()
+
+    def captured_from(self) -> Optional[float]:
+        """Since when (host monotonic s) adverts are recorded on every lab network: ``-inf`` with the capture
+        sidecar (started before any keepalived), the latest start of the in-process captures, None when some
+        network has no capture (lab.crosscheck compares adverts only from there)."""
+        if self.capture == "sidecar":
+            return float("-inf")
+        starts = {c.network: c.started_at for c in self.captures if c.started_at is not None}
+        if not self.networks or set(starts) != set(self.networks):
+            return None
+        return max(starts.values())
+
+    def _start_captures(self, path: str = "auto") -> None:
+        """Record VRRP adverts on every lab network that has no capture yet; a missing capture is noted,
+        not fatal. ``path="host"`` (before the nodes exist) tries the host path only and leaves a network
+        it cannot capture on to the call after the nodes (lab.runtime.capture.start_capture)."""
         from .runtime.capture import start_capture
+        have = {c.network for c in self.captures}
         for net in self.networks:
+            if net in have:
+                continue
             try:
-                c = start_capture(self.history, net, self.networks[net], self.nodes_on(net),
+                c = start_capture(self.history, net, self.networks[net], self.nodes_on(net), path=path,
                                   wall_offset=self._engine_clock().wall)
                 self.captures.append(c)
                 self.history.append("note", text=f"capturing VRRP adverts on {net} ({c.path}: {c.where})")
             except Exception as e:
-                self.history.append("note", text=f"no advert capture on {net}: {e}")
+                if path != "host":
+                    self.history.append("note", text=f"no advert capture on {net}: {e}")
 
     def _create_node(self, name: str, hosts: dict, labels: dict[str, str]) -> "Node":
         from docker.types import EndpointConfig, LogConfig
@@ -285,7 +311,7 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
     def _engine_clock(self):
         """The engine host's clocks against this host's (one kernel for every container): a measured node's."""
         from .runtime.clock import LOCAL
-        return next((n.clock for n in self.keepalived_nodes() if n.clock.samples), LOCAL)
+        return next((n.clock for n in self.nodes.values() if n.kind == "keepalived" and n.clock.samples), LOCAL)
 
     def _measure_clock(self, node: "Node") -> None:
         """On a remote engine, measure the node's clocks against this host's (lab.runtime.clock) and record

@@ -62,7 +62,7 @@ class ObserveMixin:
         from .runtime.dump import dump_json
         from .runtime.node_events import EVENTS_LOG
 
-        captured = bool(getattr(self, "captures", None)) or getattr(self, "capture", None) == "sidecar"
+        captured_from = self.captured_from()
         view = RunningView(self.topology, getattr(self, "configs", {}) or {})
         findings: list = []
         for node in self.keepalived_nodes():
@@ -85,7 +85,7 @@ class ObserveMixin:
 
             def compare():
                 return compare_node(self.history.events(), node.name, addrs, dump, t_issued, t_done,
-                                    captured=captured, unicast=unicast)
+                                    captured_from=captured_from, unicast=unicast)
 
             def short(fs):
                 return any(f.item == "advert_sent" and f.ok is False for f in fs)

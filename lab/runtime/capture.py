@@ -102,6 +102,8 @@ class Capture:
         self._node = None
         self._stopped = threading.Event()
         self._wall_to_mono = time.time() - time.monotonic()
+        #: host monotonic s from which every advert on the network is recorded (None until it captures)
+        self.started_at: Optional[float] = None
 
     def _record(self, pkt, t: Optional[float] = None) -> None:
         pkt = _as_ether(pkt)
@@ -145,6 +147,7 @@ class Capture:
             err = getattr(self._sniffer, "exception", None)
             self._sniffer = None
             raise RuntimeError(f"capture on {iface} did not start: {err}")
+        self.started_at = time.monotonic()
         return self
 
     # ---------------------------------------------------------------- container path
@@ -176,7 +179,8 @@ class Capture:
         self._thread = threading.Thread(target=run, name=f"kalab-capture-{self.network}", daemon=True)
         self._thread.start()
         # the pcap header arrives as soon as tcpdump has opened the interface
-        ready.wait(10)
+        if ready.wait(10):
+            self.started_at = time.monotonic()
         return self
 
     def stop(self) -> None:
