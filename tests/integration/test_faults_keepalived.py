@@ -42,8 +42,8 @@ def test_sigterm_hands_over_after_skew_time_and_sigkill_after_master_down_interv
     assert lab.vip_holders("VI_1") == ["b"]
 
     term.heal()                                 # start a again: it preempts b
-    back = lab.wait_for_transition("VI_1", "MASTER", node="a", since=term.healed_at,
-                                   timeout=lab.convergence_deadline("VI_1"))
+    back = lab.wait_for_transition("VI_1", "MASTER", node="a", since=term.heal_issued_at,
+                                   clock_from=term.healed_at, timeout=lab.convergence_deadline("VI_1"))
     assert [a for a, _ in _fault_events(lab, term.name)] == ["apply", "heal"]
 
     kill = lab.fault("sigkill", "a")
@@ -123,13 +123,14 @@ def test_stop_is_graceful_and_restart_brings_the_master_back(lab):
     assert ev.t - stop.issued_at <= SKEW_B + MARGIN, "docker stop sends SIGTERM: priority-0 advert, skew time"
     assert lab.node("a").status() == "exited"
     stop.heal()
-    lab.wait_for_transition("VI_1", "MASTER", node="a", since=stop.healed_at, timeout=lab.convergence_deadline("VI_1"))
+    lab.wait_for_transition("VI_1", "MASTER", node="a", since=stop.heal_issued_at, clock_from=stop.healed_at,
+                                timeout=lab.convergence_deadline("VI_1"))
 
     restart = lab.fault("restart", "a")
     restart.apply()                             # stop (graceful) + start
     lab.wait_for_transition("VI_1", "MASTER", node="b", since=restart.issued_at, clock_from=restart.applied_at, timeout=SKEW_B + MARGIN + 10)
-    back = lab.wait_for_transition("VI_1", "MASTER", node="a", since=restart.applied_at,
-                                   timeout=lab.convergence_deadline("VI_1"))
+    back = lab.wait_for_transition("VI_1", "MASTER", node="a", since=restart.issued_at,
+                                   clock_from=restart.applied_at, timeout=lab.convergence_deadline("VI_1"))
     assert back["priority"] == 150
     restart.heal()
     assert lab.vip_holders("VI_1") == ["a"]
