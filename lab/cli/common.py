@@ -15,7 +15,8 @@ app = typer.Typer(add_completion=True, no_args_is_help=True,
                   help="keepalived-lab: real keepalived + nginx on Docker, faults, and checks against the rules.")
 # node names like a and b: ":a:" is not an emoji here; piped output is never cut to 80 columns
 console = Console(emoji=False, width=None if sys.stdout.isatty() else max(int(os.environ.get("COLUMNS") or 0), 200))
-err_console = Console(emoji=False, stderr=True)
+#: errors and notes: never hard-wrapped (a wrapped path cannot be copied; the terminal wraps long lines)
+err_console = Console(emoji=False, stderr=True, soft_wrap=True)
 
 
 def _version(value: bool) -> None:

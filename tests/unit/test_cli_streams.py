@@ -14,7 +14,10 @@ def kalab(*args):
 
 
 def test_an_error_goes_to_stderr_only(tmp_path):
-    bad = tmp_path / "bad.yaml"
+    # a long path (xdist's temporary folders are): the message is not wrapped, so the path stays one piece
+    d = tmp_path / ("deep-" * 20)
+    d.mkdir()
+    bad = d / "bad.yaml"
     bad.write_text("name: bad\nnetworks:\n  lan: {}\nnodes:\n  a:\n    interfaces: {eth0: {network: lan}}\n"
                    "    advert_intt: 1\n")
     r = kalab("render", str(bad), "a")
