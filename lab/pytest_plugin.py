@@ -142,7 +142,12 @@ def pytest_runtest_makereport(item: pytest.Item, call):
     rep = yield
     item.stash.setdefault(_PHASE_KEY, {})[rep.when] = rep
     if "lab_factory" in getattr(item, "fixturenames", ()):
-        _timing_entry(item)["duration"] += rep.duration
+        entry = _timing_entry(item)
+        entry["duration"] += rep.duration
+        if rep.when == "setup":             # when and where it ran: how the run's concurrency played out
+            import os
+            entry["started"] = round(rep.start, 3)
+            entry["worker"] = os.environ.get("PYTEST_XDIST_WORKER", "main")
         if rep.failed and call.excinfo is not None:
             from .runtime.engine import engine_unreachable
             if engine_unreachable(call.excinfo.value):    # one line instead of urllib3's chained tracebacks
@@ -354,7 +359,8 @@ def _timing_totals(config: pytest.Config) -> dict:
     out = {"session_wall": time.monotonic() - tm["session_start"],
            "lab_tests": len(tests), "labs": sum(t["labs"] for t in tests.values()),
            "lab_tests_duration": sum(t["duration"] for t in tests.values()),
-           "protocol_waits": sum(t["protocol"] for t in tests.values())}
+           "protocol_waits": sum(t["protocol"] for t in tests.values()),
+           "workers": len({t.get("worker", "main") for t in tests.values()})}
     p = out["protocol_waits"]          # None: no protocol wait to compare with (a lab test that waited on none)
     out["wall_per_protocol"] = out["session_wall"] / p if p else None
     out["lab_tests_per_protocol"] = out["lab_tests_duration"] / p if p else None
@@ -373,7 +379,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     terminalreporter.write_line(
         f"keepalived-lab time: {tot['lab_tests']} lab tests ({tot['labs']} labs) took {tot['lab_tests_duration']:.1f} s; "
         f"the protocol waits they needed {tot['protocol_waits']:.1f} s (ratio {_ratio(tot['lab_tests_per_protocol'])}); "
-        f"session wall {tot['session_wall']:.1f} s (ratio {_ratio(tot['wall_per_protocol'])})")
+        f"session wall {tot['session_wall']:.1f} s, lab tests on {tot['workers']} worker(s) (ratio {_ratio(tot['wall_per_protocol'])})")
     cc = config.stash[_TIMING_KEY].get("crosscheck")
     if cc and cc["labs"]:
         terminalreporter.write_line(
