@@ -159,7 +159,7 @@ def compare_node(events: Sequence[Event], node: str, addresses: Iterable[str], d
         vrid = (vrids or {}).get(name, d.vrid)
         why = ("the lab captured no adverts" if captured_from is None
                else f"the capture began {captured_from - start:.2f} s after this run of keepalived started "
-                    f"(its first adverts may be missing)" if captured_from > start
+                    f"(its first adverts may be missing)" if captured_from > _silent_until(reports, start)
                else "unicast peers: the capture sees multicast adverts only" if unicast.get(name)
                else f"fault(s) {', '.join(wire)} in this run may keep adverts off the wire or add some" if wire
                else "keepalived's dump has no advert_sent counter" if sent is None else "")
@@ -178,6 +178,13 @@ def compare_node(events: Sequence[Event], node: str, addresses: Iterable[str], d
                            "" if lo <= sent <= hi else
                            f"adverts from {'/'.join(sorted(addrs))} vrid {vrid} captured since the run's first report"))
     return out
+
+
+def _silent_until(reports: Sequence[Event], start: float) -> float:
+    """Until when the run certainly sent no advert: its first report, when that is BACKUP (a backup sends
+    none, RFC 3768 §6.4.2; the first advert comes with the move to MASTER); otherwise its start."""
+    first = next((e for e in reports if e.kind == "state"), None)
+    return first.t if first is not None and first.get("state") == "BACKUP" else start
 
 
 def summary(findings: Sequence[Finding]) -> dict[str, int]:

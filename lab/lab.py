@@ -145,8 +145,13 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
             net, subnet = create_network(self.docker, f"kalab-{self.id}-{name}", net_labels, name, spec.subnet, spec.prefix())
             self.networks[name], self.subnets[name] = net, subnet
         self.docker.volumes.create(f"kalab-{self.id}-shared", labels=labels)
-        if self.capture is True and self._host_capture():   # before any keepalived: its first advert is recorded
-            self._start_captures(path="host")
+        early = None
+        if self.capture is True and self._host_capture():
+            # before any keepalived sends (its first advert is recorded), alongside the node starts (the capture's
+            # first start in a process imports scapy: seconds on a loaded machine, kept out of the start's time)
+            early = threading.Thread(target=self._start_captures, kwargs={"path": "host"}, daemon=True,
+                                     name=f"kalab-capture-start-{self.id}")
+            early.start()
         if self.capture == "sidecar":       # before any keepalived: the first advert is recorded too
             self._start_sidecar(labels)
         if self.keep:
@@ -159,6 +164,8 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
                 self.nodes[n] = f.result()
         self.started_at = time.monotonic()
         self.history.meta.update(self.self_description())
+        if early is not None:
+            early.join()
         if self.capture is True:        # networks the host path could not take: the container path needs a node
             self._start_captures()
         return self

@@ -161,6 +161,13 @@ def test_a_capture_that_began_after_the_run_started_is_not_compared():
     # capture saw 6, and the cross-check called the lab's record wrong
     late = check(life(5), dump(sent=6), captured=3.8)["advert_sent"]     # the first advert was at 3.5
     assert late.ok is None and "capture began 3.80 s after" in late.why
+    # began after the start but while the node was still BACKUP (0.5 s: it sends nothing there): complete
+    assert check(life(5), dump(sent=6), captured=0.4)["advert_sent"].ok is False
+    assert check(life(5), dump(sent=5), captured=0.5)["advert_sent"].ok is True
+    assert check(life(5), dump(sent=5), captured=0.6)["advert_sent"].ok is None
+    # a node whose first report is MASTER (state MASTER, priority 255) may have sent before it: from its start
+    master_first = [e for e in life(5) if e.get("state") != "BACKUP"]
+    assert check(master_first, dump(sent=5), captured=0.3)["advert_sent"].ok is None
     assert check(life(5), dump(sent=5), captured=0.0)["advert_sent"].ok is True       # began with the run
     assert check(life(5), dump(sent=6), captured=0.0)["advert_sent"].ok is False      # and still judged
     # a later run of keepalived (restarted after the capture began) is compared again

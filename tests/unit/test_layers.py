@@ -24,7 +24,7 @@ PKG = ROOT / "lab"
 
 #: package (or module) -> layer; a module may import its own package and lower layers only
 LAYERS = {
-    "lab.errors": 0, "lab.timers": 0, "lab.events": 0, "lab.priority": 0,
+    "lab.errors": 0, "lab.timers": 0, "lab.events": 0, "lab.priority": 0, "lab.workers": 0,
     "lab.history": 1,
     "lab.kaconf": 2,
     "lab.topology": 3,
@@ -38,7 +38,7 @@ LAYERS = {
 }
 
 #: pure layers: importing them must not load Docker or testcontainers
-PURE = ["lab.errors", "lab.timers", "lab.events", "lab.history", "lab.kaconf", "lab.topology", "lab.election",
+PURE = ["lab.errors", "lab.timers", "lab.workers", "lab.events", "lab.history", "lab.kaconf", "lab.topology", "lab.election",
         "lab.judge", "lab.crosscheck"]
 
 
