@@ -21,8 +21,8 @@ INTEGRATION = Path(__file__).parent / "tests" / "integration"
 
 
 #: the longest tests (each a minute or more with workers: --durations), started first
-FIRST = ("test_record_complete.py", "test_signals.py", "test_remote_engine.py", "test_xdist_summary.py",
-         "test_exec_complete.py", "test_engine_gone.py", "test_journal.py")
+FIRST = ("test_remote_engine.py", "test_record_complete.py", "test_xdist_summary.py", "test_exec_complete.py",
+         "test_signals.py", "test_cli.py", "test_plugin_failure.py", "test_engine_gone.py", "test_faults_probe.py")
 
 
 def pytest_xdist_auto_num_workers(config):
