@@ -126,10 +126,29 @@ def deadline(history: History, ev: Event, exp: Expectation, margin: float, start
         # recorded once the new run is up: its timers run from the event, no container start to allow for
         d = min(d, ev.t + max(0.0, exp.latest - startup) + margin)
     if is_start(ev):
-        ready = ready_event(history, ev)
-        if ready is not None:
-            d = min(d, ready.t + max(0.0, exp.latest - startup) + margin)
+        # the election's timers run from this node's keepalived start and from the expected master's, if
+        # that was still starting too (ready after this node's: its own MDI counts from its own ready)
+        readies = [ready_event(history, s) for s in _starting(history, ev, set(_allows(exp)) | {ev["node"]})]
+        if readies and all(r is not None for r in readies):
+            d = min(d, max(r.t for r in readies) + max(0.0, exp.latest - startup) + margin)
     return d
+
+
+def _starting(history: History, ev: Event, nodes: set[str]) -> list[Event]:
+    """The start events of ``nodes`` whose keepalived was not yet ready at ``ev`` (``ev`` itself included)."""
+    out = []
+    for n in sorted(nodes):
+        last = None
+        for e in history.events("node", node=n):
+            if e.t > ev.t:
+                break
+            if is_start(e):
+                last = e
+            elif e.get("action") in ("ready", "kill", "exited", "died", "stop"):
+                last = None          # ready before ev (or gone): nothing of its start is in progress
+        if last is not None:
+            out.append(last)
+    return out
 
 
 def _allows(exp: Expectation) -> frozenset[str]:

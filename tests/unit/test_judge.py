@@ -119,6 +119,27 @@ def test_defect4_but_the_lower_node_may_not_keep_the_vip():
     assert verdict(rows).verdict is Verdict.VIOLATED
 
 
+def test_the_start_window_runs_from_the_expected_masters_own_start_up():
+    # CI under -n 4 (lab 40fa01de): a started first but its keepalived was ready 1.2 s after b's; b won
+    # the race, a preempted once its own MDI ran out (6.179 s). The window after `b up` ran from *b*'s
+    # ready (1.524 + MDI(a) + margin = 5.938 s) and called b's lawful interim mastership a violation;
+    # a cannot be MASTER before its own ready + MDI(a) (RFC 3768 §6.4.2; seed §2.2)
+    rows = [nd(0.276, "a", "start"), nd(0.313, "b", "start"), st(1.523, "b", "BACKUP", 100), nd(1.524, "b", "ready"),
+            st(2.757, "a", "BACKUP", 150), nd(2.762, "a", "ready"), st(5.132, "b", "MASTER", 100),
+            st(6.179, "b", "BACKUP", 100), st(6.179, "a", "MASTER", 150), END]
+    rep = verdict(rows)
+    assert rep.verdict is Verdict.HOLDS, [j.problem for j in rep.judgements]
+
+
+def test_but_the_expected_master_still_has_its_own_ready_plus_mdi():
+    rows = [nd(0.276, "a", "start"), nd(0.313, "b", "start"), st(1.523, "b", "BACKUP", 100), nd(1.524, "b", "ready"),
+            st(2.757, "a", "BACKUP", 150), nd(2.762, "a", "ready"), st(5.132, "b", "MASTER", 100),
+            st(2.762 + MDI_A + 1.2, "b", "BACKUP", 100), st(2.762 + MDI_A + 1.2, "a", "MASTER", 150), END]
+    rep = verdict(rows)
+    assert rep.verdict is Verdict.VIOLATED
+    assert any("at the deadline" in j.problem for j in rep.failures), [j.problem for j in rep.failures]
+
+
 # ---- three verdicts
 def test_an_input_without_a_rule_cannot_be_judged_and_says_why():
     rows = START + [fault(10.0, "rogue-client", "rogue", "client", unmodelled="forged adverts: no rule"), END]
