@@ -124,11 +124,21 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         from .runtime.images import ensure_node_image
         from .runtime.network import create_network
 
+        t_begin = time.monotonic()
+        #: where the start's time went: phase -> seconds since start() began (bench/ reads it)
+        self.start_phases: dict[str, float] = {}
+
+        def phase(name: str) -> None:
+            self.start_phases[name] = round(time.monotonic() - t_begin, 4)
+        self._phase = phase
         self.docker = ensure_engine(install=False)
+        phase("engine")
         reaped = reap_orphans(self.docker)
+        phase("reap")
         if reaped:
             self.say(f"removed {len(reaped)} leftover lab(s) of crashed runs: {', '.join(reaped)}")
         self.image = ensure_node_image(self.docker)
+        phase("image")
         if not self.keep and not self._atexit:
             atexit.register(self.stop)
             self._atexit = True
@@ -144,7 +154,9 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         for name, spec in self.topology.networks.items():
             net, subnet = create_network(self.docker, f"kalab-{self.id}-{name}", net_labels, name, spec.subnet, spec.prefix())
             self.networks[name], self.subnets[name] = net, subnet
+        phase("networks")
         self.docker.volumes.create(f"kalab-{self.id}-shared", labels=labels)
+        phase("volume")
         early = None
         if self.capture is True and self._host_capture():
             # before any keepalived sends (its first advert is recorded), alongside the node starts (the capture's
@@ -162,12 +174,15 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
             futs = {n: pool.submit(self._create_node, n, hosts, labels) for n in self.topology.nodes}
             for n, f in futs.items():
                 self.nodes[n] = f.result()
+        phase("nodes")
         self.started_at = time.monotonic()
         self.history.meta.update(self.self_description())
         if early is not None:
             early.join()
         if self.capture is True:        # networks the host path could not take: the container path needs a node
             self._start_captures()
+        phase("captures")
+        self.history.meta["start_phases"] = self.start_phases
         return self
 
     def _engine_knows(self, container_id: str) -> bool:
@@ -304,6 +319,7 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         t_issued = time.monotonic()        # a start is stamped when issued: keepalived's first report may
         with without_reaper():
             dc.start()                     # carry an earlier stamp than the engine call's return
+        self._phase(f"{name}: created and started")
         container = dc.get_wrapped_container()
         for itf, i in itfs[1:]:
             self.networks[i.network].connect(container, ipv4_address=str(addrs[itf]), aliases=[name])
@@ -313,6 +329,7 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         node.follow_events()
         if spec.kind == "keepalived":
             node.watch_ready()
+        self._phase(f"{name}: followed")
         return node
 
     def _engine_clock(self):
