@@ -2,14 +2,26 @@
 
 A lab test spends most of its time waiting on VRRP timers (the master down interval, advert
 intervals) with idle CPUs, so more workers than cores pay until the engine and the containers
-saturate the CPUs. Measured on the project's CI kind of machine (2 cores, 24 GiB; bench/RESULTS.md,
-"suite with workers"): the whole suite took 29.0 min serially, 11.5 min with 4 workers and
-:data:`MEASURED` below with more; the best count per core is :data:`PER_CORE`.
+saturate the CPUs. Measured with the whole suite (about 770 tests, 126 lab tests whose protocol
+waits add up to about 900 s) on the project's CI kind of machine (2 cores, 24 GiB), 2026-12-03:
+
+=========  ==========  ===================  =============================================
+workers    wall        wall / protocol      what went wrong
+=========  ==========  ===================  =============================================
+serial     1740 s      1.95                 nothing
+4          565 s       0.60                 nothing the load caused (one judge defect, fixed)
+6          486 s       0.51                 load average 16: a keepalived that missed its own
+                                            advert timing (judged violated), a start race lost
+                                            by 0.7 s, an inner pytest run too slow
+=========  ==========  ===================  =============================================
+
+So :data:`PER_CORE` is 2: at 3 per core the CPUs, not the timers, set the pace, and keepalived on a
+starved node stops behaving as the rules say (a test of the machine, not of the config).
 
 Memory bounds it too: a worker holds its Python process (~150 MB) and up to a few labs of three
 containers (~17 MB each, engine stats), so :data:`MIB_PER_WORKER` is a generous budget per worker.
 
-``KALAB_WORKERS=N`` overrides the choice (``1`` runs serially).
+``KALAB_WORKERS=N`` overrides the choice (``1`` runs one worker).
 """
 from __future__ import annotations
 

@@ -337,6 +337,14 @@ class ElectionModel(ProtocolMixin):
                 # starting node takes over after its master down interval (man 5 keepalived.conf preempt_delay)
                 lo = min(mdi(n) + (spec[n].effective_preempt_delay if prev else 0.0) for n in takers)
                 hi = self.startup + max(mdi(n) + spec[n].effective_preempt_delay for n in takers)
+                if not prev and any(spec[n].effective_preempt_delay for n in takers):
+                    # no master yet: a lower node may win the start race first (its own MDI); a taker with
+                    # preempt_delay then accepts its adverts for the delay after first hearing it, and takes
+                    # over when its master down timer next runs out (R_PREEMPT_DELAY, R_STARTUP)
+                    first_lower = max((mdi(c) for c in self.candidates(i) if c not in takers), default=0.0)
+                    hi = max(hi, self.startup + first_lower
+                             + max(spec[n].effective_preempt_delay + mdi(n) for n in takers))
+                    rules.append(R_PREEMPT_DELAY)
                 if any(n != ev.node for n in takers):   # another node preempts nobody; startup races
                     lo = 0.0
             elif ev.node in self.candidates(i):

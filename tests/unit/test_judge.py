@@ -140,6 +140,32 @@ def test_but_the_expected_master_still_has_its_own_ready_plus_mdi():
     assert any("at the deadline" in j.problem for j in rep.failures), [j.problem for j in rep.failures]
 
 
+def delayed_pair():
+    return {"VI_1": {"a": InstanceSpec("a", "VI_1", priority=150, preempt_delay=5.0),
+                     "b": InstanceSpec("b", "VI_1", priority=100)}}
+
+
+RACE_WITH_DELAY = [nd(0.453, "a", "start"), nd(0.456, "b", "start"), st(2.492, "b", "BACKUP", 100),
+                   nd(2.492, "b", "ready"), nd(2.739, "a", "ready"), st(2.773, "a", "BACKUP", 150),
+                   st(6.103, "b", "MASTER", 100)]
+
+
+def test_a_start_race_lost_with_preempt_delay_preempts_after_the_delay_and_a_master_down_interval():
+    # CI -n 4 (lab 406ed502): b won the start race by 50 ms; a (preempt_delay 5) accepted b's adverts for
+    # 5 s after first hearing the lower master (6.1 s), then its master down timer ran out (13.53 s). The
+    # window ran from a's start + MDI(a) + delay only, as if no lower master could appear first
+    # (man 5 keepalived.conf preempt_delay: seconds after startup or seeing a lower priority master)
+    rows = RACE_WITH_DELAY + [st(13.528, "b", "BACKUP", 100), st(13.530, "a", "MASTER", 150), END]
+    rep = judge(hist(*rows), delayed_pair(), margin=1.0, startup=15.0)
+    assert rep.verdict is Verdict.HOLDS, [j.problem for j in rep.judgements]
+
+
+def test_but_not_later_than_the_lower_masters_timer_plus_the_delay_plus_a_master_down_interval():
+    late = 2.739 + MDI_B + 5.0 + MDI_A + 1.0 + 0.5        # a's ready, b's MDI, the delay, a's MDI, margin
+    rows = RACE_WITH_DELAY + [st(late, "b", "BACKUP", 100), st(late, "a", "MASTER", 150), END]
+    assert judge(hist(*rows), delayed_pair(), margin=1.0, startup=15.0).verdict is Verdict.VIOLATED
+
+
 # ---- three verdicts
 def test_an_input_without_a_rule_cannot_be_judged_and_says_why():
     rows = START + [fault(10.0, "rogue-client", "rogue", "client", unmodelled="forged adverts: no rule"), END]
