@@ -166,8 +166,10 @@ def compare_node(events: Sequence[Event], node: str, addresses: Iterable[str], d
         if why:
             out.append(Finding(node, name, "advert_sent", None, keepalived=sent, why=why))
             continue
-        # from the start of the process: its first advert (on becoming MASTER) precedes its notify_fifo line
-        first = start
+        # from the start of the process: its first advert (on becoming MASTER) precedes its notify_fifo line;
+        # a run that began in BACKUP sent nothing before that report, while the process it replaced (a VRRP
+        # child killed after the fault was issued) may still have sent one
+        first = _silent_until(reports, start)
         if _restarted_in_one_call(events, node, start):     # the old process's last adverts come after the event
             first = next((e.t for e in reports if e.kind == "state" and e.get("state") not in ("STOP", "DELETED")), start)
         mine = [e.t for e in events if e.kind == "advert" and e.get("src") in addrs and e.get("vrid") == vrid

@@ -173,3 +173,17 @@ def test_a_capture_that_began_after_the_run_started_is_not_compared():
     # a later run of keepalived (restarted after the capture began) is compared again
     evs = life(2) + life(3, start=10.0)
     assert check(evs, dump(sent=3), captured=3.8)["advert_sent"].ok is True
+
+
+def test_the_old_childs_last_advert_after_the_kill_was_issued_is_not_the_new_childs():
+    # CI -n 4: kill-vrrp-child issued at 8.76 s; the old child (MASTER) still sent one advert (8.99 s) before
+    # the exec killed it; the new child started in BACKUP (9.33 s), so it sent nothing before that report
+    evs = life(6) + [ev("fault", 9.9, name="f1", action="apply", target="a", fault_kind="kill-vrrp-child",
+                        t_issued=8.76),
+                     ev("state", 9.33, node="a", instance="VI_1", state="BACKUP", priority=150),
+                     ev("advert", 12.75, src=A, vrid=51, priority=150),
+                     ev("state", 12.756, node="a", instance="VI_1", state="MASTER", priority=150),
+                     ev("advert", 13.75, src=A, vrid=51, priority=150)]
+    evs.append(ev("advert", 8.99, src=A, vrid=51, priority=150))      # life(6): adverts 3.5 .. 8.5
+    assert check(evs, dump(sent=2))["advert_sent"].ok is True
+    assert check(evs, dump(sent=3))["advert_sent"].ok is False
