@@ -9,7 +9,8 @@ Expected values from RFC 3768, written before running:
   0.609 s for b); §6.4.3: a MASTER receiving priority 0 sends an advert at once and stays MASTER,
   which resets the backups' timers: with a live master, forged priority-0 adverts change nothing.
 * §7.1: a receiver MUST discard an advert whose authentication, VRID (no such virtual router),
-  version or advert interval does not match; keepalived logs it.
+  version or advert interval does not match; keepalived logs it. keepalived 2.2.7 disagrees in one
+  respect (strict xfail, SILENCED): its master falls silent while such adverts keep arriving.
 """
 import pytest
 
@@ -56,20 +57,45 @@ def test_rogue_priority_255_takes_mastership_and_priority_0_is_answered_by_the_m
     assert lab.vip_holders("VI_1") == ["a"]
 
 
+MDI_B = 3 * ADVERT_INT + (256 - 100) / 256
+#: how long the malformed adverts flow: longer than b's master down interval plus an advert, so that
+#: whether a goes on advertising decides the outcome, not how long the engine took to start the sender
+FLOOD = MDI_B + 2 * ADVERT_INT
+
+
+class MasterFellSilent(AssertionError):
+    """The master sent no advert of its own while discarded adverts arrived (see SILENCED)."""
+
+
+#: daemon and docs disagree (measured: no advert from a for 3.6 s of a 0.2 s flood, b MASTER until a
+#: answered its advert; the wrong-VRID flood does not do it, as keepalived drops it before the instance)
+SILENCED = pytest.mark.xfail(strict=True, raises=MasterFellSilent, reason=(
+    "RFC 3768 §7.1: an advert that fails these checks is discarded, so it changes nothing; keepalived 2.2.7's "
+    "MASTER sends no advert of its own while such adverts for its VRID arrive faster than its advert_int "
+    "(keepalived's own advert_sent counter agrees), so b's master down interval runs out and b becomes "
+    "MASTER until a answers b's advert"))
+
+
 @pytest.mark.parametrize("wrong,log_hint", [
-    ({"auth_pass": "wrongpw"}, "pass"),
-    ({"vrid": 64}, None),
-    ({"version": 3}, "version"),
-    ({"advert_int": 3}, "interval"),
-], ids=["wrong-auth", "wrong-vrid", "vrrpv3", "wrong-advert-int"])
+    pytest.param({"auth_pass": "wrongpw"}, "pass", marks=SILENCED, id="wrong-auth"),
+    pytest.param({"vrid": 64}, None, id="wrong-vrid"),
+    pytest.param({"version": 3}, "version", marks=SILENCED, id="vrrpv3"),
+    pytest.param({"advert_int": 3}, "interval", marks=SILENCED, id="wrong-advert-int"),
+])
 def test_malformed_rogue_adverts_are_ignored(lab, wrong, log_hint):
     assert lab.wait_for_master("VI_1").name == "a"
     f = lab.fault("rogue", "attacker", priority=255, interval=0.2, **wrong)
     f.apply()
-    changed = lab.history.wait_for(lambda h: h.events("state", node="a", since=f.issued_at), ADVERT_INT + MARGIN, slack=MARGIN)
+    changed = lab.history.wait_for(lambda h: h.events("state", since=f.issued_at), FLOOD, slack=MARGIN)
+    t_end = lab.history.events()[-1].t
+    a_ip = str(lab.node("a").address)
+    own = [e for e in lab.history.events("advert", src=a_ip, since=f.applied_at) if e.t <= t_end]
     f.heal()
-    assert not changed, f"a priority-255 advert with {wrong} was accepted: {changed}"
-    assert lab.vip_holders("VI_1") == ["a"]
     if log_hint:
         logs = lab.node("a").logs(tail=40).lower()
         assert log_hint in logs, f"keepalived should log the discarded advert ({log_hint!r}):\n{logs[-800:]}"
+    if changed and len(own) < (t_end - f.applied_at) / ADVERT_INT - 1:
+        raise MasterFellSilent(f"a sent {len(own)} adverts in {t_end - f.applied_at:.1f} s of adverts with {wrong}; "
+                               f"then {changed[0].describe(lab.history.t0).strip()}")
+    assert not changed, f"an advert with {wrong} moved the election: {changed}"
+    assert lab.vip_holders("VI_1") == ["a"]
