@@ -43,11 +43,18 @@ def engine_unreachable(exc: BaseException) -> bool:
     return False
 
 
+#: seconds an engine call may take once the engine answered a ping (docker-py's own default): 16 labs
+#: starting at once made network creation take over 10 s (bench/ scale curve), a client error then
+OPERATION_TIMEOUT = 60.0
+
+
 def client_if_up(timeout: float = 10) -> docker.DockerClient | None:
-    """A client whose ping succeeds, or None."""
+    """A client whose ping succeeds within ``timeout`` s, or None; its later calls may take up to
+    :data:`OPERATION_TIMEOUT` s (a loaded engine is slow, not gone)."""
     try:
         c = docker.from_env(timeout=timeout)
         c.ping()
+        c.api.timeout = max(timeout, OPERATION_TIMEOUT)
         return c
     except (DockerException, OSError, Exception):  # docker-py raises several kinds on no socket
         return None
