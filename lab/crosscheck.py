@@ -157,9 +157,10 @@ def compare_node(events: Sequence[Event], node: str, addresses: Iterable[str], d
                                " or ".join(map(str, prios)), d.effective_priority))
         sent = (d.stats or {}).get("advert_sent")
         vrid = (vrids or {}).get(name, d.vrid)
+        silent = _silent_until(reports, start)
         why = ("the lab captured no adverts" if captured_from is None
                else f"the capture began {captured_from - start:.2f} s after this run of keepalived started "
-                    f"(its first adverts may be missing)" if captured_from > _silent_until(reports, start)
+                    f"(its first adverts may be missing)" if captured_from > silent
                else "unicast peers: the capture sees multicast adverts only" if unicast.get(name)
                else f"fault(s) {', '.join(wire)} in this run may keep adverts off the wire or add some" if wire
                else "keepalived's dump has no advert_sent counter" if sent is None else "")
@@ -169,7 +170,7 @@ def compare_node(events: Sequence[Event], node: str, addresses: Iterable[str], d
         # from the start of the process: its first advert (on becoming MASTER) precedes its notify_fifo line;
         # a run that began in BACKUP sent nothing before that report, while the process it replaced (a VRRP
         # child killed after the fault was issued) may still have sent one
-        first = _silent_until(reports, start)
+        first = silent
         if _restarted_in_one_call(events, node, start):     # the old process's last adverts come after the event
             first = next((e.t for e in reports if e.kind == "state" and e.get("state") not in ("STOP", "DELETED")), start)
         mine = [e.t for e in events if e.kind == "advert" and e.get("src") in addrs and e.get("vrid") == vrid

@@ -158,7 +158,8 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         self.docker.volumes.create(f"kalab-{self.id}-shared", labels=labels)
         phase("volume")
         early = None
-        if self.capture is True and self._host_capture():
+        from .runtime.capture import host_path_possible
+        if self.capture is True and host_path_possible():
             # before any keepalived sends (its first advert is recorded), alongside the node starts (the capture's
             # first start in a process imports scapy: seconds on a loaded machine, kept out of the start's time)
             early = threading.Thread(target=self._start_captures, kwargs={"path": "host"}, daemon=True,
@@ -247,13 +248,6 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
                                              "(recorded in the journal for as long as the lab runs)")
         except Exception as e:
             self.history.append("note", text=f"no advert capture: {e}")
-
-    def _host_capture(self) -> bool:
-        """Whether the host path can capture (root, local engine): then it needs no node and starts first."""
-        import os
-
-        from .runtime.capture import engine_is_local
-        return os.geteuid() == 0 and engine_is_local()
 
     def captured_from(self) -> Optional[float]:
         """Since when (host monotonic s) adverts are recorded on every lab network: ``-inf`` with the capture

@@ -42,6 +42,11 @@ def engine_is_local() -> bool:
     return not host or host.startswith("unix://")
 
 
+def host_path_possible() -> bool:
+    """Whether the host path can capture here (root and a local engine): it needs no lab node."""
+    return os.geteuid() == 0 and engine_is_local()
+
+
 def _as_ether(pkt):
     """Re-dissect a frame scapy could not type (a bridge without libpcap reports an odd link type)."""
     from scapy.layers.inet import IP
@@ -224,8 +229,7 @@ def start_capture(history: "History", network_name: str, docker_network: "Networ
     from .network import bridge_name
 
     cap = Capture(history, network_name)
-    host_ok = os.geteuid() == 0 and engine_is_local()
-    if path in ("auto", "host") and host_ok:
+    if path in ("auto", "host") and host_path_possible():
         iface = bridge_name(docker_network)
         try:
             return cap.start_host(iface)
