@@ -28,7 +28,7 @@ from .events import Event
 from .history import History
 from .judge import (Judgement, ModelReport, Verdict, deadline as model_deadline, failure_text, is_start, judge,
                     model_inputs, ready_event, timeline_tail)
-from .timers import MARGIN, STARTUP_ALLOWANCE
+from .timers import MARGIN, STARTUP_ALLOWANCE, TIMER_TOLERANCE
 
 __all__ = ["CheckFailed", "Checks", "Judgement", "ModelReport", "Verdict", "model_inputs", "timeline_tail"]
 
@@ -232,7 +232,8 @@ class Checks:
 
         Args:
             at_most: seconds; None: the model's ``latest`` for that event + margin.
-        Returns the measured takeover time (s). Raises CheckFailed.
+        Returns the measured takeover time (s) from when the input was in effect (its event); negative
+        when the takeover came before the input's call returned (a loaded engine). Raises CheckFailed.
         """
         inputs, _ = model_inputs(self.history, self.topology.keepalived_nodes())
         disruptive = [e for e, mevs in inputs      # keepalived's own script reports are no input of the test
@@ -246,7 +247,8 @@ class Checks:
         if at_most is None:
             ev, exp = self.expectation(instance)
             at_most = (exp.latest if exp else 0.0) + self.margin
-        first = lambda h: next((s for s in h.events("state", since=f.t, instance=instance, state="MASTER")
+        issued = min(f.t, f.get("t_issued", f.t))     # its effect may come before the call returned (f.t)
+        first = lambda h: next((s for s in h.events("state", since=issued, instance=instance, state="MASTER")
                                 if s["node"] != victim), None)
         s = self.history.wait_for(first, max(0.0, f.t + at_most - time.monotonic()), clock_start=f.t) \
             if self.lab else first(self.history)
@@ -258,6 +260,66 @@ class Checks:
             raise self.fail(f"takeover of {instance} by {s['node']} took {took:.3f} s after "
                             f"{f.describe(self.history.t0).strip()}; at most {at_most:.3f} s allowed")
         return took
+
+    def assert_master_down_takeover(self, node: str, instance: str, *, since: float, until: Optional[float] = None,
+                                    tolerance: float = TIMER_TOLERANCE, late: Optional[float] = None) -> float:
+        """``node`` became MASTER of ``instance`` one master_down_interval after the last advert it heard,
+        or one skew time after it when that advert had priority 0 (RFC 3768 §6.4.2: a Backup's
+        Master_Down_Timer restarts on every advert of priority >= its own, or any when it does not preempt;
+        a priority-0 advert sets it to Skew_Time; when it fires the Backup becomes Master; R_MDI).
+
+        The clock is the captured adverts, not the fault's call: a ``docker kill`` may land anywhere
+        between its issue and its return (0.56 s apart on a loaded engine), so a bound from either end
+        of the call is wrong by that much; the last advert the node heard is exact.
+
+        Args:
+            since: host monotonic s when the fault that silenced the master was issued (``f.issued_at``).
+            until: None when the old master went silent (killed, paused, its link cut): the last advert on
+                the wire before the takeover is the last one heard. Otherwise the time (s) the fault was
+                surely in effect (``f.applied_at``) when adverts went on but stopped reaching ``node``
+                (e.g. drop-vrrp on it): the last one heard is one of those sent from the last advert
+                before ``since`` up to ``until``.
+            tolerance: seconds a takeover may come early (keepalived's timer resolution; TIMER_TOLERANCE).
+            late: seconds it may come late (notify_fifo stamping; default the checks' margin).
+        Returns: the takeover time after that advert (s).
+        Raises: CheckFailed when no takeover is recorded, when the adverts before it were not captured
+            (cannot judge), or when no advert that could have been the last heard is one
+            master_down_interval before the takeover (violated).
+        """
+        late = self.margin if late is None else late
+        spec = self.model().specs[instance][node]
+        up = next((e for e in self.history.events("state", since=since, instance=instance, node=node)
+                   if e["state"] == "MASTER"), None)
+        if up is None:
+            raise self.fail(f"{node} did not become MASTER of {instance} after {self._rel(since)}: "
+                            "no takeover to measure")
+        prio = int(up.get("priority") or spec.priority)
+        mdi = spec.master_down_interval(prio)
+        own = {str(a) for a in ((self.addresses or {}).get(node) or {}).values()}
+        heard = lambda e: (e["vrid"] == spec.vrid and e.get("src") not in own and e.t < up.t
+                           and (e["priority"] == 0 or e["priority"] >= prio or not spec.preempts))
+        #: a priority-0 advert (the master leaving) sets the timer to Skew_Time instead (RFC 3768 §6.4.2)
+        timer = lambda e: spec.skew_time(prio) if e["priority"] == 0 else mdi
+        adverts = [e for e in self.history.events("advert") if heard(e)]
+        covered = self.lab.captured_from() if self.lab is not None else \
+            (self.history.events("advert")[0].t if self.history.events("advert") else None)
+        before = [e for e in adverts if e.t <= since]
+        if covered is None or not before or covered > before[-1].t:
+            raise self.fail(f"cannot judge {node}'s takeover of {instance} at {self._rel(up.t)} by the master down "
+                            f"interval: " + ("no adverts were captured" if covered is None else
+                                             f"no captured advert (vrid {spec.vrid}) before the fault at {self._rel(since)}"))
+        if until is None:
+            candidates = [adverts[-1]]
+        else:
+            candidates = [e for e in adverts if before[-1].t <= e.t <= until]
+        fits = [e for e in candidates if timer(e) - tolerance <= up.t - e.t <= timer(e) + late]
+        if not fits:
+            seen = ", ".join(f"{up.t - e.t:.3f} s after the {'priority-0 ' if e['priority'] == 0 else ''}advert at "
+                             f"{self._rel(e.t)}" for e in candidates[-4:])
+            raise self.fail(f"{node} became MASTER of {instance} at {self._rel(up.t)}: {seen}; the master down "
+                            f"interval at priority {prio} is {mdi:.3f} s, the skew time after a priority-0 advert "
+                            f"{spec.skew_time(prio):.3f} s (-{tolerance} / +{late} s allowed; RFC 3768 §6.4.2)")
+        return up.t - min(fits, key=lambda e: abs(up.t - e.t - timer(e))).t
 
     def assert_effective_priority(self, node: str, instance: str, value: int,
                                   sources: Sequence[str] = ("dump", "advert")) -> dict[str, Any]:

@@ -115,7 +115,9 @@ def takeovers(history: History) -> list[tuple[Event, Event]]:
         victim = f.get("node") or f.get("target")
         if victim not in keepalived:
             continue
-        nxt = next((e for e in history.events("state", since=f.t) if e["state"] == "MASTER" and e["node"] != victim), None)
+        # from when the fault was issued: its effect may come before the call returned (f.t)
+        nxt = next((e for e in history.events("state", since=min(f.t, f.get("t_issued", f.t)))
+                    if e["state"] == "MASTER" and e["node"] != victim), None)
         if nxt:
             by_master[id(nxt)] = (f, nxt)            # later faults overwrite: the nearest cause wins
     return sorted(by_master.values(), key=lambda p: p[1].t)

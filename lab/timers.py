@@ -52,6 +52,9 @@ def master_down_interval(priority: int, advert_int: float = 1.0, version: int = 
 #: exec/kill latency and notify_fifo stamping on a loaded 2-core machine (the lab's own allowance,
 #: never the protocol's; every figure that uses it says so).
 MARGIN = 1.0
+#: Seconds a timer may fire early against the captured adverts' kernel timestamps: keepalived's timer
+#: resolution and the capture's clock conversion (stated, not fitted; a late stamp is covered by MARGIN).
+TIMER_TOLERANCE = 0.1
 #: Seconds allowed for a container to start and keepalived to initialise on a loaded 2-core machine,
 #: until keepalived's own 'Startup complete' is seen (then the protocol's time runs from there).
 STARTUP_ALLOWANCE = 15.0

@@ -26,7 +26,7 @@ def test_kill_fault_then_heal_is_judged(lab):
     f = lab.fault("kill", "a")
     f.apply()
     ev = lab.wait_for_transition("VI_1", "MASTER", node="b", since=f.issued_at, clock_from=f.applied_at, timeout=MDI_B + MARGIN)
-    assert ev.t - f.issued_at <= MDI_B + MARGIN
+    lab.check.assert_master_down_takeover("b", "VI_1", since=f.issued_at)   # from a's last advert (R_MDI)
     f.heal()
     lab.wait_for_transition("VI_1", "MASTER", node="a", since=f.heal_issued_at, clock_from=f.healed_at, timeout=lab.convergence_deadline("VI_1"))
     lab.check.assert_matches_model()

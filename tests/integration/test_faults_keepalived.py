@@ -37,8 +37,9 @@ def test_sigterm_hands_over_after_skew_time_and_sigkill_after_master_down_interv
     term = lab.fault("sigterm", "a")
     term.apply()
     ev = lab.wait_for_transition("VI_1", "MASTER", node="b", since=term.issued_at, clock_from=term.applied_at, timeout=SKEW_B + MARGIN)
-    term_takeover = ev.t - term.issued_at
-    assert SKEW_B - TIMER_TOLERANCE <= term_takeover <= SKEW_B + MARGIN, f"SIGTERM takeover {term_takeover:.3f} s"
+    # a's priority-0 advert sets b's timer to its skew time (timed from that advert, not the signal's call)
+    term_takeover = lab.check.assert_master_down_takeover("b", "VI_1", since=term.issued_at,
+                                                          tolerance=TIMER_TOLERANCE, late=MARGIN)
     assert lab.vip_holders("VI_1") == ["b"]
 
     term.heal()                                 # start a again: it preempts b
@@ -49,12 +50,12 @@ def test_sigterm_hands_over_after_skew_time_and_sigkill_after_master_down_interv
     kill = lab.fault("sigkill", "a")
     kill.apply()
     ev = lab.wait_for_transition("VI_1", "MASTER", node="b", since=back.t, timeout=MDI_B + MARGIN + 10)
-    kill_upper = ev.t - kill.issued_at
-    kill_lower = ev.t - kill.applied_at
-    print(f"SIGTERM takeover {term_takeover:.3f} s (skew {SKEW_B:.3f}); SIGKILL takeover {kill_upper:.3f} s (MDI {MDI_B:.3f})")
-    assert kill_upper <= MDI_B + MARGIN, f"SIGKILL takeover {kill_upper:.3f} s"
-    assert kill_lower >= MDI_B - ADVERT_INT - TIMER_TOLERANCE, f"SIGKILL takeover {kill_lower:.3f} s"
-    assert kill_lower > term_takeover, "a silent death must take longer than a graceful one"
+    # timed from a's last advert (the kill lands somewhere between its issue and its return)
+    took = lab.check.assert_master_down_takeover("b", "VI_1", since=kill.issued_at, tolerance=TIMER_TOLERANCE,
+                                                 late=MARGIN)
+    print(f"SIGTERM takeover {term_takeover:.3f} s (skew {SKEW_B:.3f}); SIGKILL takeover {took:.3f} s after a's "
+          f"last advert (MDI {MDI_B:.3f})")
+    assert ev.t - kill.applied_at <= MDI_B + MARGIN, f"SIGKILL takeover {ev.t - kill.applied_at:.3f} s after the kill"
     assert lab.vip_holders("VI_1") == ["b"]
     lab.check.assert_matches_model()   # the judge: every transition as the rules allow
 
@@ -67,7 +68,8 @@ def test_reload_with_a_lower_priority_hands_over_and_heal_restores(lab):
     ev = lab.wait_for_transition("VI_1", "MASTER", node="b", since=f.issued_at, clock_from=f.applied_at, timeout=MDI_B + MARGIN)
     down = lab.wait_for_transition("VI_1", "BACKUP", node="a", since=f.issued_at, clock_from=f.applied_at, timeout=MDI_B + ADVERT_INT + MARGIN)
     assert down["priority"] == 50, "notify_fifo reports the reloaded priority"
-    assert ev.t - f.issued_at <= MDI_B + MARGIN
+    # b's timer runs from a's last advert at 150 (the ones at 50 do not restart it, RFC 3768 §6.4.2)
+    lab.check.assert_master_down_takeover("b", "VI_1", since=f.issued_at, tolerance=TIMER_TOLERANCE, late=MARGIN)
     assert lab.vip_holders("VI_1") == ["b"]
     assert "priority 50" in lab.node("a").read_file("/etc/keepalived/keepalived.conf")
 
@@ -103,7 +105,7 @@ def test_pause_freezes_the_master_and_unpause_restores_it(lab):
     f = lab.fault("pause", "a")
     f.apply()
     ev = lab.wait_for_transition("VI_1", "MASTER", node="b", since=f.issued_at, clock_from=f.applied_at, timeout=MDI_B + MARGIN)
-    assert MDI_B - ADVERT_INT - TIMER_TOLERANCE <= ev.t - f.applied_at and ev.t - f.issued_at <= MDI_B + MARGIN
+    lab.check.assert_master_down_takeover("b", "VI_1", since=f.issued_at, tolerance=TIMER_TOLERANCE, late=MARGIN)
     assert lab.node("a").status() == "paused"
     f.heal()
     # a wakes up still MASTER and advertises 150; b yields on the first one (RFC 3768 §6.4.3)
@@ -120,7 +122,8 @@ def test_stop_is_graceful_and_restart_brings_the_master_back(lab):
     stop = lab.fault("stop", "a")
     stop.apply()
     ev = lab.wait_for_transition("VI_1", "MASTER", node="b", since=stop.issued_at, clock_from=stop.applied_at, timeout=SKEW_B + MARGIN)
-    assert ev.t - stop.issued_at <= SKEW_B + MARGIN, "docker stop sends SIGTERM: priority-0 advert, skew time"
+    # docker stop sends SIGTERM: a's priority-0 advert sets b's timer to its skew time
+    lab.check.assert_master_down_takeover("b", "VI_1", since=stop.issued_at, tolerance=TIMER_TOLERANCE, late=MARGIN)
     assert lab.node("a").status() == "exited"
     stop.heal()
     lab.wait_for_transition("VI_1", "MASTER", node="a", since=stop.heal_issued_at, clock_from=stop.healed_at,

@@ -169,3 +169,77 @@ def test_a_seen_keepalived_start_replaces_the_start_up_allowance():
     assert j.ok and j.observed == frozenset("a")
     without = checks([r for r in rows if r[2].get("action") != "ready"]).judge()
     assert [j for j in without.judgements if j.event.t == 20.0][-1].ok is None      # history ends first
+
+
+# ---- master down takeover, timed from the captured adverts (RFC 3768 §6.4.2) ----
+# Measured in CI: a killed with `docker kill` issued at 9.922 s that returned at 10.486 s; a's last advert
+# was at 9.287 s (none at 10.287: the signal landed before it), b MASTER at 9.287 + MDI_B. Timed from the
+# call's return, the takeover looked 0.2 s too fast; timed from the last advert it is exact.
+def adv(t, prio=150, src="10.0.0.11"):
+    return (t, "advert", dict(vrid=51, src=src, priority=prio, network="lan", path="host"))
+
+
+ADVERTS = [adv(5.287 + i) for i in range(5)]          # a's adverts up to 9.287
+KILL = [(9.922, "node", dict(node="a", action="kill", t_issued=9.922)), nd(10.486, "a", "kill")]
+
+
+def test_master_down_takeover_is_timed_from_the_last_advert_not_the_kill_call():
+    c = checks(START + ADVERTS + KILL + [st(9.287 + MDI_B + 0.02, "b", "MASTER", 100)])
+    assert c.assert_master_down_takeover("b", "VI_1", since=9.922) == pytest.approx(MDI_B + 0.02)
+    assert 9.287 + MDI_B + 0.02 - 10.486 < MDI_B - 1.0 - 0.1   # what the old bound from the call's return said
+
+
+def test_master_down_takeover_one_advert_interval_early_is_violated():
+    c = checks(START + ADVERTS + KILL + [st(9.287 + MDI_B - 1.0, "b", "MASTER", 100)])
+    with pytest.raises(CheckFailed, match=r"2\.609 s after the advert at 9\.287 s; the master down interval at priority 100 is 3\.609 s"):
+        c.assert_master_down_takeover("b", "VI_1", since=9.922)
+
+
+def test_master_down_takeover_late_is_violated():
+    c = checks(START + ADVERTS + KILL + [st(9.287 + MDI_B + 1.5, "b", "MASTER", 100)])
+    with pytest.raises(CheckFailed, match="RFC 3768 §6.4.2"):
+        c.assert_master_down_takeover("b", "VI_1", since=9.922)
+
+
+def test_master_down_takeover_with_adverts_still_on_the_wire_uses_those_sent_until_the_fault_held():
+    # drop-vrrp on b: a goes on advertising; b heard the ones before the rule (issued 9.922, in effect by 10.486)
+    rows = START + [adv(5.287 + i) for i in range(10)] + [st(10.287 + MDI_B + 0.05, "b", "MASTER", 100)]
+    c = checks(rows)
+    assert c.assert_master_down_takeover("b", "VI_1", since=9.922, until=10.486) == pytest.approx(MDI_B + 0.05)
+    with pytest.raises(CheckFailed):                    # as if a had gone silent: the last advert is 14.287
+        c.assert_master_down_takeover("b", "VI_1", since=9.922)
+
+
+def test_master_down_takeover_lower_priority_adverts_do_not_reset_the_timer():
+    # b (100, preempting) ignores a's adverts below its priority: they are no candidates
+    rows = START + [adv(5.287 + i) for i in range(5)] + [adv(10.287, prio=50)] + KILL + \
+        [st(9.287 + MDI_B, "b", "MASTER", 100)]
+    assert checks(rows).assert_master_down_takeover("b", "VI_1", since=9.922) == pytest.approx(MDI_B)
+
+
+def test_master_down_takeover_without_captured_adverts_cannot_be_judged():
+    c = checks(START + KILL + [st(9.287 + MDI_B, "b", "MASTER", 100)])
+    with pytest.raises(CheckFailed, match="cannot judge b's takeover of VI_1 .* no adverts were captured"):
+        c.assert_master_down_takeover("b", "VI_1", since=9.922)
+    c = checks(START + KILL + [adv(10.0), st(10.0 + MDI_B, "b", "MASTER", 100)])   # capture began after the fault
+    with pytest.raises(CheckFailed, match="cannot judge .* no captured advert \\(vrid 51\\) before the fault"):
+        c.assert_master_down_takeover("b", "VI_1", since=9.922)
+    with pytest.raises(CheckFailed, match="did not become MASTER"):
+        checks(START + ADVERTS + KILL).assert_master_down_takeover("b", "VI_1", since=9.922)
+
+
+def test_a_priority_0_advert_sets_the_timer_to_the_skew_time():
+    rows = START + ADVERTS + [adv(9.5, prio=0)] + [st(9.5 + 156 / 256 + 0.03, "b", "MASTER", 100)]
+    assert checks(rows).assert_master_down_takeover("b", "VI_1", since=9.4) == pytest.approx(156 / 256 + 0.03)
+    rows = START + ADVERTS + [adv(9.5, prio=0)] + [st(9.5 + MDI_B, "b", "MASTER", 100)]   # ignored the priority 0
+    with pytest.raises(CheckFailed, match=r"after the priority-0 advert at 9\.500 s.*skew time after a priority-0 advert 0\.609 s"):
+        checks(rows).assert_master_down_takeover("b", "VI_1", since=9.4)
+
+
+def test_a_takeover_before_the_kill_call_returned_is_found():
+    # the call took 3.8 s on a loaded engine; b took over (from a's last advert) before it returned
+    rows = START + ADVERTS + [(13.8, "node", dict(node="a", action="kill", t_issued=9.922)),
+                              st(9.287 + MDI_B, "b", "MASTER", 100), (30.0, "note", dict(text="end"))]
+    assert checks(rows).assert_takeover_time("VI_1") == pytest.approx(9.287 + MDI_B - 13.8)
+    from lab.report import takeovers
+    assert [(f["action"], m["node"]) for f, m in takeovers(history(*rows))] == [("kill", "b")]
