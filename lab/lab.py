@@ -310,6 +310,13 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
             dc.with_copy_into_container(conf.encode(), "/etc/keepalived/keepalived.conf")
             if spec.config_template:           # the judge reads what runs (lab.election.specs.RunningView)
                 self.configs[name] = conf
+            if spec.config_file:               # the user's files at their own paths, byte for byte
+                nc = self.topology.node_configs[name]
+                for path, data in nc.files.items():
+                    dc.with_copy_into_container(data, path)
+                if nc.config_id != name:        # keepalived's default config id is the host name (= node name)
+                    dc.with_env("KALAB_KEEPALIVED_ARGS", f"-i {nc.config_id}")
+                self.configs[name] = nc.expanded
         t_issued = time.monotonic()        # a start is stamped when issued: keepalived's first report may
         with without_reaper():
             dc.start()                     # carry an earlier stamp than the engine call's return
@@ -440,7 +447,9 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
             n.load_events()
         lab._load_journal()
         for name in topo.keepalived_nodes():           # what runs, for the judge (user's own configs)
-            if topo.nodes[name].config_template:
+            if topo.nodes[name].config_file and name in topo.node_configs:
+                lab.configs[name] = topo.node_configs[name].expanded
+            elif topo.nodes[name].config_template:
                 try:
                     lab.configs[name] = render_node(topo, name, lab.subnets, script_wrapper=SCRIPT_WRAPPER)
                 except Exception:                      # the judge then reads the topology: said in its meta

@@ -78,6 +78,13 @@ def render_node(topo: Topology, node: str, subnets: dict[str, ipaddress.IPv4Netw
         ConfigError: a user template is missing or fails to render (names the file and line).
     """
     spec = topo.nodes[node]
+    if spec.config_file:                # run as it is: the lab's notify lines, then an include of the user's file
+        from .user_config import wrapper_config
+        nc = topo.node_configs.get(node)
+        if nc is None:
+            raise ConfigError(str(topo.source), None, f"node {node}: config_file {spec.config_file!r} was not read "
+                                                      f"(load the topology with lab.topology.load or validate)")
+        return wrapper_config(nc.path, notify_fifo)
     if spec.config_template:
         base = Path(topo.source).parent if topo.source and topo.source != "<builder>" else Path.cwd()
         path = (base / spec.config_template).resolve()
@@ -105,5 +112,7 @@ def lab_config(topo: Topology, node: str, subnets: dict[str, ipaddress.IPv4Netwo
     the template is rendered with the lab's facts and parsed back.
     Raises: ConfigError as :func:`render_node`.
     """
+    if topo.nodes[node].config_file and node in topo.node_configs:
+        return topo.node_configs[node].parsed
     text = render_node(topo, node, subnets)
     return from_text(text, f"<{topo.name}:{node}>", config_id=node)

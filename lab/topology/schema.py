@@ -17,7 +17,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, Literal, Optional
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from ..kaconf.schema import (LAB_REF, GlobalDefs, StrictModel, VrrpInstance, VrrpScript, VrrpSyncGroup,
                              VrrpTrackFile)
@@ -70,6 +70,11 @@ class NodeSpec(StrictModel):
 
     ``config_template``: path (relative to the topology file) of a user's own
     keepalived.conf, rendered with Jinja2 and the lab's facts, used instead of a generated one.
+
+    ``config_file``: path (relative to the topology file, or absolute) of a user's own keepalived.conf
+    run unchanged, with every file it includes (:mod:`lab.topology.user_config`); the node's
+    instances, scripts, track files and sync groups are read from it (not written in the topology).
+    ``config_id``: keepalived's config id for its ``@ID`` lines (``-i``); default the node's name.
     """
 
     kind: Literal["keepalived", "client"] = "keepalived"
@@ -81,6 +86,8 @@ class NodeSpec(StrictModel):
     vrrp_track_files: dict[str, dict[str, Any]] = Field(default_factory=dict)
     vrrp_sync_groups: dict[str, VrrpSyncGroup] = Field(default_factory=dict)
     config_template: Optional[str] = None
+    config_file: Optional[str] = None
+    config_id: Optional[str] = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     limits: Limits = Field(default_factory=Limits)
     #: Linux capabilities added to / dropped from Docker's default set (capabilities(7) names, without
     #: CAP_). The lab needs NET_ADMIN (its own network set-up and faults); keepalived needs NET_RAW for
@@ -102,6 +109,17 @@ class NodeSpec(StrictModel):
         if info.field_name == "cap_add" and "NET_ADMIN" not in out:
             raise ValueError("cap_add must keep NET_ADMIN: the lab needs it (interface set-up, network faults)")
         return out
+
+    @model_validator(mode="after")
+    def _one_config_source(self) -> "NodeSpec":
+        if self.config_file and self.config_template:
+            raise ValueError("config_file and config_template both given: use config_file for a keepalived.conf "
+                             "run as it is, config_template for one the lab fills in (Jinja2)")
+        if self.config_file and self.kind != "keepalived":
+            raise ValueError("config_file is for keepalived nodes")
+        if self.config_id and not self.config_file:
+            raise ValueError("config_id selects the @ID lines of a config_file; this node has none")
+        return self
 
     @model_validator(mode="after")
     def _drop_wins(self) -> "NodeSpec":
@@ -131,6 +149,12 @@ class Topology(StrictModel):
     vrrp_sync_groups: dict[str, VrrpSyncGroup] = Field(default_factory=dict)
     nodes: dict[str, NodeSpec]
     source: Optional[str] = Field(None, exclude=True)
+    _node_configs: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @property
+    def node_configs(self) -> dict[str, Any]:
+        """{node: lab.topology.user_config.NodeConfig} for nodes with a config_file (set by the loader)."""
+        return self._node_configs
 
     # ---- resolved views (merge shared over node) ----
     def keepalived_nodes(self) -> list[str]:
@@ -145,7 +169,8 @@ class Topology(StrictModel):
         spec = self.nodes[node]
         if spec.kind != "keepalived":
             return {}
-        names = list(self.vrrp_instances) + [n for n in spec.vrrp_instances if n not in self.vrrp_instances]
+        shared = [] if spec.config_file else list(self.vrrp_instances)     # a config_file node has only its own
+        names = shared + [n for n in spec.vrrp_instances if n not in shared]
         out = {}
         for name in names:
             if name in spec.vrrp_instances and spec.vrrp_instances[name] is None:
@@ -156,15 +181,17 @@ class Topology(StrictModel):
 
     def scripts(self, node: str) -> dict[str, VrrpScript]:
         spec = self.nodes[node]
-        names = list(self.vrrp_scripts) + [n for n in spec.vrrp_scripts if n not in self.vrrp_scripts]
-        return {n: VrrpScript.model_validate({**self.vrrp_scripts.get(n, {}), **spec.vrrp_scripts.get(n, {})})
+        shared = {} if spec.config_file else self.vrrp_scripts
+        names = list(shared) + [n for n in spec.vrrp_scripts if n not in shared]
+        return {n: VrrpScript.model_validate({**shared.get(n, {}), **spec.vrrp_scripts.get(n, {})})
                 for n in names}
 
     def track_files(self, node: str) -> dict[str, VrrpTrackFile]:
         """The node's ``track_file`` definitions (shared merged with the node's own)."""
         spec = self.nodes[node]
-        names = list(self.vrrp_track_files) + [n for n in spec.vrrp_track_files if n not in self.vrrp_track_files]
-        return {n: VrrpTrackFile.model_validate({**self.vrrp_track_files.get(n, {}), **spec.vrrp_track_files.get(n, {})})
+        shared = {} if spec.config_file else self.vrrp_track_files
+        names = list(shared) + [n for n in spec.vrrp_track_files if n not in shared]
+        return {n: VrrpTrackFile.model_validate({**shared.get(n, {}), **spec.vrrp_track_files.get(n, {})})
                 for n in names}
 
     def sync_groups(self, node: str) -> dict[str, VrrpSyncGroup]:
@@ -173,11 +200,14 @@ class Topology(StrictModel):
         if spec.kind != "keepalived":
             return {}
         mine = self.instances(node)
-        out = {k: g for k, g in self.vrrp_sync_groups.items() if all(m in mine for m in g.group)}
+        out = {k: g for k, g in self.vrrp_sync_groups.items()
+               if all(m in mine for m in g.group) and not spec.config_file}
         out.update(spec.vrrp_sync_groups)
         return out
 
     def global_defs_for(self, node: str) -> GlobalDefs:
+        if self.nodes[node].config_file:          # read from the node's own file (router_id as keepalived does)
+            return GlobalDefs.model_validate({"router_id": node, **self.nodes[node].global_defs})
         merged = {"router_id": node, **self.global_defs, **self.nodes[node].global_defs}
         return GlobalDefs.model_validate(merged)
 

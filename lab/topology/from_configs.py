@@ -1,0 +1,173 @@
+"""A topology from users' own keepalived.conf files, one node per file, each run unchanged (reads files).
+
+``kalab check lb1.conf lb2.conf`` and ``pytest --lab-configs ...`` start here. Each file becomes a
+keepalived node (``config_file``) named by its config id (``lb1.conf`` -> ``lb1``, or ``FILE@ID``),
+which is also its host name, keepalived's default config id. What the lab must give the nodes so the
+configs run as written is read from the configs themselves:
+
+* **interfaces by the names the configs use** (``bond0.100``, ``ens192``): the node image renames
+  Docker's interface to that name before keepalived starts;
+* **one lab network per segment**: interfaces that carry the same VRRP instance name or VRID on
+  different nodes are one segment (RFC 3768 §1: one virtual router lives on one LAN);
+* **the segment's subnet** from the addresses the configs write: a VIP's prefix (``/24``), else the
+  /24 around the VIPs and unicast addresses;
+* **each node's address**: its ``unicast_src_ip`` there, else the address a peer lists in its
+  ``unicast_peer`` that no other node claims, else a free host number (from .11, never a VIP).
+
+A client node joins every segment (to see the VIPs from outside). Nothing of the configs is changed;
+where they cannot be given what they need (addresses from two subnets on one segment, a node address
+that is a VIP), :class:`~lab.errors.TopologyError` names the file and the reason.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from typing import Iterator, Optional, Sequence
+
+from ..errors import ConfigError, TopologyError
+from ..kaconf.schema import parse_vip
+from .loader import validate
+from .schema import Topology
+from .user_config import NodeConfig, read_node_config
+
+__all__ = ["topology_from_configs", "parse_config_arg", "NODE_NAME"]
+
+NODE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+
+def parse_config_arg(arg: str) -> tuple[Path, str]:
+    """``lb1.conf`` -> (lb1.conf, "lb1"); ``keepalived.conf@lb2`` -> (keepalived.conf, "lb2").
+
+    Raises: TopologyError when no node name can be made (say ``FILE@NAME``)."""
+    path, _, cid = arg.rpartition("@") if "@" in Path(arg).name else (arg, "", "")
+    cid = cid or Path(path).name.split(".")[0]
+    if not NODE_NAME.match(cid):
+        raise TopologyError(arg, [("", None, f"{cid!r} cannot name a node (letters, digits, _ . -, not first a digit); "
+                                             f"give the config id as FILE@NAME, e.g. {path}@lb1")])
+    return Path(path), cid
+
+
+def _free_hosts(subnet: Optional[ipaddress.IPv4Network], taken: set) -> Iterator[int]:
+    """Host numbers from 11 up that are none of ``taken`` (addresses) in ``subnet``."""
+    if subnet is None:
+        return iter(())
+    used = {int(a) - int(subnet.network_address) for a in taken if a in subnet}
+    return (h for h in range(11, subnet.num_addresses - 1) if h not in used)
+
+
+class _Segments:
+    """Union-find over (node, interface)."""
+
+    def __init__(self):
+        self.parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def find(self, x):
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a, b):
+        self.parent[self.find(a)] = self.find(b)
+
+
+def _addr(s: Optional[str]) -> Optional[ipaddress.IPv4Address]:
+    try:
+        return ipaddress.IPv4Address(s) if s else None
+    except ValueError:
+        return None
+
+
+def topology_from_configs(configs: Sequence[tuple[str | Path, str]], name: str = "configs",
+                          client: bool = True) -> Topology:
+    """Build and validate the topology that runs ``configs`` [(path, config id = node name), ...].
+
+    Raises:
+        TopologyError: a file cannot be read or parsed (file and line), two files give the same node
+            name, or the configs' addresses cannot be given to a lab (names what and why).
+    """
+    read: dict[str, NodeConfig] = {}
+    for path, cid in configs:
+        if cid in read:
+            raise TopologyError(str(path), [("", None, f"two files would both be node {cid!r}; name one FILE@OTHER")])
+        try:
+            read[cid] = read_node_config(path, cid)
+        except ConfigError as e:
+            raise TopologyError(e.source, [("", e.line, str(e).split(": ", 1)[-1])]) from None
+    if not read:
+        raise TopologyError("<configs>", [("", None, "no keepalived.conf given")])
+    seg = _Segments()
+    by_key: dict[tuple, tuple[str, str]] = {}
+    addrs: dict[tuple[str, str], list[ipaddress.IPv4Address]] = {}       # per (node, itf): addresses seen
+    vips: dict[tuple[str, str], list[ipaddress.IPv4Interface]] = {}
+    own: dict[tuple[str, str], ipaddress.IPv4Address] = {}
+    peers: dict[tuple[str, str], list[ipaddress.IPv4Address]] = {}
+    for node, nc in read.items():
+        for iname, inst in nc.parsed.instances.items():
+            if not inst.interface:
+                raise TopologyError(str(nc.path), [("", None, f"vrrp_instance {iname} has no interface")])
+            key = (node, inst.interface)
+            seg.find(key)
+            for k in (("name", iname), ("vrid", inst.virtual_router_id, inst.version or 2)):
+                if k in by_key:
+                    seg.union(key, by_key[k])
+                else:
+                    by_key[k] = key
+            for v in inst.virtual_ipaddress:
+                a = parse_vip(v)["address"]
+                try:
+                    vips.setdefault(key, []).append(ipaddress.IPv4Interface(a if "/" in a else a + "/32"))
+                except ValueError:
+                    continue               # IPv6 VIPs: this lab's networks are IPv4 (named by the check)
+            src = _addr(inst.unicast_src_ip)
+            if src:
+                own[key] = src
+            peers.setdefault(key, []).extend(p for p in map(_addr, inst.unicast_peer) if p)
+    groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for key in seg.parent:
+        groups.setdefault(seg.find(key), []).append(key)
+    networks, nodes = {}, {n: {"interfaces": {}, "config_file": str(nc.path)} for n, nc in read.items()}
+    free: dict[str, Iterator[int]] = {}
+    for i, (root, members) in enumerate(sorted(groups.items(), key=lambda kv: sorted(kv[1]))):
+        net = f"seg{i + 1}" if len(groups) > 1 else "lan"
+        known = [v for m in members for v in vips.get(m, [])]
+        everything = [v.ip for v in known] + [own[m] for m in members if m in own] + \
+            [p for m in members for p in peers.get(m, [])]
+        prefixed = [v.network for v in known if v.network.prefixlen < 32]
+        subnet = min(prefixed, key=lambda n: n.prefixlen) if prefixed else None
+        if subnet is None and everything:
+            subnet = ipaddress.IPv4Network(f"{everything[0]}/24", strict=False)
+        outside = [a for a in everything if subnet is not None and a not in subnet]
+        if outside:
+            raise TopologyError(str(read[members[0][0]].path), [("", None, f"the segment of {', '.join(f'{n}:{i}' for n, i in sorted(members))} "
+                                                                           f"has {outside[0]} outside {subnet}: a lab network is one subnet")])
+        networks[net] = {"subnet": str(subnet)} if subnet else {}
+        taken = {a for a in everything}
+        claimed = {m: own[m] for m in members if m in own}
+        listed = [p for m in members for p in peers.get(m, []) if p not in claimed.values()]
+        for m in sorted(members):
+            node, itf = m
+            a = claimed.get(m)
+            if a is None and len([n for n in members if n not in claimed]) == 1 and len(set(listed)) == 1:
+                a = listed[0]               # the one peer address nobody claims is this node's
+            spec = {"network": net}
+            if a is not None and subnet is not None:
+                if any(a == v.ip for v in known):
+                    raise TopologyError(str(read[node].path), [("", None, f"{node}'s address {a} on {itf} is also a VIP")])
+                spec["host"] = int(a) - int(subnet.network_address)
+            nodes[node]["interfaces"][itf] = spec
+        free[net] = _free_hosts(subnet, taken | {a for m in members for a in
+                                                  ([subnet.network_address + nodes[m[0]]["interfaces"][m[1]]["host"]]
+                                                   if subnet is not None and "host" in nodes[m[0]]["interfaces"][m[1]]
+                                                   else [])})
+        for m in sorted(members):        # auto host numbers never land on a VIP or a peer's address
+            spec = nodes[m[0]]["interfaces"][m[1]]
+            if "host" not in spec and subnet is not None:
+                spec["host"] = next(free[net])
+    if client:
+        nodes["client"] = {"kind": "client", "interfaces": {
+            f"eth{i}": {"network": n, **({"host": next(free[n])} if networks[n] else {})} for i, n in enumerate(networks)}}
+    topo = validate({"name": name, "networks": networks, "nodes": nodes}, "<configs>")
+    return topo

@@ -1,0 +1,107 @@
+"""A node that runs a user's own keepalived.conf unchanged (``config_file``); reads files, no Docker.
+
+The user's file and every file it includes go into the node at their own absolute paths, byte for
+byte, so keepalived resolves relative includes as on the user's host (relative to the including
+file, keepalived 2.2.7 ``read_conf_file``) and its messages name the user's paths. The lab's
+``/etc/keepalived/keepalived.conf`` is then only::
+
+    global_defs {
+        vrrp_notify_fifo /run/kalab/notify.fifo      # added by keepalived-lab
+        vrrp_notify_priority_changes                 # added by keepalived-lab
+    }
+    include /home/me/lb/lb1.conf
+
+A second ``global_defs`` block adds to the first (man 5 keepalived.conf: keywords may appear in any
+global_defs block), so the user's file is read exactly as written. The config id (``-i``, for
+``@lb1`` lines) defaults to the node's name, which is also its host name (keepalived's default id).
+
+The topology's view of the node (its instances, scripts, track files, sync groups) is read from the
+same parsed file (:func:`read_node_config`), so the election model, the lint and ``kalab predict``
+judge what runs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from ..errors import ConfigError
+from ..kaconf.from_config import KeepalivedConfig, from_config
+from ..kaconf.parse import dump, parse_file
+
+__all__ = ["NodeConfig", "read_node_config", "wrapper_config", "MAX_FILES"]
+
+#: most files one node's config may pull in (a runaway ``include`` glob is a mistake, not a config)
+MAX_FILES = 200
+
+
+@dataclass
+class NodeConfig:
+    """One node's own keepalived.conf as keepalived will read it.
+
+    Attributes:
+        path: the file (absolute). config_id: the id ``@ID`` lines were resolved for.
+        files: {absolute path: bytes} the file and every file it includes (what goes into the node).
+        parsed: the lab's models of it (instances, scripts, ...). expanded: the config as keepalived
+        reads it (includes inlined, definitions and ``@ID`` lines applied), for the judge's record.
+        warnings: "file:line: message" for what keepalived would drop or replace while reading it.
+    """
+
+    path: Path
+    config_id: str
+    files: dict[str, bytes]
+    parsed: KeepalivedConfig
+    expanded: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_node_config(path: str | Path, config_id: str, base: Optional[Path] = None) -> NodeConfig:
+    """Read ``path`` (relative to ``base``, default the current directory) for ``config_id``.
+
+    Raises:
+        ConfigError: the file or an included one cannot be read, or keepalived could not parse it
+            (names the file and line, as keepalived would).
+    """
+    p = Path(path)
+    if not p.is_absolute():
+        p = (base or Path.cwd()) / p
+    p = p.resolve()
+    if not p.is_file():
+        raise ConfigError(str(p), None, "no such keepalived.conf (config_file is relative to the topology's folder)")
+    cfg = parse_file(p, config_id)
+    errors = [pr for pr in cfg.problems if pr.severity == "error"]
+    if errors:
+        e = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ConfigError(e.file, e.line, e.message + more)
+    if len(cfg.files) > MAX_FILES:
+        raise ConfigError(str(p), None, f"includes {len(cfg.files)} files, more than {MAX_FILES}: is an include "
+                                        f"pattern wider than meant?")
+    for g in cfg.find_all("global_defs"):
+        for s in g.children or []:
+            if s.keyword == "vrrp_notify_fifo":
+                raise ConfigError(s.file, s.line, "vrrp_notify_fifo: keepalived writes VRRP events to one such fifo, "
+                                                  "and keepalived-lab records the node from its own; move yours to "
+                                                  "`notify_fifo` (global_defs), which keepalived writes as well")
+    files: dict[str, bytes] = {}
+    for f in cfg.files:
+        fp = Path(f) if Path(f).is_absolute() else (Path.cwd() / f)
+        try:
+            files[str(fp.resolve())] = fp.read_bytes()
+        except OSError as e:
+            raise ConfigError(str(fp), None, f"cannot read an included file: {e.strerror}") from None
+    parsed = from_config(cfg)
+    warnings = [f"{pr.file}:{pr.line}: {pr.message}" for pr in cfg.problems] + \
+               [f"{n.file}:{n.line}: {n.message}" for n in parsed.notes]
+    return NodeConfig(p, config_id, files, parsed, dump(cfg), warnings)
+
+
+def wrapper_config(path: str | Path, notify_fifo: Optional[str]) -> str:
+    """The node's ``/etc/keepalived/keepalived.conf``: the lab's notify lines, then ``include <path>``."""
+    head = ""
+    if notify_fifo:
+        head = ("global_defs {\n"
+                f"    vrrp_notify_fifo {notify_fifo}   # added by keepalived-lab: it records VRRP states from here\n"
+                "    vrrp_notify_priority_changes   # added by keepalived-lab\n"
+                "}\n")
+    return f"{head}include {path}\n"

@@ -1,0 +1,119 @@
+"""A node that runs a user's own keepalived.conf unchanged (config_file) and the topology built from such
+files (kalab check): pure, no Docker. The example pair is topologies/configs/prod_pair/ (includes,
+$IFACE definitions, @lb1/@lb2 lines, unicast peers, a tracked script)."""
+from pathlib import Path
+
+import pytest
+
+from lab.errors import ConfigError, TopologyError
+from lab.topology import load
+from lab.topology.from_configs import parse_config_arg, topology_from_configs
+from lab.topology.loader import validate
+from lab.topology.render import lab_config, render_node
+from lab.topology.user_config import read_node_config, wrapper_config
+
+ROOT = Path(__file__).resolve().parents[2]
+PAIR = ROOT / "topologies" / "configs" / "prod_pair"
+
+
+def test_the_file_and_every_include_go_to_the_node_byte_for_byte():
+    nc = read_node_config(PAIR / "lb1.conf", "lb1")
+    assert set(nc.files) == {str(PAIR / "lb1.conf"), str(PAIR / "conf.d" / "vi_db.conf"), str(PAIR / "conf.d" / "vi_web.conf")}
+    assert nc.files[str(PAIR / "conf.d" / "vi_web.conf")] == (PAIR / "conf.d" / "vi_web.conf").read_bytes()
+    # @lb1 lines for lb1, $IFACE expanded: what keepalived reads with config id lb1
+    assert {n: i.priority for n, i in nc.parsed.instances.items()} == {"VI_DB": 100, "VI_WEB": 150}
+    assert nc.parsed.instances["VI_DB"].unicast_src_ip == "192.168.100.2"
+    assert nc.parsed.instances["VI_WEB"].interface == "bond0.100"
+    assert "priority 150" in nc.expanded and "@lb" not in nc.expanded and "$IFACE" not in nc.expanded
+    lb2 = read_node_config(PAIR / "lb2.conf", "lb2")
+    assert {n: i.priority for n, i in lb2.parsed.instances.items()} == {"VI_DB": 150, "VI_WEB": 100}
+
+
+def test_the_lab_config_only_adds_its_notify_lines_and_includes_the_users_file():
+    text = wrapper_config("/home/me/lb1.conf", "/run/kalab/notify.fifo")
+    assert text.splitlines()[-1] == "include /home/me/lb1.conf"
+    assert "vrrp_notify_fifo /run/kalab/notify.fifo" in text and "vrrp_notify_priority_changes" in text
+
+
+def test_a_users_own_vrrp_notify_fifo_is_refused_with_its_line(tmp_path):
+    f = tmp_path / "k.conf"
+    f.write_text("global_defs {\n    router_id x\n    vrrp_notify_fifo /tmp/mine\n}\n")
+    with pytest.raises(ConfigError, match=r"k\.conf:3: vrrp_notify_fifo: .*move yours to `notify_fifo`"):
+        read_node_config(f, "x")
+
+
+def test_a_missing_file_or_include_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="no such keepalived.conf"):
+        read_node_config(tmp_path / "nope.conf", "x")
+
+
+def _topo(tmp_path, extra_node=""):
+    (tmp_path / "t.yaml").write_text(f"""name: t
+networks: {{lan: {{subnet: 192.168.100.0/24}}}}
+vrrp_instances:
+  VI_SHARED: {{interface: eth0, virtual_router_id: 9, virtual_ipaddress: [lan+200]}}
+nodes:
+  lb1:
+    interfaces: {{bond0.100: {{network: lan, host: 2}}}}
+    config_file: {PAIR / 'lb1.conf'}
+{extra_node}
+""")
+    return tmp_path / "t.yaml"
+
+
+def test_a_config_file_node_has_exactly_the_instances_of_its_file(tmp_path):
+    t = load(_topo(tmp_path))
+    assert sorted(t.instances("lb1")) == ["VI_DB", "VI_WEB"], "the shared VI_SHARED is not merged into it"
+    assert list(t.scripts("lb1")) == ["chk_nginx"]
+    assert t.global_defs_for("lb1").enable_script_security is True
+    assert render_node(t, "lb1", {}, notify_fifo="/run/f").endswith(f"include {PAIR / 'lb1.conf'}\n")
+    assert lab_config(t, "lb1", {}).instances["VI_WEB"].priority == 150
+
+
+def test_config_file_with_its_own_instances_or_a_template_is_an_error_naming_the_field(tmp_path):
+    bad = "    vrrp_instances: {VI_WEB: {priority: 1}}"
+    p = _topo(tmp_path)
+    p.write_text(p.read_text().replace(f"    config_file: {PAIR / 'lb1.conf'}\n", f"    config_file: {PAIR / 'lb1.conf'}\n{bad}\n"))
+    with pytest.raises(TopologyError, match=r"nodes\.lb1\.vrrp_instances.*come from that file"):
+        load(p)
+    with pytest.raises(TopologyError, match="config_file and config_template both given"):
+        validate({"name": "x", "networks": {"lan": {}}, "nodes": {"a": {"interfaces": {"eth0": {"network": "lan"}},
+                  "config_file": "a.conf", "config_template": "a.j2"}}})
+
+
+def test_a_config_file_that_does_not_exist_is_named_at_its_field(tmp_path):
+    p = tmp_path / "t.yaml"
+    p.write_text("name: t\nnetworks: {lan: {}}\nnodes:\n  a:\n    interfaces: {eth0: {network: lan}}\n"
+                 "    config_file: missing.conf\n")
+    with pytest.raises(TopologyError, match=r"t\.yaml:6.*nodes\.a\.config_file.*missing\.conf: no such keepalived\.conf"):
+        load(p)
+
+
+def test_parse_config_arg_names_nodes_by_stem_or_explicit_id():
+    assert parse_config_arg("x/lb1.conf") == (Path("x/lb1.conf"), "lb1")
+    assert parse_config_arg("/etc/keepalived/keepalived.conf@lb2") == (Path("/etc/keepalived/keepalived.conf"), "lb2")
+    with pytest.raises(TopologyError, match="FILE@NAME"):
+        parse_config_arg("1.conf")
+
+
+def test_the_pair_gets_one_segment_with_its_subnet_interface_names_and_unicast_addresses():
+    t = topology_from_configs([(PAIR / "lb1.conf", "lb1"), (PAIR / "lb2.conf", "lb2")], "prod_pair")
+    assert {n: str(s.subnet) for n, s in t.networks.items()} == {"lan": "192.168.100.0/24"}
+    assert {n: {i: (s.network, s.host) for i, s in spec.interfaces.items()} for n, spec in t.nodes.items()} == {
+        "lb1": {"bond0.100": ("lan", 2)}, "lb2": {"bond0.100": ("lan", 3)}, "client": {"eth0": ("lan", 11)}}
+    assert {n: {i: x.priority for i, x in t.instances(n).items()} for n in t.keepalived_nodes()} == \
+        {"lb1": {"VI_DB": 100, "VI_WEB": 150}, "lb2": {"VI_DB": 150, "VI_WEB": 100}}
+
+
+def test_auto_addresses_avoid_vips_and_addresses_outside_the_subnet_are_named(tmp_path):
+    conf = "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 7\n priority {p}\n virtual_ipaddress {{\n  {vip}\n }}\n}}\n"
+    (tmp_path / "a.conf").write_text(conf.format(p=150, vip="10.1.2.11/24"))
+    (tmp_path / "b.conf").write_text(conf.format(p=100, vip="10.1.2.11/24"))
+    t = topology_from_configs([(tmp_path / "a.conf", "a"), (tmp_path / "b.conf", "b")])
+    hosts = sorted(s.interfaces["eth0"].host for s in t.nodes.values())
+    assert 11 not in hosts and len(set(hosts)) == 3
+    (tmp_path / "b.conf").write_text(conf.format(p=100, vip="10.9.9.9/24"))
+    with pytest.raises(TopologyError, match="outside 10.1.2.0/24: a lab network is one subnet"):
+        topology_from_configs([(tmp_path / "a.conf", "a"), (tmp_path / "b.conf", "b")])
+    with pytest.raises(TopologyError, match="both be node 'a'"):
+        topology_from_configs([(tmp_path / "a.conf", "a"), (tmp_path / "b.conf", "a")])
