@@ -300,6 +300,12 @@ class Checks:
                            and (e["priority"] == 0 or e["priority"] >= prio or not spec.preempts))
         #: a priority-0 advert (the master leaving) sets the timer to Skew_Time instead (RFC 3768 §6.4.2)
         timer = lambda e: spec.skew_time(prio) if e["priority"] == 0 else mdi
+        if self.lab is not None:
+            # a capture inside a container delivers its adverts late: wait until it has reached the takeover
+            # (the new master advertises at once, RFC 3768 §6.4.2), at most one advert_int and the margin
+            self.history.wait_for(lambda h: any(e.t >= up.t - tolerance for e in h.events("advert", since=up.t - tolerance,
+                                                                                           vrid=spec.vrid)),
+                                  spec.advert_int + self.margin, account=False)
         adverts = [e for e in self.history.events("advert") if heard(e)]
         covered = self.lab.captured_from() if self.lab is not None else \
             (self.history.events("advert")[0].t if self.history.events("advert") else None)

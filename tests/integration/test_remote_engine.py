@@ -25,14 +25,17 @@ def test_two_node_and_fault_tests_pass_through_a_tcp_engine(tmp_path, lab_docker
         pytest.skip("the relay stands in front of a local engine socket")
     relay = Relay.tcp(host.removeprefix("unix://"))
     try:
-        r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--tb=short",
                             "tests/integration/test_two_node.py", "tests/integration/test_faults_keepalived.py",
                             f"--lab-report={tmp_path / 'reports'}"], cwd=ROOT, capture_output=True, text=True,
                            timeout=1200, env={**os.environ, "DOCKER_HOST": f"tcp://127.0.0.1:{relay.port}"})
     finally:
         relay.close()
     out = r.stdout + r.stderr
-    assert r.returncode == 0, out[-6000:]
+    # the failure itself (its assertion and the lines under E) before the tail: a long history tail would push
+    # it out of a plain tail of the output
+    failures = out.partition("= FAILURES =")[2]
+    assert r.returncode == 0, (failures[:5000] + "\n[...]\n" if failures else "") + out[-3000:]
     histories = list((tmp_path / "reports").rglob("history.jsonl"))
     assert histories
     seen_paths = set()
