@@ -30,6 +30,7 @@ from .history import History
 from .runtime.reaper import without_reaper
 from .journal import JOURNAL, JOURNAL_DIR, JournalMixin  # noqa: F401
 from .topology.render import render_node, vip_addresses
+from .topology.user_config import config_file_digest
 from .observe import Client, ObserveMixin
 from .timers import MARGIN, STARTUP_ALLOWANCE  # noqa: F401 (re-exported for older imports)
 from .topology import Topology, load
@@ -325,6 +326,8 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         for itf, i in itfs[1:]:
             self.networks[i.network].connect(container, ipv4_address=str(addrs[itf]), aliases=[name])
         node = Node(name, spec.kind, container, addrs, self.history)
+        if spec.config_file:                    # a SIGHUP is judged by whether any file keepalived reads changed
+            node.config_files, node.files_sha = config_file_digest(conf, self.topology.node_configs[name])
         self.history.append("node", t=t_issued, node=name, action="start", t_issued=t_issued)
         self._measure_clock(node)               # before its first stamped line is read
         node.follow_events()

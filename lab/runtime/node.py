@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import threading
+import shlex
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
@@ -74,6 +75,10 @@ class Node(NodeEventsMixin):
         #: sha256 (hex) of the keepalived.conf keepalived reread at the last SIGHUP of this run; None: none yet
         #: (then what it started with is the node's own record, CONFIG_SHA)
         self.config_sha: Optional[str] = None
+        #: the files keepalived reads (a user's config_file node: the lab's keepalived.conf, then the user's
+        #: file and its includes) and the sha256 of their bytes in that order as the lab put them there
+        self.config_files: list[str] = [CONFIG_PATH]
+        self.files_sha: Optional[str] = None
 
     def __repr__(self) -> str:
         return f"Node({self.name!r}, {self.kind})"
@@ -154,8 +159,13 @@ class Node(NodeEventsMixin):
         if reload and self.kind == "keepalived":
             # a reload: the election changes only if the config did (the judge needs to know which). What
             # keepalived started with: the entrypoint's /run/kalab/config.sha; after a reload: what it reread
-            r = self.exec(["sh", "-c", f"sha256sum {CONFIG_PATH} | cut -d' ' -f1; cat {CONFIG_SHA} 2>/dev/null"])
-            now, *started = (r.output.split() if r.ok else []) or [None]
+            if self.files_sha is None:
+                r = self.exec(["sh", "-c", f"sha256sum {CONFIG_PATH} | cut -d' ' -f1; cat {CONFIG_SHA} 2>/dev/null"])
+                now, *started = (r.output.split() if r.ok else []) or [None]
+            else:                               # every file it reads, against what the lab put there
+                r = self.exec(["sh", "-c", "cat " + " ".join(shlex.quote(f) for f in self.config_files)
+                               + " | sha256sum | cut -d' ' -f1"])
+                now, started = ((r.output.split() if r.ok else []) or [None])[0], [self.files_sha]
             before = self.config_sha or (started[0] if started else None)
             changed = None if not now or not before else now != before
             self.config_sha = now

@@ -29,7 +29,7 @@ from ..errors import ConfigError
 from ..kaconf.from_config import KeepalivedConfig, from_config
 from ..kaconf.parse import dump, parse_file
 
-__all__ = ["NodeConfig", "read_node_config", "wrapper_config", "MAX_FILES"]
+__all__ = ["NodeConfig", "read_node_config", "wrapper_config", "config_file_digest", "MAX_FILES"]
 
 #: most files one node's config may pull in (a runaway ``include`` glob is a mistake, not a config)
 MAX_FILES = 200
@@ -105,3 +105,16 @@ def wrapper_config(path: str | Path, notify_fifo: Optional[str]) -> str:
                 "    vrrp_notify_priority_changes   # added by keepalived-lab\n"
                 "}\n")
     return f"{head}include {path}\n"
+
+
+def config_file_digest(wrapper: str, nc: NodeConfig, config_path: str = "/etc/keepalived/keepalived.conf"
+                       ) -> tuple[list[str], str]:
+    """([the files keepalived reads, in order], sha256 hex of their bytes concatenated) as the lab puts them
+    into the node: the wrapper at ``config_path``, then the user's files (what ``cat F... | sha256sum`` gives)."""
+    import hashlib
+
+    paths = [config_path, *nc.files]
+    h = hashlib.sha256(wrapper.encode())
+    for f in nc.files:
+        h.update(nc.files[f])
+    return paths, h.hexdigest()

@@ -1,0 +1,196 @@
+"""The failover battery ``kalab check`` runs on users' own configs: scenarios derived from the configs,
+each injected into one live lab and judged by the election model (:mod:`lab.judge`).
+
+Scenarios (:func:`scenarios`), in order:
+
+* ``start-up election``: every instance elects the master its priorities say (RFC 3768 §6.4.1, R_MDI);
+* ``SIGKILL <master>`` / ``SIGTERM <master>`` for each node that is master of an instance after start-up:
+  the backup takes over after its master down interval / skew time; heal starts the node again and it
+  preempts back if the rules say so;
+* ``VRRP dropped both ways on <master>``: both sides become MASTER (neither hears the other); after the
+  heal one master remains (RFC 3768 §6.4.3: the lower-priority master hears the higher and yields);
+* ``SIGHUP reload, config unchanged on <node>``: no transition at all (the same config reread);
+* ``rolling restart``: each node restarted in turn, the next only once the election settled;
+* each tracked ``track_file``: its file set to a failing value, then restored (R_TRACK_FILE).
+
+* each tracked ``vrrp_script`` that checks nginx: nginx stopped on the node, then started (R_WEIGHT_*).
+  Another script's result cannot be forced without changing the user's config (the lab's script
+  wrapper is only in configs it generates): it is listed as not run, with that reason.
+
+Each :class:`Result` has the scenario's verdict (the worst of the model's judgements of the inputs made
+in it: holds, violated, cannot judge), what the model expected, what was observed, the takeover time
+against the model's window and the rules.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Optional
+
+from .checks import CheckFailed
+from .judge import Verdict
+from .judge.verdict import merge
+
+if TYPE_CHECKING:
+    from .lab import Lab
+
+__all__ = ["Scenario", "Result", "scenarios", "run_battery"]
+
+
+@dataclass
+class Scenario:
+    """One scenario: ``steps`` are (description, action(lab) -> None) run in order, each followed by
+    settling (waiting until the model's deadline). ``quiet``: the scenario expects no transition."""
+
+    name: str
+    steps: list[tuple[str, Callable[["Lab"], None]]]
+    quiet: bool = False
+    skip: str = ""
+
+
+@dataclass
+class Result:
+    """What one scenario gave. ``verdict`` is a :class:`~lab.judge.Verdict`, None for a scenario not run
+    (``problems`` says why); times in seconds."""
+
+    name: str
+    verdict: Optional[Verdict]
+    expected: str = ""
+    observed: str = ""
+    timing: str = ""
+    rules: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _fault_steps(kind: str, node: str, **params) -> list[tuple[str, Callable]]:
+    box: dict = {}
+
+    def apply(lab):
+        box["f"] = lab.fault(kind, node, **params)
+        box["f"].apply()
+
+    def heal(lab):
+        box["f"].heal()
+    return [(f"{kind} {node}", apply), (f"heal {kind} {node}", heal)]
+
+
+def scenarios(topo, masters: dict[str, str]) -> list[Scenario]:
+    """The battery for ``topo`` (a :class:`~lab.topology.Topology`), given the masters after start-up
+    ({instance: node}); pure (the steps act on the lab they are given)."""
+    out: list[Scenario] = []
+    leaders = sorted(set(masters.values()))
+    for n in leaders:
+        out.append(Scenario(f"SIGKILL {n}", _fault_steps("sigkill", n)))
+        out.append(Scenario(f"SIGTERM {n}", _fault_steps("sigterm", n)))
+    for n in leaders:
+        out.append(Scenario(f"VRRP dropped both ways on {n}", _fault_steps("drop-vrrp", n, direction="both")))
+    for n in topo.keepalived_nodes():
+        out.append(Scenario(f"SIGHUP reload, config unchanged on {n}",
+                            [(f"SIGHUP {n}", lambda lab, n=n: lab.node(n).kill("SIGHUP"))], quiet=True))
+    out.append(Scenario("rolling restart", [
+        (f"restart {n}", lambda lab, n=n: lab.fault("restart", n).apply()) for n in topo.keepalived_nodes()]))
+    for n in topo.keepalived_nodes():
+        for fname in topo.track_files(n):
+            used = [i for i, inst in topo.instances(n).items() if any(t.name == fname for t in inst.track_file)]
+            if used:
+                out.append(Scenario(f"track_file {fname} on {n} fails", _fault_steps("track-file", n, file=fname, value=-254)))
+        for sname in topo.scripts(n):
+            used = [i for i, inst in topo.instances(n).items() if any(t.name == sname for t in inst.track_script)]
+            if not used:
+                continue
+            if "nginx" in topo.scripts(n)[sname].script:      # it checks the node's nginx: stop that
+                out.append(Scenario(f"nginx stopped on {n} ({sname} fails)", _fault_steps("nginx-stop", n, scripts=sname)))
+            else:
+                out.append(Scenario(f"vrrp_script {sname} on {n} fails", [], skip=(
+                    "not run: forcing a script's result would change your config; break what it checks "
+                    f"instead (`kalab fault {n} command run=... undo=... script={sname}`)")))
+    return out
+
+
+def _describe(j, history=None) -> tuple[str, str, str]:
+    """(expected, observed, timing) of one judgement; timing is the first MASTER report of an expected
+    master after the input (seconds from the input's event) against the model's window."""
+    e = j.expectation
+    expected = f"{e.instance}: MASTER {'/'.join(sorted(e.masters)) or 'none'}"
+    observed = f"{e.instance}: MASTER {'/'.join(sorted(j.observed or ())) or 'none'}" if j.observed is not None else "?"
+    if not e.changed:
+        return expected, observed, "no change expected"
+    timing = f"window {e.earliest:.2f}-{e.latest:.2f} s"
+    if history is not None:
+        start = min(j.event.t, j.event.get("t_issued", j.event.t))
+        up = next((s for s in history.events("state", since=start, instance=e.instance, state="MASTER")
+                   if s["node"] in e.masters and s.t <= j.deadline), None)
+        if up is not None:
+            timing = f"{up.t - j.event.t:.2f} s in {e.earliest:.2f}-{e.latest:.2f} s"
+    return expected, observed, timing
+
+
+def _settle(lab: "Lab") -> None:
+    try:
+        lab.check.assert_matches_model()
+    except CheckFailed:
+        pass                                   # judged below, per scenario
+
+
+def run_scenario(lab: "Lab", sc: Scenario, say: Callable[[str], None] = lambda m: None) -> Result:
+    """Run ``sc`` on ``lab`` and judge what it did (never raises for a failing verdict)."""
+    if sc.skip:
+        return Result(sc.name, None, problems=[sc.skip])
+    t0 = time.monotonic()
+    n_states = len(lab.history.events("state"))
+    for desc, step in sc.steps:
+        say(f"  {sc.name}: {desc}")
+        step(lab)
+        _settle(lab)
+    rep = lab.check.judge()
+    mine = [j for j in rep.judgements if j.event.t >= t0 - 1e-6 and j.verdict is not None]
+    res = Result(sc.name, merge(j.verdict for j in mine) if mine else Verdict.HOLDS, seconds=time.monotonic() - t0)
+    if sc.quiet:
+        extra = [e for e in lab.history.events("state")[n_states:] if e.get("type", "INSTANCE") == "INSTANCE"]
+        res.expected, res.observed = "no transition", (f"{len(extra)} transition(s)" if extra else "no transition")
+        if extra:
+            res.verdict = Verdict.VIOLATED
+            res.problems.append("transitions after an unchanged reload: " + ", ".join(
+                f"{e['node']} {e['instance']} -> {e['state']}" for e in extra[:4]))
+        res.rules.append("man 5 keepalived.conf: SIGHUP rereads the configuration; an unchanged one changes nothing")
+    elif not mine:
+        res.verdict = Verdict.CANNOT_JUDGE
+        res.problems.append("the model judged no input of this scenario")
+    if rep.stopped_at is not None and rep.stopped_at.event.t >= t0 - 1e-6:
+        res.verdict = merge([res.verdict, Verdict.CANNOT_JUDGE])
+        res.problems.append(f"cannot judge from {rep.stopped_at.event.describe(lab.history.t0).strip()}: "
+                            f"{rep.stopped_at.reason}")
+    if mine:
+        main = next((j for j in mine if j.expectation.changed), mine[0])
+        res.expected, res.observed, res.timing = _describe(main, lab.history)
+        res.rules = list(dict.fromkeys(r for j in mine for r in j.expectation.rules))
+        res.problems += [f"{j.expectation.instance} after `{j.expectation.cause}`: {j.problem}"
+                         for j in mine if j.verdict is not Verdict.HOLDS and j.problem]
+    return res
+
+
+def run_battery(lab: "Lab", only: Optional[list[str]] = None, say: Callable[[str], None] = lambda m: None
+                ) -> list[Result]:
+    """Start-up election, then every scenario of :func:`scenarios` (``only``: names containing one of
+    these strings). Returns one :class:`Result` per scenario, start-up first."""
+    say("start-up election")
+    t0 = time.monotonic()
+    masters = {i: lab.wait_for_master(i).name for i in lab.topology.instance_names()}
+    _settle(lab)
+    rep = lab.check.judge()
+    mine = [j for j in rep.judgements if j.verdict is not None]
+    first = Result("start-up election", merge(j.verdict for j in mine) if mine else Verdict.CANNOT_JUDGE,
+                   expected=", ".join(f"{i}: MASTER {m}" for i, m in sorted(masters.items())),
+                   seconds=time.monotonic() - t0)
+    first.observed = ", ".join(f"{i}: MASTER {'/'.join(lab.history.masters(i)) or 'none'}" for i in sorted(masters))
+    first.expected = ", ".join(sorted({_describe(j)[0] for j in mine})) or first.expected
+    first.rules = list(dict.fromkeys(r for j in mine for r in j.expectation.rules))
+    first.problems = [j.problem for j in mine if j.verdict is not Verdict.HOLDS and j.problem]
+    out = [first]
+    for sc in scenarios(lab.topology, masters):
+        if only and not any(o.lower() in sc.name.lower() for o in only):
+            continue
+        say(sc.name)
+        out.append(run_scenario(lab, sc, say))
+    return out

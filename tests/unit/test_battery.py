@@ -1,0 +1,48 @@
+"""The failover battery kalab check derives from users' configs (pure: which scenarios, and the JUnit
+file it writes). The live run is tests/integration/test_check_configs.py."""
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from lab.battery import Result, scenarios
+from lab.cli.check import write_junit
+from lab.judge import Verdict
+from lab.topology.from_configs import topology_from_configs
+
+PAIR = Path(__file__).resolve().parents[2] / "topologies" / "configs" / "prod_pair"
+
+
+def test_the_pair_gets_every_scenario_the_issue_lists_for_its_masters_scripts_and_nodes():
+    topo = topology_from_configs([(PAIR / "lb1.conf", "lb1"), (PAIR / "lb2.conf", "lb2")])
+    names = [s.name for s in scenarios(topo, {"VI_WEB": "lb1", "VI_DB": "lb2"})]
+    assert names == ["SIGKILL lb1", "SIGTERM lb1", "SIGKILL lb2", "SIGTERM lb2",
+                     "VRRP dropped both ways on lb1", "VRRP dropped both ways on lb2",
+                     "SIGHUP reload, config unchanged on lb1", "SIGHUP reload, config unchanged on lb2",
+                     "rolling restart",
+                     "nginx stopped on lb1 (chk_nginx fails)", "nginx stopped on lb2 (chk_nginx fails)"]
+    one_master = [s.name for s in scenarios(topo, {"VI_WEB": "lb1", "VI_DB": "lb1"})]
+    assert "SIGKILL lb2" not in one_master and "SIGKILL lb1" in one_master
+
+
+def test_a_script_the_lab_cannot_fail_without_changing_the_config_is_listed_as_not_run(tmp_path):
+    conf = ("vrrp_script chk {{\n script \"/bin/true\"\n weight -50\n}}\n"
+            "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 7\n priority {p}\n"
+            " virtual_ipaddress {{\n  10.1.2.100/24\n }}\n track_script {{\n  chk\n }}\n}}\n")
+    (tmp_path / "a.conf").write_text(conf.format(p=150))
+    (tmp_path / "b.conf").write_text(conf.format(p=100))
+    topo = topology_from_configs([(tmp_path / "a.conf", "a"), (tmp_path / "b.conf", "b")])
+    skipped = [s for s in scenarios(topo, {"VI_1": "a"}) if s.skip]
+    assert [s.name for s in skipped] == ["vrrp_script chk on a fails", "vrrp_script chk on b fails"]
+    assert "would change your config" in skipped[0].skip and not skipped[0].steps
+
+
+def test_junit_counts_each_verdict_and_keeps_the_reasons(tmp_path):
+    results = [Result("start-up election", Verdict.HOLDS, "VI_1: MASTER a", "VI_1: MASTER a"),
+               Result("SIGKILL a", Verdict.VIOLATED, "VI_1: MASTER b", "VI_1: MASTER none",
+                      problems=["no MASTER by the deadline"], rules=["R_MDI: ..."]),
+               Result("SIGTERM a", Verdict.CANNOT_JUDGE, problems=["cannot judge from x"]),
+               Result("vrrp_script chk on a fails", None, problems=["not run: ..."])]
+    root = ET.parse(write_junit(results, tmp_path / "j" / "junit.xml", "kalab-check.t")).getroot()
+    assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == ("4", "1", "1", "1")
+    case = root.findall("testcase")[1]
+    assert case.get("name") == "SIGKILL a" and case.find("failure").get("message") == "no MASTER by the deadline"
+    assert "rule: R_MDI" in case.find("failure").text
