@@ -25,7 +25,7 @@ import re
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
-from ..errors import ConfigError, TopologyError
+from ..errors import TopologyError
 from ..kaconf.schema import parse_vip
 from .loader import validate
 from .schema import Topology
@@ -85,17 +85,15 @@ def topology_from_configs(configs: Sequence[tuple[str | Path, str]], name: str =
     """Build and validate the topology that runs ``configs`` [(path, config id = node name), ...].
 
     Raises:
-        TopologyError: a file cannot be read or parsed (file and line), two files give the same node
-            name, or the configs' addresses cannot be given to a lab (names what and why).
+        ConfigError: a file cannot be read or parsed (file and line).
+        TopologyError: two files give the same node name, or the configs' addresses cannot be given to a
+            lab (names what and why).
     """
     read: dict[str, NodeConfig] = {}
     for path, cid in configs:
         if cid in read:
             raise TopologyError(str(path), [("", None, f"two files would both be node {cid!r}; name one FILE@OTHER")])
-        try:
-            read[cid] = read_node_config(path, cid)
-        except ConfigError as e:
-            raise TopologyError(e.source, [("", e.line, str(e).split(": ", 1)[-1])]) from None
+        read[cid] = read_node_config(path, cid)          # ConfigError: names the file and line
     if not read:
         raise TopologyError("<configs>", [("", None, "no keepalived.conf given")])
     seg = _Segments()

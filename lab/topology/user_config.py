@@ -66,8 +66,11 @@ def read_node_config(path: str | Path, config_id: str, base: Optional[Path] = No
     if not p.is_absolute():
         p = (base or Path.cwd()) / p
     p = p.resolve()
+    if p.is_dir():
+        raise ConfigError(str(p), None, "a directory: give the keepalived.conf file itself")
     if not p.is_file():
-        raise ConfigError(str(p), None, "no such keepalived.conf (config_file is relative to the topology's folder)")
+        raise ConfigError(str(p), None, "no such keepalived.conf" + ("" if Path(path).is_absolute() else
+                                                                      f" (a relative path is read from {base or Path.cwd()})"))
     cfg = parse_file(p, config_id)
     errors = [pr for pr in cfg.problems if pr.severity == "error"]
     if errors:

@@ -85,7 +85,7 @@ def test_a_config_file_that_does_not_exist_is_named_at_its_field(tmp_path):
     p = tmp_path / "t.yaml"
     p.write_text("name: t\nnetworks: {lan: {}}\nnodes:\n  a:\n    interfaces: {eth0: {network: lan}}\n"
                  "    config_file: missing.conf\n")
-    with pytest.raises(TopologyError, match=r"t\.yaml:6.*nodes\.a\.config_file.*missing\.conf: no such keepalived\.conf"):
+    with pytest.raises(TopologyError, match=r"t\.yaml:6.*nodes\.a\.config_file.*missing\.conf: no such keepalived\.conf \(a relative path is read from "):
         load(p)
 
 
@@ -117,3 +117,13 @@ def test_auto_addresses_avoid_vips_and_addresses_outside_the_subnet_are_named(tm
         topology_from_configs([(tmp_path / "a.conf", "a"), (tmp_path / "b.conf", "b")])
     with pytest.raises(TopologyError, match="both be node 'a'"):
         topology_from_configs([(tmp_path / "a.conf", "a"), (tmp_path / "b.conf", "a")])
+
+
+def test_kalab_check_input_errors_name_the_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"nope\.conf: no such keepalived\.conf"):
+        topology_from_configs([(tmp_path / "nope.conf", "nope")])
+    with pytest.raises(ConfigError, match="a directory: give the keepalived.conf file itself"):
+        topology_from_configs([(tmp_path, "x")])
+    (tmp_path / "bad.conf").write_text("vrrp_instance VI_1 {\n interface eth0\n")
+    with pytest.raises(ConfigError, match=r"bad\.conf:1: block 'vrrp_instance VI_1' is never closed"):
+        topology_from_configs([(tmp_path / "bad.conf", "bad")])
