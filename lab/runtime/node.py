@@ -64,6 +64,9 @@ class Node(NodeEventsMixin):
         self._history = history
         self._lines_seen = 0
         self._stream_thread: Optional[threading.Thread] = None
+        #: which run of the container this is (one per start) and which run the events follower follows
+        self._run = 0
+        self._stream_run = 0
         self._stream_lock = threading.Lock()
         #: True while the lab (or a fault) is stopping the node on purpose: its exit is not a death
         self.expect_exit = False
@@ -189,6 +192,9 @@ class Node(NodeEventsMixin):
             # a graceful stop (SIGTERM) may still be running: `docker start` would be a no-op and the
             # exit would come later. Block until it has exited (docker wait, event driven).
             self._container.wait(timeout=60)
+        # the last run's events follower ends first: otherwise a follower still finishing (a loaded host) made
+        # follow_events below start none, and the new run's reports were lost (seen in CI: a restart's MASTER)
+        self.end_follow()
         t0 = time.monotonic()
         self.run_started_wall = time.time()
         self.config_sha = None                 # a new run starts with the config on disk (CONFIG_SHA)

@@ -214,17 +214,31 @@ class NodeEventsMixin:
         if self.kind != "keepalived":
             return
         with self._stream_lock:
-            if self._stream_thread and self._stream_thread.is_alive():
+            if self._stream_thread and self._stream_thread.is_alive() and self._stream_run == self._run:
                 return
-            self._stream_thread = threading.Thread(target=self._stream, name=f"kalab-events-{self.name}", daemon=True)
+            self._stream_run = self._run
+            self._stream_thread = threading.Thread(target=self._stream, args=(self._run,),
+                                                   name=f"kalab-events-{self.name}", daemon=True)
             self._stream_thread.start()
 
-    def _stream(self) -> None:
+    def end_follow(self, timeout: float = 10.0) -> None:
+        """Before a new run of the container: wait (at most ``timeout`` s) for the follower of the last run to
+        end (it ends once its container stopped), so that one follower reads each line of the events log once.
+        A follower still alive after that sees that its run is over and stops before it could resume."""
+        t = self._stream_thread
+        if t is not None and t.is_alive() and t is not threading.current_thread():
+            t.join(timeout)
+        self._run += 1
+
+    def _stream(self, run: int = 0) -> None:
         """Follow the events log; if the follow ends while the container still runs (an engine
-        hiccup), say so in the history and resume after the last line read (at most 3 times)."""
+        hiccup), say so in the history and resume after the last line read (at most 3 times). A follower
+        whose run of the container is over (``run`` != the node's current run) ends: the new run has its own."""
         try:
             for attempt in range(4):
                 problem = self._follow_once()
+                if run != self._run:
+                    return
                 try:
                     self._container.reload()
                 except (DockerException, OSError):      # gone, or the engine stopped answering
