@@ -46,3 +46,16 @@ def test_junit_counts_each_verdict_and_keeps_the_reasons(tmp_path):
     case = root.findall("testcase")[1]
     assert case.get("name") == "SIGKILL a" and case.find("failure").get("message") == "no MASTER by the deadline"
     assert "rule: R_MDI" in case.find("failure").text
+
+
+def test_a_track_file_is_listed_as_not_run_until_its_failing_value_is_derived(tmp_path):
+    # a newcomer's pair: value -254 with weight -10 *raised* the priority, and the row said "fails"
+    conf = ("vrrp_track_file flag {{\n file /tmp/flag\n weight -10\n}}\n"
+            "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 7\n priority {p}\n"
+            " virtual_ipaddress {{\n  10.1.2.100/24\n }}\n track_file {{\n  flag\n }}\n}}\n")
+    (tmp_path / "a.conf").write_text(conf.format(p=150))
+    (tmp_path / "b.conf").write_text(conf.format(p=100))
+    topo = topology_from_configs([(tmp_path / "a.conf", "a"), (tmp_path / "b.conf", "b")])
+    tf = [s for s in scenarios(topo, {"VI_1": "a"}) if s.name.startswith("track_file")]
+    assert [s.name for s in tf] == ["track_file flag on a fails", "track_file flag on b fails"]
+    assert all(s.skip and not s.steps for s in tf)
