@@ -48,6 +48,25 @@ def _topology(name: str):
     return load(find(name, _topologies_dirs()))
 
 
+def _is_config_arg(arg: str) -> bool:
+    """A keepalived.conf file argument (``FILE`` or ``FILE@CONFIG_ID``), not a topology or an event."""
+    path = arg.rpartition("@")[0] if "@" in Path(arg).name else arg
+    return Path(path).suffix not in (".yaml", ".yml") and Path(path).is_file()
+
+
+def _topology_or_configs(first: str, rest: list[str]):
+    """(topology, the remaining arguments): a topology name or YAML, or leading keepalived.conf files
+    (``FILE`` or ``FILE@CONFIG_ID``, one per node) made into one (:mod:`lab.topology.from_configs`)."""
+    if not _is_config_arg(first):
+        return _topology(first), list(rest)
+    from ..topology.from_configs import parse_config_arg, topology_from_configs
+    files = [first]
+    rest = list(rest)
+    while rest and _is_config_arg(rest[0]):
+        files.append(rest.pop(0))
+    return topology_from_configs([parse_config_arg(f) for f in files], "configs"), rest
+
+
 FormatOpt = typer.Option("text", "--format", help="text or json (a stable schema: lab/cli_output.py)")
 
 

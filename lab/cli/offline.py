@@ -9,11 +9,13 @@ import typer
 
 from .. import cli_output as O
 from ..errors import LabError
-from .common import FormatOpt, _check_format, _topology, app, console
+from .common import FormatOpt, _check_format, _topology, _topology_or_configs, app, console
 
 
 @app.command()
-def predict(topology: str, events: list[str] = typer.Argument(
+def predict(topology: str = typer.Argument(..., help="a topology (name or YAML), or keepalived.conf files "
+                                                      "(FILE or FILE@CONFIG_ID, one per node) before the events"),
+            events: list[str] = typer.Argument(
         None, help="events, applied in order after every keepalived node started (unless the list begins with "
                    "up:NODE): up:NODE kill:NODE stop:NODE pause:NODE resume:NODE script:NODE:SCRIPT:ok|fail file:NODE:TRACK_FILE:VALUE "
                    "link:NODE:IFACE:up|down block:NODE unblock:NODE reload:NODE:INSTANCE:FIELD=VALUE[,...]"),
@@ -24,7 +26,7 @@ def predict(topology: str, events: list[str] = typer.Argument(
     from ..election import RULES
     from ..election.predict import predict_topology
     _check_format(fmt)
-    topo = _topology(topology)
+    topo, events = _topology_or_configs(topology, events or [])
     name_of = {text: name.removeprefix("R_") for name, text in RULES.items()}
     t = Table("event", "instance", "expected MASTER", "window (s after event)", "effective priorities", "rules")
     used: dict[str, str] = {}
@@ -117,13 +119,14 @@ def judge(history: Path = typer.Argument(..., help="a history.jsonl written by a
     raise typer.Exit(rep.verdict.exit_code)
 
 @app.command()
-def lint(files: list[Path] = typer.Argument(..., help="keepalived.conf files of one cluster (one per node), "
-                                                     "or a topology YAML"),
+def lint(files: list[str] = typer.Argument(..., help="keepalived.conf files of one cluster (one per node; "
+                                                    "FILE@CONFIG_ID for its @ID lines), or a topology YAML"),
          fmt: str = FormatOpt,
          json_out: bool = typer.Option(False, "--json", hidden=True, help="the same as --format json"),
          no_keepalived: bool = typer.Option(False, "--no-keepalived", help="skip `keepalived -t` (no Docker)"),
          subnet: list[str] = typer.Option([], "--subnet", help="a CIDR of the nodes' networks (repeatable)"),
-         interface: list[str] = typer.Option(["eth0"], "--interface", help="an interface the nodes have (repeatable)"),
+         interface: list[str] = typer.Option([], "--interface", help="an interface the nodes have (repeatable; "
+                                                                      "default: those the instances name)"),
          config_id: Optional[str] = typer.Option(None, "--config-id", help="keepalived -i (for @ID lines)")) -> None:
     """keepalived -t (in the node image) plus the lab's semantic checks; exit 1 when anything is an error."""
     import ipaddress
@@ -133,6 +136,8 @@ def lint(files: list[Path] = typer.Argument(..., help="keepalived.conf files of 
     json_out = json_out or fmt == "json"
     from ..runtime.ktest import lint_files
     from ..topology.lint import lint_topology
+    ids = [(a.rpartition("@")[2] if "@" in Path(a).name else None) or config_id for a in files]
+    files = [Path(a.rpartition("@")[0] if "@" in Path(a).name else a) for a in files]
     yamls = [f for f in files if f.suffix in (".yaml", ".yml")]
     if yamls and len(files) > 1:
         raise LabError(f"kalab lint: {yamls[0]} is a topology; lint a topology on its own (`kalab lint "
@@ -143,7 +148,7 @@ def lint(files: list[Path] = typer.Argument(..., help="keepalived.conf files of 
         res = lint_topology(topo, {n: topo.networks[n].subnet or s for n, s in subnets.items()})
     else:
         res = lint_files([str(f) for f in files], keepalived_test=not no_keepalived, subnets=subnet,
-                         interfaces=interface, config_id=config_id)
+                         interfaces=interface or _named_interfaces(files, ids), config_id=ids)
     sys.stdout.write((format_json(res) if json_out else format_text(res)) + "\n")
     sys.stdout.flush()
     sys.exit(exit_code(res))      # sys.exit: main() runs click with standalone_mode=False, which swallows typer.Exit
@@ -165,3 +170,18 @@ def render(topology: str, node: str,
     if node not in topo.keepalived_nodes():
         raise LabError(f"{node!r} is not a keepalived node of {topo.name}; nodes: {', '.join(topo.keepalived_nodes())}")
     sys.stdout.write(render_node(topo, node, subnets, script_wrapper=None if plain else SCRIPT_WRAPPER))
+
+
+def _named_interfaces(files: list[Path], ids: list) -> list[str]:
+    """The interfaces the files' vrrp_instances name (``interface``), for keepalived -t to find; a
+    typo in a VIP's ``dev`` or a track_interface is still reported. ``eth0`` when none can be read."""
+    from ..kaconf.from_config import from_config
+    from ..kaconf.parse import parse_file
+    names: list[str] = []
+    for f, cid in zip(files, ids):
+        try:
+            kc = from_config(parse_file(f, config_id=cid))
+        except Exception:            # lint_files reports an unreadable file itself, with its line
+            continue
+        names += [i.interface for i in kc.instances.values() if i.interface and i.interface not in names]
+    return names or ["eth0"]

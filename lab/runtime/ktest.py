@@ -46,15 +46,16 @@ def _tar(files: dict[str, bytes]) -> bytes:
     return buf.read()
 
 
-def _script(targets: list[str], interfaces: Iterable[str], config_id: Optional[str]) -> str:
+def _script(targets: list[str], interfaces: Iterable[str], config_id: "Optional[str] | list[Optional[str]]") -> str:
     lines = ["mkdir -p /kalab-lint/out"]
     for i, itf in enumerate(sorted(set(interfaces))):
         if itf == "lo":
             continue
         q = _sh(itf)
         lines.append(f"ip link add {q} type veth peer name kalabp{i} 2>/dev/null && ip link set {q} up")
-    idopt = f" -i {_sh(config_id)}" if config_id else ""
+    ids = config_id if isinstance(config_id, list) else [config_id] * len(targets)
     for i, t in enumerate(targets):
+        idopt = f" -i {_sh(ids[i])}" if ids[i] else ""
         lines.append(f"keepalived -t -f {_sh(t)}{idopt} 2>/kalab-lint/out/{i}.err >/dev/null; "
                      f"echo $? >/kalab-lint/out/{i}.rc")
     return "\n".join(lines) + "\n"
@@ -99,7 +100,8 @@ def run_config_test(files: list[str | Path], *, extra_files: Optional[dict[str, 
             at the same path in the container, with ``extra_files`` (absolute path
             -> bytes, e.g. included files).
         interfaces: interface names to create (veth) so ``interface eth0`` exists.
-        config_id: keepalived's ``-i`` for ``@ID`` lines (default: the container's host name).
+        config_id: keepalived's ``-i`` for ``@ID`` lines (default: the container's host name); a list gives
+            one per file.
         client: docker-py client (default: a running engine, see lab.runtime.engine).
         image: image tag (default: :func:`lint_image`).
         timeout: seconds to wait for the container to finish.

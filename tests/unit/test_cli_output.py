@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -67,3 +68,21 @@ def test_judge_json_names_its_schema(tmp_path):
     h.to_jsonl(p)
     r = CliRunner().invoke(app, ["judge", str(p), "--format", "json"])
     assert _json.loads(r.stdout)["schema"] == "kalab.judge/1"
+
+
+PAIR = Path(__file__).resolve().parents[2] / "topologies" / "configs" / "prod_pair"
+
+
+def test_predict_and_lint_take_keepalived_conf_files_as_kalab_check_does(tmp_path):
+    # the priorities per node come from the files' @lb1/@lb2 lines (a newcomer's predict said "not a mapping")
+    p = Predict.model_validate_json(run("predict", str(PAIR / "lb1.conf"), str(PAIR / "lb2.conf"), "kill:lb1",
+                                        "--format", "json"))
+    web = [r for r in p.rows if r.instance == "VI_WEB"]
+    assert web[1].effective_priorities == {"lb1": 150, "lb2": 100} and web[-1].options == [["lb2"]]
+    # one file, two config ids: two members, each named FILE@ID (keepalived -t is not run here: no Docker)
+    one = tmp_path / "keepalived.conf"
+    one.write_text("vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 7\n@lb1 priority 150\n@lb2 priority 100\n"
+                   " virtual_ipaddress {\n  10.1.2.100/24\n }\n}\n")
+    r = CliRunner().invoke(app, ["lint", f"{one}@lb1", f"{one}@lb2", "--no-keepalived", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert [f["file"] for f in json.loads(r.output)["files"]] == [f"{one}@lb1", f"{one}@lb2"]

@@ -87,6 +87,14 @@ def test_address_owner_priority_is_never_lowered():
     assert d and "255" in d[0].message
 
 
+def test_a_track_file_is_not_a_single_step_and_is_not_flagged():
+    # man 5 keepalived.conf, track_file: the file's value x weight is added, so a value of 6 with weight -10
+    # gives -60 and moves the VIP here (150 - 60 < 100); "can never move" would be false (a newcomer saw it)
+    tf = "vrrp_track_file flag {\n    file /tmp/flag\n    weight -10\n}\n"
+    track = "    track_file {\n        flag\n    }\n"
+    assert not run("weight-gap", {"a": tf + inst(prio=150, extra=track), "b": tf + inst(prio=100, extra=track)})
+
+
 # ---- auth-pass-length
 AUTH = "    authentication {\n        auth_type PASS\n        auth_pass %s\n    }\n"
 

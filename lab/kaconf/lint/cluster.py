@@ -71,7 +71,7 @@ def lint_texts(texts: dict[str, str], subnets: Optional[dict[str, list]] = None,
 
 def lint_files(files: list[str | Path], *, keepalived_test: Optional[ConfigTestRunner] = None,
                subnets: Iterable[str] = (), interfaces: Iterable[str] = ("eth0",),
-               config_id: Optional[str] = None) -> LintResult:
+               config_id: "Optional[str] | list[Optional[str]]" = None) -> LintResult:
     """Lint the files that form one cluster: the semantic rules, plus keepalived -t when a runner is given.
 
     Args:
@@ -83,15 +83,19 @@ def lint_files(files: list[str | Path], *, keepalived_test: Optional[ConfigTestR
             notes (rule "model") stand in for keepalived's own messages.
         subnets: CIDRs of the nodes' networks (for the vip-subnet rule), e.g. ``["10.0.0.0/24"]``.
         interfaces: interface names that exist on the nodes (passed to the runner).
-        config_id: keepalived's ``-i`` (for ``@ID`` lines).
+        config_id: keepalived's ``-i`` (for ``@ID`` lines); a list gives one per file.
     Raises:
         lab.errors.ConfigError: a file cannot be read. Whatever the runner raises (LabError for Docker problems).
     """
     nets = [ipaddress.ip_network(s, strict=False) for s in subnets]
+    ids = list(config_id) if isinstance(config_id, (list, tuple)) else [config_id] * len(files)
     members = []
-    for f in files:
-        cfg = parse_file(f, config_id=config_id)
-        members.append(Member(str(f), from_config(cfg), list(nets)))
+    twice = {str(f) for f in files if [str(x) for x in files].count(str(f)) > 1}
+    for f, cid in zip(files, ids):
+        cfg = parse_file(f, config_id=cid)
+        # one file read for two config ids (its @ID lines) is two members, named FILE@ID
+        members.append(Member(f"{f}@{cid}" if str(f) in twice and cid else str(f), from_config(cfg), list(nets)))
+    real = {m.file: str(f) for m, f in zip(members, files)}
     diags = lint_members(members, notes=not keepalived_test)
     codes: dict[str, Optional[int]] = {m.file: None for m in members}
     if keepalived_test:
@@ -100,12 +104,12 @@ def lint_files(files: list[str | Path], *, keepalived_test: Optional[ConfigTestR
             for inc in m.kc.config.files[1:]:
                 p = Path(inc).resolve()
                 extra[str(p)] = p.read_bytes()
-        runs = keepalived_test([m.file for m in members], extra_files=extra, interfaces=interfaces,
-                               config_id=config_id)
+        runs = keepalived_test([real[m.file] for m in members], extra_files=extra, interfaces=interfaces,
+                               config_id=ids if len(set(ids)) > 1 else ids[0])
         for m, run in zip(members, runs):
             res = KTestResult(run.file, run.exit_code, parse_output(run.stderr, run.file, run.exit_code), run.stderr)
             # keepalived prints the absolute path; report the path as the user gave it
-            abs_ = str(Path(m.file).resolve())
+            abs_ = str(Path(real[m.file]).resolve())
             for km in res.messages:
                 if km.file == abs_:
                     km.file = m.file

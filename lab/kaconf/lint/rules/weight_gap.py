@@ -23,10 +23,8 @@ def _trackers(m: Member, inst: VrrpInstance) -> list[tuple[str, str, int, bool]]
         out.append(("track_script", t.name, w, rev))
     for t in inst.track_interface:
         out.append(("track_interface", t.name, t.weight or 0, t.reverse))
-    for t in inst.track_file:
-        f = m.kc.track_files.get(t.name)
-        w = t.weight if t.weight is not None else (f.weight if f else 1)
-        out.append(("track_file", t.name, w, t.reverse))
+    # track_file is no single step: the file's value x weight is added (man 5 keepalived.conf, track_file),
+    # so whether it can move the VIP depends on the value written; it is not judged here
     return out
 
 
@@ -44,7 +42,8 @@ def rule_weight_gap(members: list[Member]) -> list[Diagnostic]:
     greater than or equal to the local one resets the Master_Down_Timer).
     So with master M and best backup B (both with every check passing), a
     failure of tracker t on M moves the VIP only if
-    ``M_ok - |w_t| < B_ok``. Weight 0 (FAULT) and ``reverse`` trackers are skipped,
+    ``M_ok - |w_t| < B_ok``. Weight 0 (FAULT) and ``reverse`` trackers are skipped, and so is track_file
+    (its value times its weight is added: any value large enough moves the VIP),
     and so are sync-group members (keepalived zeroes their weights). The
     arithmetic is :mod:`lab.priority`'s, the same the election model uses.
     """
