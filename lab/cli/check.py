@@ -80,7 +80,14 @@ def check(configs: list[str] = typer.Argument(..., help="keepalived.conf files, 
         console.print(f"[bold]{n}[/]: {nc.path} ({len(nc.files)} file(s)) on {itfs}: {insts}")
         for w in nc.warnings:
             err_console.print(f"  [yellow]note:[/] {escape(w)}")
-    if plan:
+    if plan:                     # the masters the model expects after start-up decide the scenarios
+        from ..battery import scenarios
+        from ..election.predict import predict_topology
+        masters = {exp.instance: sorted(exp.options[0])[0] for _, exp in predict_topology(topo, []) if exp.options[0]}
+        console.print("scenarios (after the start-up election: "
+                      + ", ".join(f"{i} MASTER {m}" for i, m in sorted(masters.items())) + "):")
+        for sc in scenarios(topo, masters):
+            console.print(f"  {escape(sc.name)}" + (f"  [dim]({escape(sc.skip)})[/]" if sc.skip else ""))
         return
     client = ensure_engine(install=True, say=lambda m: console.print(f"[dim]{m}[/]"))
     ensure_node_image(client)

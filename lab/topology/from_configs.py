@@ -16,7 +16,7 @@ configs run as written is read from the configs themselves:
 
 A client node joins every segment (to see the VIPs from outside). Nothing of the configs is changed;
 where they cannot be given what they need (addresses from two subnets on one segment, a node address
-that is a VIP), :class:`~lab.errors.TopologyError` names the file and the reason.
+that is a VIP), :class:`~lab.errors.ConfigError` names the file and the reason.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ import re
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
-from ..errors import TopologyError
+from ..errors import ConfigError
 from ..kaconf.schema import parse_vip
 from .loader import validate
 from .schema import Topology
@@ -39,12 +39,12 @@ NODE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 def parse_config_arg(arg: str) -> tuple[Path, str]:
     """``lb1.conf`` -> (lb1.conf, "lb1"); ``keepalived.conf@lb2`` -> (keepalived.conf, "lb2").
 
-    Raises: TopologyError when no node name can be made (say ``FILE@NAME``)."""
+    Raises: ConfigError when no node name can be made (say ``FILE@NAME``)."""
     path, _, cid = arg.rpartition("@") if "@" in Path(arg).name else (arg, "", "")
     cid = cid or Path(path).name.split(".")[0]
     if not NODE_NAME.match(cid):
-        raise TopologyError(arg, [("", None, f"{cid!r} cannot name a node (letters, digits, _ . -, not first a digit); "
-                                             f"give the config id as FILE@NAME, e.g. {path}@lb1")])
+        raise ConfigError(arg, None, f"{cid!r} cannot name a node (letters, digits, _ . -, not first a digit); "
+                                             f"give the config id as FILE@NAME, e.g. {path}@lb1")
     return Path(path), cid
 
 
@@ -85,27 +85,32 @@ def topology_from_configs(configs: Sequence[tuple[str | Path, str]], name: str =
     """Build and validate the topology that runs ``configs`` [(path, config id = node name), ...].
 
     Raises:
-        ConfigError: a file cannot be read or parsed (file and line).
-        TopologyError: two files give the same node name, or the configs' addresses cannot be given to a
-            lab (names what and why).
+        ConfigError: a file cannot be read or parsed (file and line), has no vrrp_instance for its config
+            id, two files give the same node name, or the configs' addresses cannot be given to a lab
+            (names the file, what and why).
     """
     read: dict[str, NodeConfig] = {}
     for path, cid in configs:
         if cid in read:
-            raise TopologyError(str(path), [("", None, f"two files would both be node {cid!r}; name one FILE@OTHER")])
+            raise ConfigError(str(path), None, f"two files would both be node {cid!r}; name one FILE@OTHER")
         read[cid] = read_node_config(path, cid)          # ConfigError: names the file and line
+        if not read[cid].parsed.instances:
+            raise ConfigError(str(read[cid].path), None, f"no vrrp_instance for config id {cid!r}: nothing to run"
+                                                         + (f" ({read[cid].warnings[-1].split(': ', 1)[1]})"
+                                                            if read[cid].warnings else ""))
     if not read:
-        raise TopologyError("<configs>", [("", None, "no keepalived.conf given")])
+        raise ConfigError("<configs>", None, "no keepalived.conf given")
     seg = _Segments()
     by_key: dict[tuple, tuple[str, str]] = {}
     addrs: dict[tuple[str, str], list[ipaddress.IPv4Address]] = {}       # per (node, itf): addresses seen
     vips: dict[tuple[str, str], list[ipaddress.IPv4Interface]] = {}
     own: dict[tuple[str, str], ipaddress.IPv4Address] = {}
+    whose: dict[ipaddress.IPv4Address, str] = {}          # address -> the node whose file writes it
     peers: dict[tuple[str, str], list[ipaddress.IPv4Address]] = {}
     for node, nc in read.items():
         for iname, inst in nc.parsed.instances.items():
             if not inst.interface:
-                raise TopologyError(str(nc.path), [("", None, f"vrrp_instance {iname} has no interface")])
+                raise ConfigError(str(nc.path), None, f"vrrp_instance {iname} has no interface")
             key = (node, inst.interface)
             seg.find(key)
             for k in (("name", iname), ("vrid", inst.virtual_router_id, inst.version or 2)):
@@ -117,11 +122,13 @@ def topology_from_configs(configs: Sequence[tuple[str | Path, str]], name: str =
                 a = parse_vip(v)["address"]
                 try:
                     vips.setdefault(key, []).append(ipaddress.IPv4Interface(a if "/" in a else a + "/32"))
+                    whose.setdefault(vips[key][-1].ip, node)
                 except ValueError:
                     continue               # IPv6 VIPs: this lab's networks are IPv4 (named by the check)
             src = _addr(inst.unicast_src_ip)
             if src:
                 own[key] = src
+                whose.setdefault(src, node)
             peers.setdefault(key, []).extend(p for p in map(_addr, inst.unicast_peer) if p)
     groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for key in seg.parent:
@@ -139,8 +146,11 @@ def topology_from_configs(configs: Sequence[tuple[str | Path, str]], name: str =
             subnet = ipaddress.IPv4Network(f"{everything[0]}/24", strict=False)
         outside = [a for a in everything if subnet is not None and a not in subnet]
         if outside:
-            raise TopologyError(str(read[members[0][0]].path), [("", None, f"the segment of {', '.join(f'{n}:{i}' for n, i in sorted(members))} "
-                                                                           f"has {outside[0]} outside {subnet}: a lab network is one subnet")])
+            culprit = read[whose.get(outside[0], members[0][0])]
+            raise ConfigError(str(culprit.path), None, f"{outside[0]} is outside {subnet}, the subnet of the other "
+                                                       f"addresses on the segment of "
+                                                       f"{', '.join(f'{n}:{i}' for n, i in sorted(members))}: "
+                                                       f"a lab network is one subnet")
         networks[net] = {"subnet": str(subnet)} if subnet else {}
         taken = {a for a in everything}
         claimed = {m: own[m] for m in members if m in own}
@@ -153,7 +163,7 @@ def topology_from_configs(configs: Sequence[tuple[str | Path, str]], name: str =
             spec = {"network": net}
             if a is not None and subnet is not None:
                 if any(a == v.ip for v in known):
-                    raise TopologyError(str(read[node].path), [("", None, f"{node}'s address {a} on {itf} is also a VIP")])
+                    raise ConfigError(str(read[node].path), None, f"{node}'s address {a} on {itf} is also a VIP")
                 spec["host"] = int(a) - int(subnet.network_address)
             nodes[node]["interfaces"][itf] = spec
         free[net] = _free_hosts(subnet, taken | {a for m in members for a in

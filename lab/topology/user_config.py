@@ -21,6 +21,7 @@ judge what runs.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -96,6 +97,11 @@ def read_node_config(path: str | Path, config_id: str, base: Optional[Path] = No
     parsed = from_config(cfg)
     warnings = [f"{pr.file}:{pr.line}: {pr.message}" for pr in cfg.problems] + \
                [f"{n.file}:{n.line}: {n.message}" for n in parsed.notes]
+    ids = sorted({m.group(1) for data in files.values()
+                  for m in re.finditer(rb"^[ \t]*@\^?([^\s]+)", data, re.M)}, key=bytes.decode)
+    if ids and config_id.encode() not in ids:
+        warnings.append(f"{p}: no @ID line is for config id {config_id!r} (the files have "
+                        f"{', '.join('@' + i.decode() for i in ids)}): check the name, or give FILE@ID")
     return NodeConfig(p, config_id, files, parsed, dump(cfg), warnings)
 
 

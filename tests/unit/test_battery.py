@@ -59,3 +59,13 @@ def test_a_track_file_is_listed_as_not_run_until_its_failing_value_is_derived(tm
     tf = [s for s in scenarios(topo, {"VI_1": "a"}) if s.name.startswith("track_file")]
     assert [s.name for s in tf] == ["track_file flag on a fails", "track_file flag on b fails"]
     assert all(s.skip and not s.steps for s in tf)
+
+
+def test_check_plan_prints_the_nodes_and_the_scenarios_and_starts_nothing():
+    from typer.testing import CliRunner
+    from lab.cli import app
+    r = CliRunner().invoke(app, ["check", str(PAIR / "lb1.conf"), str(PAIR / "lb2.conf"), "--plan"])
+    assert r.exit_code == 0, r.output
+    assert "VI_WEB (vrid 51, priority 150)" in r.output and "bond0.100 192.168.100.0/24 .2" in r.output
+    assert "after the start-up election: VI_DB MASTER lb2, VI_WEB MASTER lb1" in r.output
+    assert "nginx stopped on lb1 (chk_nginx fails)" in r.output and "SIGKILL lb2" in r.output

@@ -92,7 +92,7 @@ def test_a_config_file_that_does_not_exist_is_named_at_its_field(tmp_path):
 def test_parse_config_arg_names_nodes_by_stem_or_explicit_id():
     assert parse_config_arg("x/lb1.conf") == (Path("x/lb1.conf"), "lb1")
     assert parse_config_arg("/etc/keepalived/keepalived.conf@lb2") == (Path("/etc/keepalived/keepalived.conf"), "lb2")
-    with pytest.raises(TopologyError, match="FILE@NAME"):
+    with pytest.raises(ConfigError, match="FILE@NAME"):
         parse_config_arg("1.conf")
 
 
@@ -113,9 +113,9 @@ def test_auto_addresses_avoid_vips_and_addresses_outside_the_subnet_are_named(tm
     hosts = sorted(s.interfaces["eth0"].host for s in t.nodes.values())
     assert 11 not in hosts and len(set(hosts)) == 3
     (tmp_path / "b.conf").write_text(conf.format(p=100, vip="10.9.9.9/24"))
-    with pytest.raises(TopologyError, match="outside 10.1.2.0/24: a lab network is one subnet"):
+    with pytest.raises(ConfigError, match=r"b\.conf: 10\.9\.9\.9 is outside 10\.1\.2\.0/24.*a lab network is one subnet"):
         topology_from_configs([(tmp_path / "a.conf", "a"), (tmp_path / "b.conf", "b")])
-    with pytest.raises(TopologyError, match="both be node 'a'"):
+    with pytest.raises(ConfigError, match="both be node 'a'"):
         topology_from_configs([(tmp_path / "a.conf", "a"), (tmp_path / "b.conf", "a")])
 
 
@@ -127,3 +127,12 @@ def test_kalab_check_input_errors_name_the_file(tmp_path):
     (tmp_path / "bad.conf").write_text("vrrp_instance VI_1 {\n interface eth0\n")
     with pytest.raises(ConfigError, match=r"bad\.conf:1: block 'vrrp_instance VI_1' is never closed"):
         topology_from_configs([(tmp_path / "bad.conf", "bad")])
+
+
+def test_a_config_id_no_line_is_for_is_named_and_an_empty_config_is_refused(tmp_path):
+    nc = read_node_config(PAIR / "lb1.conf", "lbX")
+    assert any("no @ID line is for config id 'lbX' (the files have @lb1, @lb2)" in w for w in nc.warnings)
+    assert not any("no @ID line" in w for w in read_node_config(PAIR / "lb1.conf", "lb1").warnings)
+    (tmp_path / "empty.conf").write_text("")
+    with pytest.raises(ConfigError, match=r"empty\.conf: no vrrp_instance for config id 'empty': nothing to run"):
+        topology_from_configs([(tmp_path / "empty.conf", "empty")])
