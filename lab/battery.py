@@ -47,6 +47,8 @@ class Scenario:
     steps: list[tuple[str, Callable[["Lab"], None]]]
     quiet: bool = False
     skip: str = ""
+    #: the model's events (``kalab predict`` syntax) of the first step, for checking an intent before start
+    predict: Optional[list[str]] = None
 
 
 @dataclass
@@ -82,10 +84,11 @@ def scenarios(topo, masters: dict[str, str]) -> list[Scenario]:
     out: list[Scenario] = []
     leaders = sorted(set(masters.values()))
     for n in leaders:
-        out.append(Scenario(f"SIGKILL {n}", _fault_steps("sigkill", n)))
-        out.append(Scenario(f"SIGTERM {n}", _fault_steps("sigterm", n)))
+        out.append(Scenario(f"SIGKILL {n}", _fault_steps("sigkill", n), predict=[f"kill:{n}"]))
+        out.append(Scenario(f"SIGTERM {n}", _fault_steps("sigterm", n), predict=[f"stop:{n}"]))
     for n in leaders:
-        out.append(Scenario(f"VRRP dropped both ways on {n}", _fault_steps("drop-vrrp", n, direction="both")))
+        out.append(Scenario(f"VRRP dropped both ways on {n}", _fault_steps("drop-vrrp", n, direction="both"),
+                            predict=[f"block:{n}"]))
     for n in topo.keepalived_nodes():
         out.append(Scenario(f"SIGHUP reload, config unchanged on {n}",
                             [(f"SIGHUP {n}", lambda lab, n=n: lab.node(n).kill("SIGHUP"))], quiet=True))
@@ -103,7 +106,8 @@ def scenarios(topo, masters: dict[str, str]) -> list[Scenario]:
             if not used:
                 continue
             if "nginx" in topo.scripts(n)[sname].script:      # it checks the node's nginx: stop that
-                out.append(Scenario(f"nginx stopped on {n} ({sname} fails)", _fault_steps("nginx-stop", n, scripts=sname)))
+                out.append(Scenario(f"nginx stopped on {n} ({sname} fails)", _fault_steps("nginx-stop", n, scripts=sname),
+                                    predict=[f"script:{n}:{sname}:fail"]))
             else:
                 out.append(Scenario(f"vrrp_script {sname} on {n} fails", [], skip=(
                     "not run: forcing a script's result would change your config; break what it checks "

@@ -61,6 +61,8 @@ def check(configs: list[str] = typer.Argument(..., help="keepalived.conf files, 
           report: Path = typer.Option(Path("reports/check"), help="where to write junit.xml, the HTML report and picture"),
           only: Optional[list[str]] = typer.Option(None, help="run only scenarios whose name contains this (repeatable)"),
           plan: bool = typer.Option(False, "--plan", help="print the topology and the scenarios, start nothing"),
+          expect: Optional[Path] = typer.Option(None, "--expect", help="an intent file: {scenario: {INSTANCE: MASTER}}, "
+                                                                       "checked by the model's arithmetic before start"),
           name: str = typer.Option("check", help="the lab's name")) -> None:
     """Run your own keepalived.conf files, unchanged, through a failover battery judged by the rules."""
     from ..battery import run_battery
@@ -80,10 +82,21 @@ def check(configs: list[str] = typer.Argument(..., help="keepalived.conf files, 
         console.print(f"[bold]{n}[/]: {nc.path} ({len(nc.files)} file(s)) on {itfs}: {insts}")
         for w in nc.warnings:
             err_console.print(f"  [yellow]note:[/] {escape(w)}")
-    if plan:                     # the masters the model expects after start-up decide the scenarios
-        from ..battery import scenarios
-        from ..election.predict import predict_topology
-        masters = {exp.instance: sorted(exp.options[0])[0] for _, exp in predict_topology(topo, []) if exp.options[0]}
+    from ..battery import scenarios
+    from ..election.predict import predict_topology
+    # the masters the model expects after start-up decide the scenarios
+    masters = {exp.instance: sorted(exp.options[0])[0] for _, exp in predict_topology(topo, []) if exp.options[0]}
+    if expect is not None:       # before any container: does the arithmetic give what the user expects?
+        from ..intent import check_intent, load_intent
+        intents = load_intent(expect)
+        problems = check_intent(topo, scenarios(topo, masters), intents, str(expect))
+        for p in problems:
+            err_console.print(f"[bold red]intent:[/] {escape(p)}", soft_wrap=True)
+        if problems:
+            err_console.print(f"{len(problems)} of {len(intents)} expectation(s) the rules do not give; nothing started")
+            raise typer.Exit(1)
+        console.print(f"intent: the rules give all {len(intents)} expectation(s) of {expect}; the run checks them")
+    if plan:
         console.print("scenarios (after the start-up election: "
                       + ", ".join(f"{i} MASTER {m}" for i, m in sorted(masters.items())) + "):")
         for sc in scenarios(topo, masters):

@@ -46,9 +46,11 @@ def test_the_pair_runs_unchanged_and_kalab_check_judges_every_scenario(lab_facto
 
     report = tmp_path / "check"
     r = subprocess.run([sys.executable, "-m", "lab.cli", "check", str(PAIR / "lb1.conf"), str(PAIR / "lb2.conf"),
-                        "--report", str(report)], cwd=tmp_path, capture_output=True, text=True, timeout=900)
+                        "--expect", str(PAIR / "intent.yaml"), "--report", str(report)],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=900)
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-5000:]
+    assert "the rules give all 2 expectation(s)" in out
     suite = ET.parse(report / "junit.xml").getroot()
     cases = {c.get("name"): c for c in suite.findall("testcase")}
     assert {"start-up election", "SIGKILL lb1", "SIGTERM lb1", "SIGKILL lb2", "SIGTERM lb2",
