@@ -127,12 +127,14 @@ def test_killed_master_comes_back_and_preempts(lab_factory):
     lab = lab_factory(TOPOS / "two_node.yaml")
     assert lab.wait_for_master("VI_1").name == "a"
     lab.node("a").kill()
+    kill = lab.history.events("node", node="a", action="kill")[-1]
     lab.check.assert_master("b", "VI_1")                    # model deadline: b's master down interval
     took = lab.check.assert_takeover_time("VI_1")
     assert took <= 3 + 156 / 256 + 1.0                      # RFC 3768 §6.1 + margin
     lab.node("a").start()
     lab.check.assert_master("a", "VI_1")                    # preempt (man 5: default), a's MDI after start
-    lab.check.assert_notify_sequence("b", ["BACKUP", "MASTER", "BACKUP"], instance="VI_1")
+    # from the kill on (before it, b may lawfully have won the start race for a moment: the judge's business)
+    lab.check.assert_notify_sequence("b", ["MASTER", "BACKUP"], instance="VI_1", since=kill.get("t_issued", kill.t))
     lab.check.assert_matches_model()
     lab.check.assert_single_master("VI_1", during=(lab.history.events("state", node="a", state="MASTER")[-1].t, None))
 
