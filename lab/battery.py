@@ -178,10 +178,11 @@ def run_scenario(lab: "Lab", sc: Scenario, say: Callable[[str], None] = lambda m
     return res
 
 
-def run_battery(lab: "Lab", only: Optional[list[str]] = None, say: Callable[[str], None] = lambda m: None
-                ) -> list[Result]:
+def run_battery(lab: "Lab", only: Optional[list[str]] = None, say: Callable[[str], None] = lambda m: None,
+                exact: bool = False) -> list[Result]:
     """Start-up election, then every scenario of :func:`scenarios` (``only``: names containing one of
-    these strings). Returns one :class:`Result` per scenario, start-up first."""
+    these strings, or with ``exact`` exactly these names). Returns one :class:`Result` per scenario,
+    start-up first."""
     say("start-up election")
     t0 = time.monotonic()
     _settle(lab)                       # until the model's start-up deadline (a tie has no single master)
@@ -197,7 +198,7 @@ def run_battery(lab: "Lab", only: Optional[list[str]] = None, say: Callable[[str
     first.problems = [j.problem for j in mine if j.verdict is not Verdict.HOLDS and j.problem]
     out = [first]
     for sc in scenarios(lab.topology, masters):
-        if only and not any(o.lower() in sc.name.lower() for o in only):
+        if only is not None and (sc.name not in only if exact else not any(o.lower() in sc.name.lower() for o in only)):
             continue
         say(sc.name)
         out.append(run_scenario(lab, sc, say))

@@ -153,7 +153,8 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
                       and self.topology.source != "<builder>" else ""}
         self.history.append("note", text=f"lab {self.id} starting topology {self.topology.name}")
         for name, spec in self.topology.networks.items():
-            net, subnet = create_network(self.docker, f"kalab-{self.id}-{name}", net_labels, name, spec.subnet, spec.prefix())
+            net, subnet = create_network(self.docker, f"kalab-{self.id}-{name}", net_labels, name, spec.subnet,
+                                         spec.prefix(), say=self.say)
             self.networks[name], self.subnets[name] = net, subnet
         phase("networks")
         self.docker.volumes.create(f"kalab-{self.id}-shared", labels=labels)

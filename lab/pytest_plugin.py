@@ -46,6 +46,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--lab-report", default=None, metavar="DIR", help="write each lab test's history and report to DIR")
     g.addoption("--lab-timing", default=None, metavar="FILE",
                 help="write each lab test's duration and the protocol waits it needed to FILE (JSON)")
+    g.addoption("--lab-configs", nargs="+", default=None, metavar="FILE[@ID]",
+                help="keepalived.conf files (one per node, run unchanged): add kalab check's failover battery "
+                     "as test items, one per scenario (lab.pytest_configs)")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -62,6 +65,9 @@ def pytest_configure(config: pytest.Config) -> None:
                                  "crosscheck": {"labs": 0, "compared": 0, "mismatches": 0, "skipped": 0}}
     _install_signal_handlers(config)
     config.pluginmanager.register(_Summer(config), "keepalived-lab-summer")
+    if config.getoption("--lab-configs", None):
+        from .pytest_configs import ConfigsPlugin
+        config.pluginmanager.register(ConfigsPlugin(config.getoption("--lab-configs")), "keepalived-lab-configs")
 
 
 def _asyncio_loop_scope_default(config: pytest.Config) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import random
+import time
+from typing import Callable
 
 import docker
 from docker.errors import APIError
@@ -78,7 +80,8 @@ def engine_is_local(client: docker.DockerClient) -> bool:
 
 
 def create_network(client: docker.DockerClient, name: str, lab_labels: dict[str, str], network: str,
-                   subnet: ipaddress.IPv4Network | None, prefixlen: int = 24) -> tuple[docker.models.networks.Network, ipaddress.IPv4Network]:
+                   subnet: ipaddress.IPv4Network | None, prefixlen: int = 24,
+                   say: Callable[[str], None] = lambda m: None) -> tuple[docker.models.networks.Network, ipaddress.IPv4Network]:
     """Create a labelled bridge network; return it and its subnet.
 
     Args:
@@ -87,8 +90,10 @@ def create_network(client: docker.DockerClient, name: str, lab_labels: dict[str,
         network: the topology's network name (stored as a label).
         subnet: a fixed subnet from the topology, or None to allocate from the pool.
         prefixlen: size of an allocated subnet.
+        say: progress messages (waiting for another lab to release a fixed subnet).
     Raises:
-        SubnetError: the fixed subnet overlaps an existing network (names it), or the pool is full.
+        SubnetError: the fixed subnet overlaps an existing network that is not a lab's (names it), or another
+            lab holds it longer than ``$KALAB_SUBNET_WAIT`` seconds (default 900), or the pool is full.
     """
     labels = {**lab_labels, L.NETWORK: network}
     if subnet is not None:
@@ -98,11 +103,7 @@ def create_network(client: docker.DockerClient, name: str, lab_labels: dict[str,
                     raise SubnetError(f"networks.{network}.subnet {subnet} overlaps the host's route {route} on "
                                       f"{dev}: a lab there would cut this host off from that network; choose "
                                       f"another subnet or drop `subnet:` to allocate one from the pool.")
-        for n in used_subnets(client):
-            if n.overlaps(subnet):
-                raise SubnetError(f"networks.{network}.subnet {subnet} overlaps Docker network subnet {n} already in "
-                                  f"use; choose another subnet or drop `subnet:` to allocate one from the pool.")
-        return _create(client, name, labels, subnet), subnet
+        return _create_fixed(client, name, labels, network, subnet, say), subnet
     p = pool()
     if prefixlen < p.prefixlen:
         raise SubnetError(f"networks.{network}.prefixlen {prefixlen} is larger than the pool {p}.")
@@ -120,6 +121,57 @@ def create_network(client: docker.DockerClient, name: str, lab_labels: dict[str,
     raise SubnetError(f"no free /{prefixlen} subnet left in pool {p} (other labs use the rest); use a smaller "
                       f"network (prefixlen closer to 28), remove your own finished labs (`kalab list`, "
                       f"`kalab down --lab ID`), or set KALAB_SUBNET_POOL to a larger pool.")
+
+
+def _holders(client: docker.DockerClient, subnet: ipaddress.IPv4Network) -> list[dict]:
+    """The Docker networks whose IPv4 subnet overlaps ``subnet`` (their API records)."""
+    out = []
+    for net in client.api.networks():
+        for cfg in (net.get("IPAM") or {}).get("Config") or []:
+            try:
+                n = ipaddress.ip_network(cfg.get("Subnet", ""), strict=False)
+            except ValueError:
+                continue
+            if n.version == 4 and n.overlaps(subnet):
+                out.append(net)
+    return out
+
+
+def _create_fixed(client, name: str, labels: dict[str, str], network: str, subnet: ipaddress.IPv4Network,
+                  say: Callable[[str], None]):
+    """Create the network on a fixed subnet. While another *lab* holds an overlapping subnet (two runs of
+    the same configs: their production subnet admits one lab at a time on an engine), wait for its
+    network to be destroyed (the engine's events; deadline ``$KALAB_SUBNET_WAIT`` s, default 900)."""
+    wait = float(os.environ.get("KALAB_SUBNET_WAIT", "900"))
+    deadline = time.time() + wait
+    said = False
+    while True:
+        since = time.time()
+        holders = _holders(client, subnet)
+        if not holders:
+            try:
+                return _create(client, name, labels, subnet)
+            except APIError as e:
+                if "overlap" not in str(e).lower():
+                    raise
+                continue                                 # another lab took it first: wait for that one
+        h = holders[0]
+        theirs = (h.get("Labels") or {}).get(L.LAB)
+        sub = ", ".join(c.get("Subnet", "?") for c in (h.get("IPAM") or {}).get("Config") or [])
+        if not theirs:
+            raise SubnetError(f"networks.{network}.subnet {subnet} overlaps Docker network {h.get('Name')} ({sub}), "
+                              f"which is not a lab's; choose another subnet or drop `subnet:` to allocate one from "
+                              f"the pool.")
+        if time.time() >= deadline:
+            raise SubnetError(f"networks.{network}.subnet {subnet}: lab {theirs} has held it ({sub}) for more than "
+                              f"{wait:g} s (KALAB_SUBNET_WAIT); `kalab list` shows it, `kalab down --lab {theirs}` "
+                              f"removes it if it is yours.")
+        if not said:
+            say(f"waiting for lab {theirs} to release {sub} (its network {h.get('Name')}); up to {wait:g} s")
+            said = True
+        for _ in client.events(since=since, until=min(deadline, time.time() + 5.0), decode=True,
+                               filters={"type": "network", "event": "destroy"}):
+            break                                        # a network went: look again
 
 
 def _create(client, name, labels, subnet: ipaddress.IPv4Network):

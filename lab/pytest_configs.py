@@ -1,0 +1,82 @@
+"""``pytest --lab-configs lb1.conf lb2.conf``: the failover battery of ``kalab check`` as test items of a
+user's own repository (one per scenario, each on its own lab, so pytest-xdist may run them anywhere; labs
+of the same configs share their production subnet and so take turns, lab.runtime.network).
+
+Items are named ``kalab-check[<scenario>]`` and listed from the model's expected masters after
+start-up (as ``kalab check --plan``). Each starts the lab, judges the start-up election and its
+scenario (:mod:`lab.battery`), and fails with the verdict's reasons unless both hold; a scenario the
+battery does not run is skipped with its reason.
+"""
+from __future__ import annotations
+
+import pytest
+
+from .errors import LabError
+
+__all__ = ["ScenarioItem", "ConfigsPlugin"]
+
+
+class ScenarioItem(pytest.Item):
+    """One battery scenario on its own lab of ``configs`` [(path, config id)]."""
+
+    def __init__(self, *, configs, scenario: str, skip: str = "", **kw):
+        super().__init__(**kw)
+        self.configs, self.scenario, self.skip_reason = configs, scenario, skip
+        self.add_marker(pytest.mark.integration)
+
+    def runtest(self) -> None:
+        from .battery import run_battery
+        from .lab import Lab
+        from .topology.from_configs import topology_from_configs
+
+        if self.skip_reason:
+            pytest.skip(self.skip_reason)
+        topo = topology_from_configs(self.configs, "configs")
+        names = [] if self.scenario == "start-up election" else [self.scenario]
+        with Lab(topo) as lab:
+            results = run_battery(lab, names, exact=True)
+        bad = [r for r in results if r.verdict is None or r.verdict.value != "holds"]
+        if self.scenario not in [r.name for r in results]:
+            raise ScenarioFailed(f"{self.scenario!r} is not in the battery of this run (the start-up masters "
+                                 f"differ from the model's): " + "; ".join(f"{r.name}: {r.observed}" for r in results))
+        if bad:
+            raise ScenarioFailed("\n".join(
+                f"{r.name}: {r.verdict.value if r.verdict else 'not run'}; expected {r.expected}, observed "
+                f"{r.observed} {r.timing}".rstrip() + "".join(f"\n  {p}" for p in r.problems) for r in bad))
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, (ScenarioFailed, LabError)):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self):
+        return self.path, None, f"kalab-check[{self.scenario}]"
+
+
+class ScenarioFailed(AssertionError):
+    """A scenario's verdict was not "holds" (the text has each reason)."""
+
+
+class ConfigsPlugin:
+    """Adds the items of ``--lab-configs`` to the collection."""
+
+    def __init__(self, args: list[str]):
+        self.args = args
+
+    @pytest.hookimpl(tryfirst=True)            # before -k / -m deselect, so they select these items too
+    def pytest_collection_modifyitems(self, session, config, items) -> None:
+        from .battery import scenarios
+        from .election.predict import predict_topology
+        from .topology.from_configs import parse_config_arg, topology_from_configs
+
+        try:
+            configs = [parse_config_arg(a) for a in self.args]
+            topo = topology_from_configs(configs, "configs")
+        except LabError as e:
+            raise pytest.UsageError(f"--lab-configs: {e}") from None
+        masters = {e.instance: sorted(e.options[0])[0] for _, e in predict_topology(topo, []) if e.options[0]}
+        items.append(ScenarioItem.from_parent(session, name="kalab-check[start-up election]", configs=configs,
+                                              scenario="start-up election"))
+        for sc in scenarios(topo, masters):
+            items.append(ScenarioItem.from_parent(session, name=f"kalab-check[{sc.name}]", configs=configs,
+                                                  scenario=sc.name, skip=sc.skip))
