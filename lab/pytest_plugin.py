@@ -28,6 +28,7 @@ from typing import Optional
 import pytest
 
 from .errors import LabError
+from .paths import bundled
 
 _PHASE_KEY = pytest.StashKey[dict]()
 _LABS_KEY = pytest.StashKey[list]()
@@ -128,8 +129,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         signal.signal(sig, old)
 
 
-#: the topologies shipped with keepalived-lab (a checkout or an editable install)
-BUNDLED = Path(__file__).resolve().parents[1] / "topologies"
+#: the topologies shipped with keepalived-lab (a checkout, an editable install, or a wheel's package data)
+BUNDLED = bundled("topologies")
 
 
 def _search_dirs(config: pytest.Config) -> list[Path]:

@@ -40,7 +40,8 @@ LabOpt = typer.Option(None, "--lab", help="lab id (default: your own lab started
 
 
 def _topologies_dirs() -> list[Path]:
-    return [Path.cwd() / "topologies", Path(__file__).resolve().parents[2] / "topologies"]
+    from ..paths import bundled
+    return [Path.cwd() / "topologies", bundled("topologies")]
 
 
 def _topology(name: str):

@@ -36,9 +36,11 @@ console = Console(stderr=True)
 
 
 def images_dir() -> Path:
-    """The ``images/`` tree: ``$KALAB_IMAGES_DIR``, else next to the ``lab`` package (a checkout)."""
+    """The ``images/`` tree: ``$KALAB_IMAGES_DIR``, else the one keepalived-lab ships (:func:`lab.paths.bundled`:
+    a checkout's, or an installed wheel's package data)."""
+    from ..paths import bundled
     env = os.environ.get("KALAB_IMAGES_DIR")
-    d = Path(env) if env else Path(__file__).resolve().parents[2] / "images"
+    d = Path(env) if env else bundled("images")
     if not (d / "node" / "Dockerfile").is_file():
         raise ImageError(f"no node image recipe at {d}/node/Dockerfile; set KALAB_IMAGES_DIR to the images/ "
                          f"folder of a keepalived-lab checkout.")
@@ -46,10 +48,11 @@ def images_dir() -> Path:
 
 
 def tree_hash(root: Path) -> str:
-    """SHA-256 over relative paths and contents of every file under ``root`` (12 hex digits)."""
+    """SHA-256 over relative paths and contents of every file under ``root`` (12 hex digits); Python's
+    byte-code caches are no part of a recipe (pip writes them beside an installed wheel's copy)."""
     h = hashlib.sha256()
     for p in sorted(root.rglob("*")):
-        if p.is_file():
+        if p.is_file() and "__pycache__" not in p.relative_to(root).parts and p.suffix != ".pyc":
             h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() + b"\0")
     return h.hexdigest()[:12]
 

@@ -24,7 +24,7 @@ PKG = ROOT / "lab"
 
 #: package (or module) -> layer; a module may import its own package and lower layers only
 LAYERS = {
-    "lab.errors": 0, "lab.timers": 0, "lab.events": 0, "lab.priority": 0, "lab.workers": 0,
+    "lab.errors": 0, "lab.paths": 0, "lab.timers": 0, "lab.events": 0, "lab.priority": 0, "lab.workers": 0,
     "lab.history": 1,
     "lab.kaconf": 2,
     "lab.topology": 3,
