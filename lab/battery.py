@@ -172,7 +172,7 @@ def run_scenario(lab: "Lab", sc: Scenario, say: Callable[[str], None] = lambda m
     if mine:
         main = next((j for j in mine if j.expectation.changed), mine[0])
         res.expected, res.observed, res.timing = _describe(main, lab.history)
-        res.rules = list(dict.fromkeys(r for j in mine for r in j.expectation.rules))
+        res.rules = list(dict.fromkeys(list(main.expectation.rules) + [r for j in mine for r in j.expectation.rules]))
         res.problems += [f"{j.expectation.instance} after `{j.expectation.cause}`: {j.problem}"
                          for j in mine if j.verdict is not Verdict.HOLDS and j.problem]
     return res

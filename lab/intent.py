@@ -21,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from .battery import Scenario
 from .election.predict import predict_topology
 from .errors import ConfigError, LabError
 
@@ -73,11 +74,12 @@ def check_intent(topo, scenarios, intents: list[Intent], source: str = "<intent>
     problems = []
     nodes = topo.keepalived_nodes()
     for it in intents:
-        match = [s for s in scenarios if s.name == it.scenario] or \
-            [s for s in scenarios if it.scenario.lower() in s.name.lower()]
+        every = [Scenario("start-up election", [], predict=["start-up"])] + list(scenarios)
+        match = [s for s in every if s.name == it.scenario] or \
+            [s for s in every if it.scenario.lower() in s.name.lower()]
         where = f"{source}:{it.line}" if it.line else source
         if len(match) != 1:
-            names = "; ".join(s.name for s in scenarios)
+            names = "; ".join(s.name for s in every)
             raise LabError(f"{where}: {it.scenario!r} names {len(match)} scenarios; the battery has: {names}")
         sc = match[0]
         if it.instance not in topo.instance_names():
@@ -87,7 +89,9 @@ def check_intent(topo, scenarios, intents: list[Intent], source: str = "<intent>
         if not sc.predict:
             raise LabError(f"{where}: {sc.name!r} cannot be predicted before it runs; expect a SIGKILL, SIGTERM, "
                            f"VRRP-drop or nginx scenario")
-        exps = [e for text, e in predict_topology(topo, sc.predict) if text in sc.predict and e.instance == it.instance]
+        events = [] if sc.predict == ["start-up"] else sc.predict
+        exps = [e for text, e in predict_topology(topo, events)
+                if (text in events or not events) and e.instance == it.instance]
         if not exps:
             continue
         exp = exps[-1]

@@ -2,7 +2,7 @@
 user's own repository (one per scenario, each on its own lab, so pytest-xdist may run them anywhere; labs
 of the same configs share their production subnet and so take turns, lab.runtime.network).
 
-Items are named ``kalab-check[<scenario>]`` and listed from the model's expected masters after
+Items are named ``kalab-check::<scenario>`` and listed from the model's expected masters after
 start-up (as ``kalab check --plan``). Each starts the lab, judges the start-up election and its
 scenario (:mod:`lab.battery`), and fails with the verdict's reasons unless both hold; a scenario the
 battery does not run is skipped with its reason.
@@ -13,7 +13,7 @@ import pytest
 
 from .errors import LabError
 
-__all__ = ["ScenarioItem", "ConfigsPlugin"]
+__all__ = ["ScenarioItem", "ConfigsCollector", "ConfigsPlugin"]
 
 
 class ScenarioItem(pytest.Item):
@@ -50,7 +50,24 @@ class ScenarioItem(pytest.Item):
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self):
-        return self.path, None, f"kalab-check[{self.scenario}]"
+        return self.path, None, f"kalab-check::{self.scenario}"
+
+
+class ConfigsCollector(pytest.Collector):
+    """The battery's items (``kalab-check::SIGKILL lb1``, ...), collected like any test file's."""
+
+    def __init__(self, *, configs, topo, **kw):
+        super().__init__(**kw)
+        self.configs, self.topo = configs, topo
+
+    def collect(self):
+        from .battery import scenarios
+        from .election.predict import predict_topology
+
+        masters = {e.instance: sorted(e.options[0])[0] for _, e in predict_topology(self.topo, []) if e.options[0]}
+        yield ScenarioItem.from_parent(self, name="start-up election", configs=self.configs, scenario="start-up election")
+        for sc in scenarios(self.topo, masters):
+            yield ScenarioItem.from_parent(self, name=sc.name, configs=self.configs, scenario=sc.name, skip=sc.skip)
 
 
 class ScenarioFailed(AssertionError):
@@ -65,8 +82,8 @@ class ConfigsPlugin:
 
     @pytest.hookimpl(tryfirst=True)            # before -k / -m deselect, so they select these items too
     def pytest_collection_modifyitems(self, session, config, items) -> None:
-        from .battery import scenarios
-        from .election.predict import predict_topology
+        from _pytest.runner import collect_one_node      # runs the collect protocol (pytest's own helper)
+
         from .topology.from_configs import parse_config_arg, topology_from_configs
 
         try:
@@ -74,9 +91,9 @@ class ConfigsPlugin:
             topo = topology_from_configs(configs, "configs")
         except LabError as e:
             raise pytest.UsageError(f"--lab-configs: {e}") from None
-        masters = {e.instance: sorted(e.options[0])[0] for _, e in predict_topology(topo, []) if e.options[0]}
-        items.append(ScenarioItem.from_parent(session, name="kalab-check[start-up election]", configs=configs,
-                                              scenario="start-up election"))
-        for sc in scenarios(topo, masters):
-            items.append(ScenarioItem.from_parent(session, name=f"kalab-check[{sc.name}]", configs=configs,
-                                                  scenario=sc.name, skip=sc.skip))
+        col = ConfigsCollector.from_parent(session, name="kalab-check", nodeid="kalab-check", configs=configs, topo=topo)
+        rep = collect_one_node(col)
+        config.hook.pytest_collectreport(report=rep)      # counted and shown like a file's items
+        if rep.failed:
+            raise pytest.UsageError(f"--lab-configs: {rep.longreprtext}")
+        items.extend(rep.result)

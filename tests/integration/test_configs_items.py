@@ -31,8 +31,9 @@ def test_the_battery_runs_as_items_and_labs_of_one_subnet_take_turns(tmp_path):
     args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--lab-configs",
             str(tmp_path / "a.conf"), str(tmp_path / "b.conf")]
     listed = subprocess.run(args + ["--co"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert "::kalab-check[start-up election]" in listed.stdout and "::kalab-check[SIGKILL a]" in listed.stdout
-    assert "::kalab-check[SIGKILL b]" not in listed.stdout        # b is no master after start-up
+    assert "kalab-check::start-up election" in listed.stdout and "kalab-check::SIGKILL a" in listed.stdout
+    assert "kalab-check::SIGKILL b" not in listed.stdout          # b is no master after start-up
+    assert "7 tests collected" in listed.stdout, listed.stdout    # start-up, SIGKILL/SIGTERM/VRRP a, 2 SIGHUP, rolling
     r = subprocess.run(args + ["-n", "2", "-k", "start-up or SIGKILL"], cwd=tmp_path, capture_output=True,
                        text=True, timeout=600)
     assert r.returncode == 0 and "2 passed" in r.stdout, (r.stdout + r.stderr)[-4000:]

@@ -62,3 +62,13 @@ def test_intent_file_mistakes_are_named_with_their_line(tmp_path):
         bad.write_text(text)
         with pytest.raises(LabError, match=what):
             check_intent(topo, sc, load_intent(bad), str(bad))
+
+
+def test_the_start_up_election_can_be_expected_too(tmp_path):
+    topo = variant(tmp_path, -60)
+    p = tmp_path / "i.yaml"
+    p.write_text("start-up election: {VI_WEB: lb2}\n")
+    (msg,) = check_intent(topo, scenarios(topo, MASTERS), load_intent(p), "i.yaml")
+    assert "start-up election: you expect VI_WEB MASTER lb2, the rules give lb1" in msg and "lb1=150, lb2=100" in msg
+    p.write_text("start-up election: {VI_DB: lb2}\n")
+    assert check_intent(topo, scenarios(topo, MASTERS), load_intent(p), "i.yaml") == []

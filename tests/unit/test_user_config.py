@@ -136,3 +136,10 @@ def test_a_config_id_no_line_is_for_is_named_and_an_empty_config_is_refused(tmp_
     (tmp_path / "empty.conf").write_text("")
     with pytest.raises(ConfigError, match=r"empty\.conf: no vrrp_instance for config id 'empty': nothing to run"):
         topology_from_configs([(tmp_path / "empty.conf", "empty")])
+
+
+def test_a_missing_include_is_an_error_not_a_quietly_smaller_config(tmp_path):
+    (tmp_path / "a.conf").write_text("include nothere/*.conf\nvrrp_instance VI_1 {\n interface eth0\n"
+                                     " virtual_router_id 5\n virtual_ipaddress {\n 10.1.1.1/24\n }\n}\n")
+    with pytest.raises(ConfigError, match=r"a\.conf:1: Config files missing 'nothere/\*\.conf'"):
+        read_node_config(tmp_path / "a.conf", "a")
