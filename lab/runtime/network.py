@@ -37,9 +37,8 @@ def pool() -> ipaddress.IPv4Network:
         raise SubnetError(f"KALAB_SUBNET_POOL={raw!r} is not an IPv4 CIDR such as {DEFAULT_POOL}.") from None
 
 
-def used_subnets(client: docker.DockerClient) -> list[ipaddress.IPv4Network]:
-    """Every IPv4 subnet any Docker network on this engine uses."""
-    out = []
+def _ipv4_subnets(client: docker.DockerClient):
+    """(network API record, IPv4 subnet) for every IPv4 subnet of every Docker network on this engine."""
     for net in client.api.networks():
         for cfg in (net.get("IPAM") or {}).get("Config") or []:
             try:
@@ -47,8 +46,12 @@ def used_subnets(client: docker.DockerClient) -> list[ipaddress.IPv4Network]:
             except ValueError:
                 continue
             if n.version == 4:
-                out.append(n)
-    return out
+                yield net, n
+
+
+def used_subnets(client: docker.DockerClient) -> list[ipaddress.IPv4Network]:
+    """Every IPv4 subnet any Docker network on this engine uses."""
+    return [n for _, n in _ipv4_subnets(client)]
 
 
 def host_routes(path: str = "/proc/net/route") -> list[tuple[ipaddress.IPv4Network, str]]:
@@ -125,16 +128,7 @@ def create_network(client: docker.DockerClient, name: str, lab_labels: dict[str,
 
 def _holders(client: docker.DockerClient, subnet: ipaddress.IPv4Network) -> list[dict]:
     """The Docker networks whose IPv4 subnet overlaps ``subnet`` (their API records)."""
-    out = []
-    for net in client.api.networks():
-        for cfg in (net.get("IPAM") or {}).get("Config") or []:
-            try:
-                n = ipaddress.ip_network(cfg.get("Subnet", ""), strict=False)
-            except ValueError:
-                continue
-            if n.version == 4 and n.overlaps(subnet):
-                out.append(net)
-    return out
+    return [net for net, n in _ipv4_subnets(client) if n.overlaps(subnet)]
 
 
 def _create_fixed(client, name: str, labels: dict[str, str], network: str, subnet: ipaddress.IPv4Network,
