@@ -27,7 +27,6 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Optional
 
-from .checks import CheckFailed
 from .judge import Verdict
 from .judge.verdict import merge
 from .timers import MARGIN
@@ -35,7 +34,7 @@ from .timers import MARGIN
 if TYPE_CHECKING:
     from .lab import Lab
 
-__all__ = ["Scenario", "Result", "scenarios", "run_battery"]
+__all__ = ["Scenario", "Result", "scenarios", "predicted_masters", "run_battery"]
 
 
 @dataclass
@@ -115,6 +114,13 @@ def scenarios(topo, masters: dict[str, str]) -> list[Scenario]:
     return out
 
 
+def predicted_masters(topo) -> dict[str, str]:
+    """{instance: node} the model expects as master once every node started (the first of a tie's
+    options, by name): what the scenarios are derived from before a lab runs (``--plan``, pytest items)."""
+    from .election.predict import predict_topology
+    return {e.instance: sorted(e.options[0])[0] for _, e in predict_topology(topo, []) if e.options[0]}
+
+
 def _describe(j, history=None, margin: float = MARGIN) -> tuple[str, str, str]:
     """(expected, observed, timing) of one judgement; timing is the first MASTER report of an expected
     master after the input (seconds from the input's event) against the model's window and the lab's margin
@@ -134,13 +140,6 @@ def _describe(j, history=None, margin: float = MARGIN) -> tuple[str, str, str]:
     return expected, observed, timing
 
 
-def _settle(lab: "Lab") -> None:
-    try:
-        lab.check.assert_matches_model()
-    except CheckFailed:
-        pass                                   # judged below, per scenario
-
-
 def run_scenario(lab: "Lab", sc: Scenario, say: Callable[[str], None] = lambda m: None) -> Result:
     """Run ``sc`` on ``lab`` and judge what it did (never raises for a failing verdict)."""
     if sc.skip:
@@ -150,7 +149,7 @@ def run_scenario(lab: "Lab", sc: Scenario, say: Callable[[str], None] = lambda m
     for desc, step in sc.steps:
         say(f"  {sc.name}: {desc}")
         step(lab)
-        _settle(lab)
+        lab.check.settle()                # until the model's deadline; judged below, per scenario
     rep = lab.check.judge()
     mine = [j for j in rep.judgements if j.event.t >= t0 - 1e-6 and j.verdict is not None]
     res = Result(sc.name, merge(j.verdict for j in mine) if mine else Verdict.HOLDS, seconds=time.monotonic() - t0)
@@ -185,7 +184,7 @@ def run_battery(lab: "Lab", only: Optional[list[str]] = None, say: Callable[[str
     start-up first."""
     say("start-up election")
     t0 = time.monotonic()
-    _settle(lab)                       # until the model's start-up deadline (a tie has no single master)
+    lab.check.settle()                 # until the model's start-up deadline (a tie has no single master)
     masters = {i: m[0] for i in lab.topology.instance_names() if (m := lab.history.masters(i))}
     rep = lab.check.judge()
     mine = [j for j in rep.judgements if j.verdict is not None]

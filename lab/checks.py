@@ -116,6 +116,27 @@ class Checks:
                         last = (ev, exp)
         return last
 
+    def settle(self, instances: Optional[Sequence[str]] = None) -> None:
+        """With a lab: wait until the model's deadline for the last input of ``instances`` (default all)
+        has passed (event driven; its margin and start-up allowance are accounted as the lab's time)."""
+        if self.lab is None:
+            return
+        deadlines = []
+        protocol_ends = []
+        for i in list(instances or self.topology.instance_names()):
+            ev, exp = self.expectation(i)
+            if ev is None:
+                continue
+            self._see_start(ev)
+            deadlines.append(self._deadline(ev, exp))
+            unanchored = self._is_start(ev) and self._ready(ev) is None   # start-up allowance still in it
+            protocol_ends.append(deadlines[-1] - self.margin - (self.startup if unanchored else 0.0))
+        if deadlines:
+            d = max(deadlines)
+            self.history.wait_for(lambda h: None, max(0.0, d - time.monotonic()),     # runs to the deadline
+                                  slack=d - max(protocol_ends))
+            self.history.append("note", text="model deadline reached")
+
     def assert_matches_model(self, instances: Optional[Sequence[str]] = None, *, settle: bool = True,
                              allow: Sequence[str] = ()) -> ModelReport:
         """The history holds against the election model (see :func:`lab.judge.judge`).
@@ -129,22 +150,8 @@ class Checks:
         rule, and for "cannot judge" what could not be judged and which rule is missing.
         """
         names = list(instances or self.topology.instance_names())
-        if settle and self.lab is not None:
-            deadlines = []
-            protocol_ends = []
-            for i in names:
-                ev, exp = self.expectation(i)
-                if ev is None:
-                    continue
-                self._see_start(ev)
-                deadlines.append(self._deadline(ev, exp))
-                unanchored = self._is_start(ev) and self._ready(ev) is None   # start-up allowance still in it
-                protocol_ends.append(deadlines[-1] - self.margin - (self.startup if unanchored else 0.0))
-            if deadlines:
-                d = max(deadlines)
-                self.history.wait_for(lambda h: None, max(0.0, d - time.monotonic()),     # runs to the deadline
-                                      slack=d - max(protocol_ends))
-                self.history.append("note", text="model deadline reached")
+        if settle:
+            self.settle(names)
         rep = self.judge(names, allow=allow)
         if rep.verdict is Verdict.HOLDS:
             return rep

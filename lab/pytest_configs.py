@@ -61,10 +61,9 @@ class ConfigsCollector(pytest.Collector):
         self.configs, self.topo = configs, topo
 
     def collect(self):
-        from .battery import scenarios
-        from .election.predict import predict_topology
+        from .battery import predicted_masters, scenarios
 
-        masters = {e.instance: sorted(e.options[0])[0] for _, e in predict_topology(self.topo, []) if e.options[0]}
+        masters = predicted_masters(self.topo)
         yield ScenarioItem.from_parent(self, name="start-up election", configs=self.configs, scenario="start-up election")
         for sc in scenarios(self.topo, masters):
             yield ScenarioItem.from_parent(self, name=sc.name, configs=self.configs, scenario=sc.name, skip=sc.skip)

@@ -82,10 +82,8 @@ def check(configs: list[str] = typer.Argument(..., help="keepalived.conf files, 
         console.print(f"[bold]{n}[/]: {nc.path} ({len(nc.files)} file(s)) on {itfs}: {insts}")
         for w in nc.warnings:
             err_console.print(f"  [yellow]note:[/] {escape(w)}")
-    from ..battery import scenarios
-    from ..election.predict import predict_topology
-    # the masters the model expects after start-up decide the scenarios
-    masters = {exp.instance: sorted(exp.options[0])[0] for _, exp in predict_topology(topo, []) if exp.options[0]}
+    from ..battery import predicted_masters, scenarios
+    masters = predicted_masters(topo)      # the masters the model expects after start-up decide the scenarios
     if expect is not None:       # before any container: does the arithmetic give what the user expects?
         from ..intent import check_intent, load_intent
         intents = load_intent(expect)
