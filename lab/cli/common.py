@@ -51,8 +51,9 @@ def _topology(name: str):
 
 def _is_config_arg(arg: str) -> bool:
     """A keepalived.conf file argument (``FILE`` or ``FILE@CONFIG_ID``), not a topology or an event."""
-    path = arg.rpartition("@")[0] if "@" in Path(arg).name else arg
-    return Path(path).suffix not in (".yaml", ".yml") and Path(path).is_file()
+    from ..topology.from_configs import split_config_arg
+    path = split_config_arg(arg)[0]
+    return path.suffix not in (".yaml", ".yml") and path.is_file()
 
 
 def _topology_or_configs(first: str, rest: list[str]):

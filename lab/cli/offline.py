@@ -136,8 +136,10 @@ def lint(files: list[str] = typer.Argument(..., help="keepalived.conf files of o
     json_out = json_out or fmt == "json"
     from ..runtime.ktest import lint_files
     from ..topology.lint import lint_topology
-    ids = [(a.rpartition("@")[2] if "@" in Path(a).name else None) or config_id for a in files]
-    files = [Path(a.rpartition("@")[0] if "@" in Path(a).name else a) for a in files]
+    from ..topology.from_configs import split_config_arg
+    split = [split_config_arg(a) for a in files]
+    ids = [cid or config_id for _, cid in split]
+    files = [path for path, _ in split]
     yamls = [f for f in files if f.suffix in (".yaml", ".yml")]
     if yamls and len(files) > 1:
         raise LabError(f"kalab lint: {yamls[0]} is a topology; lint a topology on its own (`kalab lint "

@@ -31,21 +31,27 @@ from .loader import validate
 from .schema import Topology
 from .user_config import NodeConfig, read_node_config
 
-__all__ = ["topology_from_configs", "parse_config_arg", "NODE_NAME"]
+__all__ = ["topology_from_configs", "parse_config_arg", "split_config_arg", "NODE_NAME"]
 
 NODE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+
+def split_config_arg(arg: str) -> tuple[Path, Optional[str]]:
+    """``FILE`` -> (FILE, None); ``FILE@ID`` -> (FILE, ID). An ``@`` in a folder name is no config id."""
+    path, _, cid = arg.rpartition("@") if "@" in Path(arg).name else (arg, "", "")
+    return Path(path), cid or None
 
 
 def parse_config_arg(arg: str) -> tuple[Path, str]:
     """``lb1.conf`` -> (lb1.conf, "lb1"); ``keepalived.conf@lb2`` -> (keepalived.conf, "lb2").
 
     Raises: ConfigError when no node name can be made (say ``FILE@NAME``)."""
-    path, _, cid = arg.rpartition("@") if "@" in Path(arg).name else (arg, "", "")
-    cid = cid or Path(path).name.split(".")[0]
+    path, cid = split_config_arg(arg)
+    cid = cid or path.name.split(".")[0]
     if not NODE_NAME.match(cid):
         raise ConfigError(arg, None, f"{cid!r} cannot name a node (letters, digits, _ . -, not first a digit); "
                                              f"give the config id as FILE@NAME, e.g. {path}@lb1")
-    return Path(path), cid
+    return path, cid
 
 
 def _free_hosts(subnet: Optional[ipaddress.IPv4Network], taken: set) -> Iterator[int]:
