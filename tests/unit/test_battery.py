@@ -23,13 +23,18 @@ def test_the_pair_gets_every_scenario_the_issue_lists_for_its_masters_scripts_an
     assert "SIGKILL lb2" not in one_master and "SIGKILL lb1" in one_master
 
 
-def test_a_script_the_lab_cannot_fail_without_changing_the_config_is_listed_as_not_run(tmp_path):
-    conf = ("vrrp_script chk {{\n script \"/bin/true\"\n weight -50\n}}\n"
-            "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 7\n priority {p}\n"
-            " virtual_ipaddress {{\n  10.1.2.100/24\n }}\n track_script {{\n  chk\n }}\n}}\n")
+def tracked_pair(tmp_path, tracker: str, track: str):
+    """Nodes a (150) and b (100) whose VI_1 tracks ``track`` (a block's keyword and name), defined by ``tracker``."""
+    conf = (tracker + "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 7\n priority {p}\n"
+            " virtual_ipaddress {{\n  10.1.2.100/24\n }}\n " + track + "\n}}\n")
     (tmp_path / "a.conf").write_text(conf.format(p=150))
     (tmp_path / "b.conf").write_text(conf.format(p=100))
-    topo = topology_from_configs([(tmp_path / "a.conf", "a"), (tmp_path / "b.conf", "b")])
+    return topology_from_configs([(tmp_path / "a.conf", "a"), (tmp_path / "b.conf", "b")])
+
+
+def test_a_script_the_lab_cannot_fail_without_changing_the_config_is_listed_as_not_run(tmp_path):
+    topo = tracked_pair(tmp_path, "vrrp_script chk {{\n script \"/bin/true\"\n weight -50\n}}\n",
+                        "track_script {{\n  chk\n }}")
     skipped = [s for s in scenarios(topo, {"VI_1": "a"}) if s.skip]
     assert [s.name for s in skipped] == ["vrrp_script chk on a fails", "vrrp_script chk on b fails"]
     assert "would change your config" in skipped[0].skip and not skipped[0].steps
@@ -50,12 +55,8 @@ def test_junit_counts_each_verdict_and_keeps_the_reasons(tmp_path):
 
 def test_a_track_file_is_listed_as_not_run_until_its_failing_value_is_derived(tmp_path):
     # a newcomer's pair: value -254 with weight -10 *raised* the priority, and the row said "fails"
-    conf = ("vrrp_track_file flag {{\n file /tmp/flag\n weight -10\n}}\n"
-            "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 7\n priority {p}\n"
-            " virtual_ipaddress {{\n  10.1.2.100/24\n }}\n track_file {{\n  flag\n }}\n}}\n")
-    (tmp_path / "a.conf").write_text(conf.format(p=150))
-    (tmp_path / "b.conf").write_text(conf.format(p=100))
-    topo = topology_from_configs([(tmp_path / "a.conf", "a"), (tmp_path / "b.conf", "b")])
+    topo = tracked_pair(tmp_path, "vrrp_track_file flag {{\n file /tmp/flag\n weight -10\n}}\n",
+                        "track_file {{\n  flag\n }}")
     tf = [s for s in scenarios(topo, {"VI_1": "a"}) if s.name.startswith("track_file")]
     assert [s.name for s in tf] == ["track_file flag on a fails", "track_file flag on b fails"]
     assert all(s.skip and not s.steps for s in tf)
