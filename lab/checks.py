@@ -313,9 +313,9 @@ class Checks:
             self.history.wait_for(lambda h: any(e.t >= up.t - tolerance for e in h.events("advert", since=up.t - tolerance,
                                                                                            vrid=spec.vrid)),
                                   spec.advert_int + self.margin, account=False)
-        adverts = [e for e in self.history.events("advert") if heard(e)]
-        covered = self.lab.captured_from() if self.lab is not None else \
-            (self.history.events("advert")[0].t if self.history.events("advert") else None)
+        captured = self.history.events("advert")
+        adverts = [e for e in captured if heard(e)]
+        covered = self.lab.captured_from() if self.lab is not None else (captured[0].t if captured else None)
         before = [e for e in adverts if e.t <= since]
         if covered is None or not before or covered > before[-1].t:
             raise self.fail(f"cannot judge {node}'s takeover of {instance} at {self._rel(up.t)} by the master down "
