@@ -193,43 +193,12 @@ def validate(data: Any, source: str = "<builder>", text: str | None = None) -> T
         problems = _fmt_pydantic(e, (), Topology)
         raise TopologyError(source, [(".".join(map(str, p)), _line_for(lines, p), m) for p, m in problems]) from None
     topo.source = source
-    problems += _read_config_files(topo)
+    from .user_config import read_config_files
+    problems += read_config_files(topo)
     problems += _semantic_problems(topo)
     if problems:
         raise TopologyError(source, [(".".join(map(str, p)), _line_for(lines, p), m) for p, m in problems])
     return topo
-
-
-def _read_config_files(t: Topology) -> list[tuple[tuple, str]]:
-    """Read each ``config_file`` node's own keepalived.conf (:mod:`lab.topology.user_config`) and give the
-    node the instances, scripts, track files, sync groups and global_defs it declares."""
-    from ..errors import ConfigError
-    from .user_config import read_node_config
-
-    P: list[tuple[tuple, str]] = []
-    base = Path(t.source).parent if t.source and not t.source.startswith("<") else Path.cwd()
-    for name, spec in t.nodes.items():
-        if not spec.config_file:
-            continue
-        own = [k for k in ("vrrp_instances", "vrrp_scripts", "vrrp_track_files", "vrrp_sync_groups", "global_defs")
-               if getattr(spec, k)]
-        if own:
-            P.append((("nodes", name, own[0]), f"node {name} runs its config_file: its {own[0]} come from that "
-                                               f"file; remove them here"))
-            continue
-        try:
-            nc = read_node_config(spec.config_file, spec.config_id or name, base)
-        except ConfigError as e:
-            P.append((("nodes", name, "config_file"), str(e)))
-            continue
-        k = nc.parsed
-        spec.vrrp_instances = {n: i.model_dump(exclude_unset=True) for n, i in k.instances.items()}
-        spec.vrrp_scripts = {n: x.model_dump(exclude_unset=True) for n, x in k.scripts.items()}
-        spec.vrrp_track_files = {n: x.model_dump(exclude_unset=True) for n, x in k.track_files.items()}
-        spec.vrrp_sync_groups = dict(k.sync_groups)
-        spec.global_defs = k.global_defs.model_dump(exclude_unset=True)
-        t.node_configs[name] = nc
-    return P
 
 
 def _semantic_problems(t: Topology) -> list[tuple[tuple, str]]:

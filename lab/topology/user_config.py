@@ -30,7 +30,7 @@ from ..errors import ConfigError
 from ..kaconf.from_config import KeepalivedConfig, from_config
 from ..kaconf.parse import dump, parse_file
 
-__all__ = ["NodeConfig", "read_node_config", "wrapper_config", "config_file_digest", "MAX_FILES"]
+__all__ = ["NodeConfig", "read_node_config", "read_config_files", "wrapper_config", "config_file_digest", "MAX_FILES"]
 
 #: most files one node's config may pull in (a runaway ``include`` glob is a mistake, not a config)
 MAX_FILES = 200
@@ -128,3 +128,33 @@ def config_file_digest(wrapper: str, nc: NodeConfig, config_path: str = "/etc/ke
     for f in nc.files:
         h.update(nc.files[f])
     return paths, h.hexdigest()
+
+
+def read_config_files(t) -> list[tuple[tuple, str]]:
+    """Read each ``config_file`` node's own keepalived.conf of topology ``t`` and give the node the instances,
+    scripts, track files, sync groups and global_defs it declares (``t.node_configs`` keeps what was read).
+    Returns the problems as (field path, message), as the loader reports them (file and line of the YAML)."""
+    P: list[tuple[tuple, str]] = []
+    base = Path(t.source).parent if t.source and not t.source.startswith("<") else Path.cwd()
+    for name, spec in t.nodes.items():
+        if not spec.config_file:
+            continue
+        own = [k for k in ("vrrp_instances", "vrrp_scripts", "vrrp_track_files", "vrrp_sync_groups", "global_defs")
+               if getattr(spec, k)]
+        if own:
+            P.append((("nodes", name, own[0]), f"node {name} runs its config_file: its {own[0]} come from that "
+                                               f"file; remove them here"))
+            continue
+        try:
+            nc = read_node_config(spec.config_file, spec.config_id or name, base)
+        except ConfigError as e:
+            P.append((("nodes", name, "config_file"), str(e)))
+            continue
+        k = nc.parsed
+        spec.vrrp_instances = {n: i.model_dump(exclude_unset=True) for n, i in k.instances.items()}
+        spec.vrrp_scripts = {n: x.model_dump(exclude_unset=True) for n, x in k.scripts.items()}
+        spec.vrrp_track_files = {n: x.model_dump(exclude_unset=True) for n, x in k.track_files.items()}
+        spec.vrrp_sync_groups = dict(k.sync_groups)
+        spec.global_defs = k.global_defs.model_dump(exclude_unset=True)
+        t.node_configs[name] = nc
+    return P
