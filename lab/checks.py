@@ -321,6 +321,10 @@ class Checks:
             raise self.fail(f"cannot judge {node}'s takeover of {instance} at {self._rel(up.t)} by the master down "
                             f"interval: " + ("no adverts were captured" if covered is None else
                                              f"no captured advert (vrid {spec.vrid}) before the fault at {self._rel(since)}"))
+        holes = self.history.capture_holes(before[-1].t, up.t)
+        if holes:
+            raise self.fail(f"cannot judge {node}'s takeover of {instance} at {self._rel(up.t)} by the master down "
+                            f"interval: the capture may have missed adverts before it: {'; '.join(holes)}")
         if until is None:
             candidates = [adverts[-1]]
         else:

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from .events import Event, node_effect
+from .history import capture_holes
 
 #: fault kinds during which a node's adverts may not reach the capture as keepalived counted them
 #: (dropped on egress, delayed, lost, link down, or an arbitrary command), or that add adverts with
@@ -144,6 +145,7 @@ def compare_node(events: Sequence[Event], node: str, addresses: Iterable[str], d
     out: list[Finding] = []
     wire = sorted({e.get("fault_kind") or "?" for e in events if e.kind == "fault" and e.get("action") == "apply"
                    and e.t >= start and e.get("fault_kind") not in OFF_WIRE_FAULTS})
+    holes = capture_holes(events, start, t_done)
     for name, d in sorted(dump.items()):
         reports = _reports(events, node, name, start)
         states = _allowed(reports, t_issued, t_done, "state", "INIT")
@@ -161,6 +163,7 @@ def compare_node(events: Sequence[Event], node: str, addresses: Iterable[str], d
         why = ("the lab captured no adverts" if captured_from is None
                else f"the capture began {captured_from - start:.2f} s after this run of keepalived started "
                     f"(its first adverts may be missing)" if captured_from > silent
+               else "the capture missed adverts in this run: " + "; ".join(holes) if holes
                else "unicast peers: the capture sees multicast adverts only" if unicast.get(name)
                else f"fault(s) {', '.join(wire)} in this run may keep adverts off the wire or add some" if wire
                else "keepalived's dump has no advert_sent counter" if sent is None else "")

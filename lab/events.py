@@ -110,6 +110,9 @@ KINDS: dict[str, Kind] = {
     "crosscheck": Kind(("node", "instance", "item", "ok"), ("lab", "keepalived", "why"),
                        "the record against keepalived's own dump at the end of a lab (lab.crosscheck): ok False "
                        "is a lab defect, None not compared (``why``)"),
+    "capture": Kind(("network", "action", "reason"), ("since", "dropped"),
+                    "what the advert capture could not record (lab.runtime.capture): ``lost`` adverts may be "
+                    "missing between ``since`` and the event, ``stopped`` nothing is recorded from ``since`` on"),
     "note": Kind(("text",), (), "free text: what the lab did or could not do"),
 }
 

@@ -29,6 +29,23 @@ STATES = frozenset({"MASTER", "BACKUP", "FAULT", "STOP", "DELETED"})
 PROTOCOL_KINDS = frozenset({"state", "priority", "advert"})
 
 
+def capture_holes(events: Iterable[Event], since: float, until: float, network: Optional[str] = None) -> list[str]:
+    """Why adverts taken off the wire between host times ``since`` and ``until`` (s) may be incomplete:
+    one reason per ``capture`` event among ``events`` whose stretch overlaps them (``lost``: from its
+    ``since`` to the event; ``stopped``: from its ``since`` on), on ``network`` or on any network. Empty:
+    nothing the capture knows of is missing (lab.runtime.capture)."""
+    out = []
+    for e in events:
+        if e.kind != "capture" or (network is not None and e.get("network") != network):
+            continue
+        start = e.get("since") if e.get("since") is not None else e.t
+        end = e.t if e["action"] == "lost" else float("inf")
+        if start <= until and end >= since:
+            out.append(f"{e['network']}: {e['reason']} (at {start:.3f}"
+                       + (f"-{end:.3f} s)" if end != float("inf") else " s and after)"))
+    return out
+
+
 @dataclass(frozen=True)
 class Wait:
     """One :meth:`History.wait_for`, for the lab's time accounting (seconds, host monotonic clock).
@@ -191,6 +208,10 @@ class History:
     def masters(self, instance: str, at: Optional[float] = None) -> list[str]:
         """Nodes whose last reported state of ``instance`` is MASTER."""
         return sorted(n for n, s in self.states(instance, at).items() if s == "MASTER")
+
+    def capture_holes(self, since: float, until: float, network: Optional[str] = None) -> list[str]:
+        """:func:`capture_holes` of this history."""
+        return capture_holes(self.events("capture"), since, until, network)
 
     def wait_for(self, predicate: Callable[["History"], Any], timeout: float,
                  clock_start: Optional[float] = None, slack: float = 0.0, account: bool = True) -> Any:

@@ -262,6 +262,14 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
             return None
         return max(starts.values())
 
+    def flush_captures(self, t: float, timeout: float = 5.0) -> bool:
+        """Wait until every advert the host captures received before host time ``t`` (s) is in the history
+        (lab.runtime.capture.Capture.flush). False when some network's capture cannot say so (the container
+        path, the sidecar, no capture) or did not within ``timeout`` s."""
+        if self.capture == "sidecar" or not self.captures or {c.network for c in self.captures} != set(self.networks):
+            return False
+        return all(c.flush(t, timeout) for c in self.captures)
+
     def _start_captures(self, path: str = "auto") -> None:
         """Record VRRP adverts on every lab network that has no capture yet; a missing capture is noted,
         not fatal. ``path="host"`` (before the nodes exist) tries the host path only and leaves a network

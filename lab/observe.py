@@ -52,8 +52,9 @@ class ObserveMixin:
         """Compare the record with every running keepalived node's JSON dump (:mod:`lab.crosscheck`):
         state, effective priority and adverts sent, per instance. Each finding is recorded as a
         ``crosscheck`` event and returned (``lab.crosscheck.Finding``). Waits (bounded) for the events
-        follower to read to the end of the node's events log, and for adverts still in flight to the
-        capture (at most one advert interval + 0.5 s). Never raises for a node it cannot ask: that is a
+        follower to read to the end of the node's events log, and for the host capture to record every
+        advert it received before the dump was answered (a capture that cannot say so: at most one
+        advert interval + 0.5 s for adverts still in flight). Never raises for a node it cannot ask: that is a
         skipped finding naming why."""
         import time
 
@@ -90,8 +91,9 @@ class ObserveMixin:
             def short(fs):
                 return any(f.item == "advert_sent" and f.ok is False for f in fs)
 
+            flushed = self.flush_captures(t_done)
             fs = compare()
-            if short(fs):       # adverts sent before t_done may still be on their way to the capture
+            if short(fs) and not flushed:   # adverts sent before t_done may still be on their way to the capture
                 wait = max(float(d.raw.get("adver_int") or 1.0) for d in dump.values()) + 0.5
                 self.history.wait_for(lambda h: not short(compare()), timeout=wait, account=False)
                 fs = compare()

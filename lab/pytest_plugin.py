@@ -266,11 +266,21 @@ def _cross_check(request: pytest.FixtureRequest, lab) -> Optional[str]:
             + "\n  ".join(bad))
 
 
+def _capture_holes(lab) -> Optional[str]:
+    """None when the advert capture recorded everything it received, else the failure text: a test whose
+    adverts may be incomplete cannot be judged on them (lab.runtime.capture records each hole)."""
+    holes = lab.history.capture_holes(float("-inf"), float("inf"))
+    if not holes:
+        return None
+    return ("cannot judge: the advert capture may have missed adverts during this test (lab.runtime.capture):\n  "
+            + "\n  ".join(holes))
+
+
 def _finish(request: pytest.FixtureRequest, lab, judge: bool = True) -> None:
     """Judge a passing test's history, cross-check the record with keepalived's dumps, attach history and
     logs on failure, write the report if asked, then remove (or keep) the lab."""
     problem = _judge(request, lab) if judge else None
-    problem = "\n".join(filter(None, [problem, _cross_check(request, lab)])) or None
+    problem = "\n".join(filter(None, [problem, _cross_check(request, lab), _capture_holes(lab)])) or None
     try:
         lab.heal_all()
     except Exception:

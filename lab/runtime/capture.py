@@ -2,9 +2,9 @@
 
 Two paths, chosen per lab network by :func:`start_capture`:
 
-* ``host``: scapy ``AsyncSniffer`` on the host side of the lab bridge (``br-<network id[:12]>``)
-  with the BPF filter ``ip proto 112``. Needs root and a local engine (the bridge must be one
-  of this host's interfaces).
+* ``host``: a packet socket on the host side of the lab bridge (``br-<network id[:12]>``) with the
+  kernel filter ``ip proto 112``, kernel timestamps and counted drops (:mod:`lab.runtime.packet_socket`).
+  Needs root and a local engine (the bridge must be one of this host's interfaces).
 * ``container``: ``tcpdump -U -w - ip proto 112`` inside a lab container (the first of the nodes
   on that network the caller lists: the lab lists a client first, as it runs no keepalived), the
   pcap stream read through ``docker exec`` and decoded with scapy. Works with a remote engine
@@ -62,12 +62,6 @@ def _as_ether(pkt):
         return pkt
 
 
-def _is_vrrp(pkt) -> bool:
-    from scapy.layers.inet import IP
-    pkt = _as_ether(pkt)
-    return IP in pkt and pkt[IP].proto == 112
-
-
 class _StreamReader(io.RawIOBase):
     """A file-like view of an exec's output chunks (lab.runtime.exec_io; for scapy's PcapReader)."""
 
@@ -101,7 +95,11 @@ class Capture:
         self.path = ""
         self.where = ""
         self.count = 0
-        self._sniffer = None
+        self._psock = None
+        self._wake_r = self._wake_w = -1
+        self._drained = threading.Condition()
+        #: host monotonic s before which every frame the kernel received is recorded (host path)
+        self.drained_at = float("-inf")
         self._thread: Optional[threading.Thread] = None
         self._exec_id: Optional[str] = None
         self._node = None
@@ -121,39 +119,77 @@ class Capture:
         self.history.append("advert", t=t, network=self.network, path=self.path, **d)
 
     # ---------------------------------------------------------------- host path
-    def start_host(self, iface: str) -> "Capture":
-        """Sniff on host interface ``iface``. Raises OSError/RuntimeError when it cannot."""
-        import logging
+    def start_host(self, iface: str, rcvbuf: Optional[int] = None) -> "Capture":
+        """Read VRRP frames on host interface ``iface`` (:class:`lab.runtime.packet_socket.PacketSocket`:
+        filtered and stamped by the kernel, drops counted). Raises OSError when it cannot open it.
 
-        from scapy.sendrecv import AsyncSniffer
-        logging.getLogger("scapy.runtime").setLevel(logging.ERROR)   # "Unable to guess type" on a bridge
+        What the capture could not record is an event, never a silence: ``capture`` ``lost`` with
+        ``since`` (host s) and the reason when the kernel dropped frames or a frame could not be recorded,
+        ``capture`` ``stopped`` with the reason when the socket failed (lab.crosscheck and the checks do not
+        judge adverts across either). ``rcvbuf``: the socket's receive buffer in bytes (default
+        :data:`lab.runtime.packet_socket.RCVBUF`)."""
+        from .packet_socket import RCVBUF, PacketSocket
 
         self.path, self.where = "host", iface
-        try:
-            return self._sniff(AsyncSniffer, iface, dict(filter="ip proto 112"))
-        except RuntimeError as e:
-            if "filter" not in str(e).lower():
-                raise
-        # no libpcap/tcpdump on the host to compile the BPF filter: filter in Python instead
-        self.where = f"{iface} (python filter)"
-        return self._sniff(AsyncSniffer, iface, dict(lfilter=_is_vrrp))
-
-    def _sniff(self, AsyncSniffer, iface: str, kw: dict) -> "Capture":
-        started = threading.Event()
-        self._sniffer = AsyncSniffer(iface=iface, store=False, prn=self._record, started_callback=started.set, **kw)
-        self._sniffer.start()
-        deadline = time.monotonic() + 10
-        while not started.is_set() and time.monotonic() < deadline:
-            # the sniffer thread dies at once on a bad filter; its error is on the sniffer
-            if self._sniffer.thread is not None and not self._sniffer.thread.is_alive():
-                break
-            started.wait(0.05)
-        if not started.is_set():
-            err = getattr(self._sniffer, "exception", None)
-            self._sniffer = None
-            raise RuntimeError(f"capture on {iface} did not start: {err}")
-        self.started_at = time.monotonic()
+        self._psock = PacketSocket(iface, rcvbuf or RCVBUF)
+        self.started_at = self.drained_at = time.monotonic()
+        self._wake_r, self._wake_w = os.pipe()
+        self._thread = threading.Thread(target=self._read_host, name=f"kalab-capture-{self.network}", daemon=True)
+        self._thread.start()
         return self
+
+    def _lost(self, since: float, reason: str, **extra) -> None:
+        self.history.append("capture", network=self.network, action="lost", since=since, reason=reason, **extra)
+
+    def _read_host(self) -> None:
+        import select
+
+        from scapy.layers.l2 import Ether
+        sock, last = self._psock, self.started_at
+        try:
+            while not self._stopped.is_set():
+                select.select([sock, self._wake_r], [], [], 0.2)
+                t_check = time.monotonic()
+                try:
+                    frames = sock.drain()
+                    dropped = sock.drops()
+                except OSError as e:
+                    if not self._stopped.is_set():
+                        self.history.append("capture", network=self.network, action="stopped", since=last,
+                                            reason=f"the packet socket on {self.where} failed: {e}")
+                    return
+                for wall, data in frames:
+                    try:
+                        pkt = Ether(data)
+                        if wall is not None:
+                            pkt.time = wall
+                        self._record(pkt)
+                    except Exception as e:      # a frame that cannot be recorded is a hole in the record
+                        self._lost(last, f"an advert could not be recorded: {type(e).__name__}: {e}")
+                if dropped:
+                    self._lost(last, f"the kernel dropped {dropped} VRRP frame(s) on {self.where} "
+                                     "(the capture's receive buffer was full)", dropped=dropped)
+                last = t_check
+                with self._drained:
+                    self.drained_at = t_check
+                    self._drained.notify_all()
+        finally:
+            sock.close()
+
+    def flush(self, t: float, timeout: float = 5.0) -> bool:
+        """Wait until every frame the kernel received before host time ``t`` (s) is in the history.
+        Returns False if it is not after ``timeout`` s (the capture is stopped or stalled), or if this
+        capture cannot tell (the container path)."""
+        if self.path != "host" or self._thread is None:
+            return False
+        deadline = time.monotonic() + timeout
+        with self._drained:
+            while self.drained_at < t and self._thread.is_alive():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._drained.wait(min(left, 0.25))
+            return self.drained_at >= t
 
     # ---------------------------------------------------------------- container path
     def start_container(self, node: "Node", iface: str, wall_offset: float = 0.0) -> "Capture":
@@ -168,6 +204,7 @@ class Capture:
 
         def run():
             from scapy.utils import PcapReader
+            why = f"tcpdump in {self.where} ended"
             try:
                 reader = PcapReader(io.BufferedReader(_StreamReader(stream.chunks((STDOUT,)))))
                 ready.set()
@@ -175,9 +212,13 @@ class Capture:
                     if self._stopped.is_set():
                         break
                     self._record(pkt, float(pkt.time) - wall_offset - self._wall_to_mono)
-            except Exception:
-                pass
+            except Exception as e:
+                why = f"the capture in {self.where} failed: {type(e).__name__}: {e}"
             finally:
+                if not self._stopped.is_set() and self.started_at is not None:
+                    # the node stopped, or the stream broke: from here on adverts are not recorded
+                    self.history.append("capture", network=self.network, action="stopped",
+                                        since=time.monotonic(), reason=why)
                 ready.set()
                 self.history.notify()
 
@@ -191,13 +232,19 @@ class Capture:
     def stop(self) -> None:
         """Stop capturing (the container path ends with its tcpdump or its container)."""
         self._stopped.set()
-        if self._sniffer is not None:
+        if self._psock is not None:
             try:
-                if getattr(self._sniffer, "running", False):
-                    self._sniffer.stop(join=True)
-            except Exception:
+                os.write(self._wake_w, b"x")
+            except OSError:
                 pass
-            self._sniffer = None
+            if self._thread is not None:
+                self._thread.join(5)
+            for fd in (self._wake_r, self._wake_w):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            self._psock = None
         if self._node is not None:
             try:
                 self._node.exec(["sh", "-c", "pkill -x tcpdump || true"])

@@ -4,7 +4,8 @@ the lab exists. Every later ``kalab`` command (report, watch, judge) reads them 
 
 An in-process capture (:mod:`lab.runtime.capture`) dies with the process that started the lab, so a
 ``kalab up`` lab recorded no adverts at all. The sidecar runs the node image (scapy is in it) and the
-same decoder as the in-process capture (:mod:`lab.runtime.vrrp_decode`, copied in), holds only the
+same packet socket and decoder as the in-process capture (:mod:`lab.runtime.packet_socket`,
+:mod:`lab.runtime.vrrp_decode`, copied in; a hole in the record is a ``capture`` line), holds only the
 capabilities a capture needs, runs no keepalived, and starts before any keepalived node, so the first
 advert of every master is in the record.
 
@@ -34,54 +35,73 @@ ROLE = "capture"
 #: how long the sidecar may take to open its sockets (s): a container start and a Python import
 READY_TIMEOUT = 30.0
 
-# Runs inside the sidecar: map each interface to its lab network by address, sniff `ip proto 112` on
-# each, append one journal line per advert; say "sniffing" once every sniffer's socket is open.
+# Runs inside the sidecar: map each interface to its lab network by address, read `ip proto 112` on each
+# through lab.runtime.packet_socket (copied in), append one journal line per advert and one ``capture`` line
+# per hole (frames the kernel dropped, a frame that could not be recorded, a socket that failed); say
+# "sniffing" once every socket is open.
 PROGRAM = r'''
-import ipaddress, json, logging, os, signal, sys, threading, time
+import ipaddress, json, os, select, signal, socket, struct, sys, threading, time
 sys.path.insert(0, "/kalab")
-logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
 from vrrp_decode import decode_vrrp
-from scapy.all import AsyncSniffer, get_if_addr
+from packet_socket import PacketSocket
+from scapy.layers.l2 import Ether
 
 subnets = json.loads(os.environ["KALAB_CAPTURE_SUBNETS"])
 journal = open(os.environ["KALAB_JOURNAL"], "a", buffering=1)
-lock = threading.Lock()
 wall_to_mono = time.time() - time.monotonic()
+
+def if_addr(itf):
+    import fcntl
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        return socket.inet_ntoa(fcntl.ioctl(s.fileno(), 0x8915, struct.pack("256s", itf.encode()[:15]))[20:24])
+    except OSError:
+        return None
+    finally:
+        s.close()
+
 ifaces = {}
 for itf in sorted(os.listdir("/sys/class/net")):
-    addr = get_if_addr(itf) if itf != "lo" else "0.0.0.0"
+    addr = if_addr(itf) if itf != "lo" else None
     for net, cidr in subnets.items():
-        if addr != "0.0.0.0" and ipaddress.ip_address(addr) in ipaddress.ip_network(cidr):
+        if addr and ipaddress.ip_address(addr) in ipaddress.ip_network(cidr):
             ifaces[itf] = net
 missing = sorted(set(subnets) - set(ifaces.values()))
 if missing:
     print("kalab-capture: no interface on " + ", ".join(missing), flush=True)
     sys.exit(2)
 
-def recorder(net):
-    def record(pkt):
-        d = decode_vrrp(pkt)
-        if d is None:
-            return
-        line = json.dumps({"t": float(pkt.time) - wall_to_mono, "kind": "advert",
-                           "data": {"network": net, "path": "sidecar", **d}})
-        with lock:
-            journal.write(line + "\n")
-    return record
+def write(kind, t, data):
+    journal.write(json.dumps({"t": t, "kind": kind, "data": data}) + "\n")
 
-opened = threading.Semaphore(0)
-sniffers = [AsyncSniffer(iface=i, filter="ip proto 112", prn=recorder(n), store=False,
-                         started_callback=opened.release) for i, n in ifaces.items()]
-for s in sniffers:
-    s.start()
-for s in sniffers:
-    if not opened.acquire(timeout=20):
-        print("kalab-capture: a sniffer did not start", flush=True)
-        sys.exit(3)
+socks = {PacketSocket(i): n for i, n in ifaces.items()}
+last = {s: time.monotonic() for s in socks}
 print("kalab-capture: sniffing " + json.dumps(ifaces), flush=True)
 signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
-for s in sniffers:
-    s.join()
+while socks:
+    ready, _, _ = select.select(list(socks), [], [], 1.0)
+    for s in ready:
+        net, t_check = socks[s], time.monotonic()
+        try:
+            frames, dropped = s.drain(), s.drops()
+        except OSError as e:
+            write("capture", time.monotonic(), {"network": net, "action": "stopped", "since": last[s],
+                                                "reason": "the sidecar's packet socket on %s failed: %s" % (s.iface, e)})
+            del socks[s]
+            continue
+        for wall, data in frames:
+            try:
+                d = decode_vrrp(Ether(data))
+                if d is not None:
+                    t = (wall if wall is not None else time.time()) - wall_to_mono
+                    write("advert", t, {"network": net, "path": "sidecar", **d})
+            except Exception as e:
+                write("capture", time.monotonic(), {"network": net, "action": "lost", "since": last[s],
+                                                    "reason": "an advert could not be recorded: %r" % (e,)})
+        if dropped:
+            write("capture", time.monotonic(), {"network": net, "action": "lost", "since": last[s], "dropped": dropped,
+                                                "reason": "the kernel dropped %d VRRP frame(s) on %s" % (dropped, s.iface)})
+        last[s] = t_check
 '''
 
 
@@ -124,8 +144,10 @@ def start_sidecar(client: "docker.DockerClient", lab_id: str, labels: dict[str, 
     try:
         for n in names[1:]:
             networks[n].connect(c)
-        decoder = (Path(__file__).with_name("vrrp_decode.py")).read_bytes()
-        c.put_archive("/", _tar({"kalab/capture.py": PROGRAM.encode(), "kalab/vrrp_decode.py": decoder}))
+        here = Path(__file__).parent
+        c.put_archive("/", _tar({"kalab/capture.py": PROGRAM.encode(),
+                                 "kalab/vrrp_decode.py": (here / "vrrp_decode.py").read_bytes(),
+                                 "kalab/packet_socket.py": (here / "packet_socket.py").read_bytes()}))
         c.start()
         _wait_ready(c)
     except BaseException:
