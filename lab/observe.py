@@ -75,7 +75,7 @@ class ObserveMixin:
                 t_issued = time.monotonic()
                 dump = dump_json(node)
                 t_done = time.monotonic()
-                lines = node.exec(["sh", "-c", f"wc -l < {EVENTS_LOG}"])
+                lines = node.exec(["sh", "-c", f"wc -l < {EVENTS_LOG}"], idempotent=True)
                 n = int(lines.output.strip() or 0) if lines.ok else 0
                 self.history.wait_for(lambda h: node._lines_seen >= n, timeout=2.0, account=False)
             except Exception as e:          # keepalived gone meanwhile, the engine stopped answering

@@ -31,7 +31,7 @@ def status_rows(lab) -> list[StatusRow]:
     def one(node):
         running = node.status()
         addrs = node.ipv4_addresses() if running == "running" else {}
-        nginx = running == "running" and node.exec(["curl", "-s", "-m", "1", "-o", "/dev/null", "http://127.0.0.1/"]).ok
+        nginx = running == "running" and node.exec(["curl", "-s", "-m", "1", "-o", "/dev/null", "http://127.0.0.1/"], idempotent=True).ok
         rows = []
         for inst_name, inst in lab.topology.instances(node.name).items():
             vips = lab.vips(inst_name)

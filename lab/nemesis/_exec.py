@@ -31,7 +31,7 @@ def tagged_rules(node: "Node", comment: Optional[str] = None) -> list[str]:
     (default: any ``kalab:`` tag). A table iptables cannot list is skipped."""
     out = []
     for table in TABLES:
-        r = node.exec(list_rules_argv(table))
+        r = node.exec(list_rules_argv(table), idempotent=True)
         if r.ok:
             out += [f"-t {table} {line}" for line in tagged_lines(r.output, comment)]
     return out
@@ -53,7 +53,7 @@ def rule_counters(node: "Node", comment: str) -> list[tuple[int, str]]:
     Raises:
         RuntimeError (from Node.exec): iptables cannot list the rules.
     """
-    return parse_counters(node.exec(counters_argv(), check=True).output, comment)
+    return parse_counters(node.exec(counters_argv(), check=True, idempotent=True).output, comment)
 
 
 def node_addresses(node: "Node") -> list[str]:

@@ -111,7 +111,7 @@ class Delay(Fault):
         node.exec(stop_helper_cmd(self._pidfile))
         q = 0
         for itf in node.addresses:
-            if "netem" in node.exec(qdisc_show_argv(itf)).output:
+            if "netem" in node.exec(qdisc_show_argv(itf), idempotent=True).output:
                 node.exec(qdisc_delete_argv(itf))
                 q += 1
         return f"{n} rule(s), helper and {q} netem qdisc(s) removed"

@@ -115,7 +115,7 @@ class Reload(Fault):
         node = self.node()
         if node.status() != "running":
             return "node not running; config left as is"
-        r = node.exec(["cat", self._saved])
+        r = node.exec(["cat", self._saved], idempotent=True)
         if not r.ok:
             return "no saved config"
         node.put_file(CONF, r.output)
@@ -157,7 +157,7 @@ class KillVrrpChild(Fault):
         return int(out) if r.ok and out.isdigit() else None
 
     def parent_pid1_is_keepalived(self) -> bool:
-        r = self.node().exec(["cat", "/proc/1/comm"])
+        r = self.node().exec(["cat", "/proc/1/comm"], idempotent=True)
         return r.ok and r.output.strip() == "keepalived"
 
     def _apply(self) -> str:

@@ -11,10 +11,16 @@ pull request 2467, not merged).
 
 :class:`ExecStream` reads the same connection through that buffer (buffered bytes first, then the socket),
 so nothing is lost; :func:`run` is ``exec_run`` on top of it. Every exec of the lab goes through here.
+
+The engine can lose output too: moby issue 27289 / docker-py issue 2042, and once in this lab's CI a
+``cat`` of a 2 KB file that exited 0 returned nothing. :func:`run` therefore has the shell print a trailer
+on each stream after the command (:func:`wrap`); output without both trailers is reported incomplete,
+never passed on as if whole.
 """
 from __future__ import annotations
 
 import io
+import re
 import socket
 import struct
 from typing import Iterator, Optional
@@ -117,14 +123,68 @@ def start(api, container_id: str, argv: list[str], user: str = "", stdin: bool =
     return exec_id, ExecStream(api, exec_id, tty=tty)
 
 
-def run(api, container_id: str, argv: list[str], user: str = "") -> tuple[Optional[int], bytes]:
-    """``exec_run`` without the lost output: ``(exit code, stdout and stderr interleaved as sent)``.
-    The exit code is None if the engine has none (the command still runs).
+#: what :func:`run` has the shell print after the command, on stdout (with the exit status) and on stderr:
+#: a stream that does not end with it did not arrive whole
+TRAILER = b"\x1ekalab-exec-end"
+_OUT_TRAILER = re.compile(rb"\n\x1ekalab-exec-end (\d+)\n\Z")
+_ERR_TRAILER = b"\n" + TRAILER + b"\n"
+_WRAP = ('"$@"; s=$?; printf "\\n\\036kalab-exec-end %d\\n" "$s"; printf "\\n\\036kalab-exec-end\\n" >&2; '
+         'exit "$s"')
+
+
+class ExecOutputLost(RuntimeError):
+    """A command's output did not arrive whole: the engine closed its streams before the end (moby issue
+    27289, docker-py issue 2042: 1 exec in tens of thousands on a loaded CI machine returned nothing)."""
+
+
+def wrap(argv: list[str]) -> list[str]:
+    """``argv`` run by ``sh``, which then prints :data:`TRAILER` on stdout (with the exit status) and on
+    stderr: the proof that each stream arrived to its end. The command's own argv, exit status and
+    streams are unchanged."""
+    return ["sh", "-c", _WRAP, "kalab-exec", *argv]
+
+
+def _cut_tail(frames: list[tuple[int, bytes]], stream: int, n: int) -> None:
+    """Remove the last ``n`` bytes of ``stream`` from ``frames`` (in place)."""
+    for i in range(len(frames) - 1, -1, -1):
+        if n <= 0:
+            return
+        sid, data = frames[i]
+        if sid == stream:
+            cut = min(n, len(data))
+            frames[i] = (sid, data[:len(data) - cut])
+            n -= cut
+
+
+def unwrap(frames: list[tuple[int, bytes]]) -> tuple[Optional[int], bytes, bool]:
+    """The frames of a :func:`wrap` command: ``(exit status from the trailer or None, stdout and stderr
+    interleaved as sent without the trailers, whether both streams arrived whole)``."""
+    frames = list(frames)
+    out = b"".join(d for sid, d in frames if sid == STDOUT)
+    err = b"".join(d for sid, d in frames if sid == STDERR)
+    m = _OUT_TRAILER.search(out)
+    code = int(m.group(1)) if m else None
+    if m:
+        _cut_tail(frames, STDOUT, len(m.group(0)))
+    err_ok = err.endswith(_ERR_TRAILER)
+    if err_ok:
+        _cut_tail(frames, STDERR, len(_ERR_TRAILER))
+    return code, b"".join(d for _, d in frames), bool(m) and err_ok
+
+
+def run(api, container_id: str, argv: list[str], user: str = "") -> tuple[Optional[int], bytes, bool]:
+    """``exec_run`` without the lost output, and knowing when the engine lost some: ``(exit code, stdout
+    and stderr interleaved as sent, complete)``. ``complete`` False: the streams ended before the
+    :func:`wrap` trailers (the engine dropped output, or the container stopped under the command); the
+    exit code is then the engine's, None if it has none (the command still runs).
 
     Raises: ``docker.errors.APIError`` (409 when the container is not running) / ``NotFound``."""
-    exec_id, stream = start(api, container_id, argv, user=user)
+    exec_id, stream = start(api, container_id, wrap(argv), user=user)
     try:
-        out = b"".join(data for _, data in stream.frames())
+        frames = list(stream.frames())
     finally:
         stream.close()
-    return api.exec_inspect(exec_id).get("ExitCode"), out
+    code, out, complete = unwrap(frames)
+    if not complete:
+        code = api.exec_inspect(exec_id).get("ExitCode")
+    return code, out, complete

@@ -12,7 +12,6 @@ import json
 import threading
 import shlex
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
 from docker.errors import APIError, NotFound
@@ -30,16 +29,31 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..history import History
 
 
-@dataclass
 class ExecResult:
-    """Result of a command run in a node: ``exit_code`` (int) and ``output`` (stdout+stderr, str)."""
+    """Result of a command run in a node: ``exit_code`` (int) and ``output`` (stdout+stderr, str).
 
-    exit_code: int
-    output: str
+    ``complete`` False: the engine lost part of the output (lab.runtime.exec_io); ``output`` then raises
+    ``ExecOutputLost`` naming the command, and ``received`` is what arrived. ``exit_code`` stays usable.
+    """
+
+    def __init__(self, exit_code: int, output: str, complete: bool = True, cmd: str = ""):
+        self.exit_code, self.received, self.complete, self.cmd = exit_code, output, complete, cmd
+
+    @property
+    def output(self) -> str:
+        if not self.complete:
+            from .exec_io import ExecOutputLost
+            raise ExecOutputLost(f"the output of `{self.cmd}` did not arrive whole (exit {self.exit_code}; "
+                                 f"{len(self.received)} characters arrived: {self.received[-200:]!r}): the "
+                                 "engine closed the exec's streams early (lab.runtime.exec_io)")
+        return self.received
 
     @property
     def ok(self) -> bool:
         return self.exit_code == 0
+
+    def __repr__(self) -> str:
+        return f"ExecResult({self.exit_code}, {self.received!r}{'' if self.complete else ', incomplete'})"
 
 
 #: where the node image's keepalived reads its configuration
@@ -96,18 +110,25 @@ class Node(NodeEventsMixin):
         return next(iter(self.addresses.values()))
 
     # ---------------------------------------------------------------- commands
-    def exec(self, cmd: str | list[str], check: bool = False, user: str = "") -> ExecResult:
+    def exec(self, cmd: str | list[str], check: bool = False, user: str = "", idempotent: bool = False) -> ExecResult:
         """Run ``cmd`` (a shell string or argv list) in the node; return its exit code and output.
+
+        ``idempotent``: the command only reads, so running it again is harmless: if the engine loses its
+        output (``ExecResult.complete`` False) while the node runs, it is run again, up to 3 times.
 
         Raises:
             RuntimeError: ``check`` is set and the command failed (message has its output).
         """
         from .exec_io import run
         argv = ["sh", "-c", cmd] if isinstance(cmd, str) else cmd
-        code, out = run(self._container.client.api, self._container.id, argv, user=user)
-        res = ExecResult(code if code is not None else -1, out.decode(errors="replace"))
+        for _ in range(3 if idempotent else 1):
+            code, out, complete = run(self._container.client.api, self._container.id, argv, user=user)
+            res = ExecResult(code if code is not None else -1, out.decode(errors="replace"), complete,
+                             cmd if isinstance(cmd, str) else shlex.join(cmd))
+            if complete or self.status() != "running":
+                break
         if check and not res.ok:
-            raise RuntimeError(f"{self.name}: `{cmd}` exited {res.exit_code}: {res.output.strip()[-500:]}")
+            raise RuntimeError(f"{self.name}: `{cmd}` exited {res.exit_code}: {res.received.strip()[-500:]}")
         return res
 
     def put_file(self, path: str, content: str | bytes, mode: int = 0o644) -> None:
@@ -126,7 +147,7 @@ class Node(NodeEventsMixin):
 
     def read_file(self, path: str) -> str:
         """Read a text file from the node. Raises RuntimeError if it does not exist."""
-        return self.exec(["cat", path], check=True).output
+        return self.exec(["cat", path], check=True, idempotent=True).output
 
     def logs(self, tail: int = 60) -> str:
         """The last ``tail`` lines of the container's output (keepalived logs to the console)."""
@@ -163,11 +184,12 @@ class Node(NodeEventsMixin):
             # a reload: the election changes only if the config did (the judge needs to know which). What
             # keepalived started with: the entrypoint's /run/kalab/config.sha; after a reload: what it reread
             if self.files_sha is None:
-                r = self.exec(["sh", "-c", f"sha256sum {CONFIG_PATH} | cut -d' ' -f1; cat {CONFIG_SHA} 2>/dev/null"])
+                r = self.exec(["sh", "-c", f"sha256sum {CONFIG_PATH} | cut -d' ' -f1; cat {CONFIG_SHA} 2>/dev/null"],
+                              idempotent=True)
                 now, *started = (r.output.split() if r.ok else []) or [None]
             else:                               # every file it reads, against what the lab put there
                 r = self.exec(["sh", "-c", "cat " + " ".join(shlex.quote(f) for f in self.config_files)
-                               + " | sha256sum | cut -d' ' -f1"])
+                               + " | sha256sum | cut -d' ' -f1"], idempotent=True)
                 now, started = ((r.output.split() if r.ok else []) or [None])[0], [self.files_sha]
             before = self.config_sha or (started[0] if started else None)
             changed = None if not now or not before else now != before
@@ -229,7 +251,7 @@ class Node(NodeEventsMixin):
     # ---------------------------------------------------------------- observation
     def ipv4_addresses(self) -> dict[str, list[ipaddress.IPv4Interface]]:
         """``ip -j -4 addr`` as {ifname: [IPv4Interface, ...]}; {} if the node is not running."""
-        r = self.exec(["ip", "-j", "-4", "addr", "show"])
+        r = self.exec(["ip", "-j", "-4", "addr", "show"], idempotent=True)
         if not r.ok:
             return {}
         try:
@@ -249,18 +271,18 @@ class Node(NodeEventsMixin):
 
     def http_get(self, address: ipaddress.IPv4Address | str, timeout: float = 2.0) -> Optional[str]:
         """HTTP GET ``http://address/`` from this node; the body (a node name) or None on failure."""
-        r = self.exec(["curl", "-s", "-m", f"{timeout:g}", f"http://{address}/"])
+        r = self.exec(["curl", "-s", "-m", f"{timeout:g}", f"http://{address}/"], idempotent=True)
         return r.output.strip() if r.ok else None
 
     def arp_mac(self, address: ipaddress.IPv4Address | str, iface: str = "eth0") -> Optional[str]:
         """MAC address that answers ARP for ``address`` (one request, 2 s deadline) or None."""
-        r = self.exec(["arping", "-c", "1", "-w", "2", "-I", iface, str(address)])
+        r = self.exec(["arping", "-c", "1", "-w", "2", "-I", iface, str(address)], idempotent=True)
         import re
         m = re.search(r"\[([0-9A-Fa-f:]{17})\]", r.output) or re.search(r"from ([0-9A-Fa-f:]{17})", r.output)
         return m.group(1).lower() if m else None
 
     def mac(self, iface: str = "eth0") -> Optional[str]:
-        r = self.exec(["cat", f"/sys/class/net/{iface}/address"])
+        r = self.exec(["cat", f"/sys/class/net/{iface}/address"], idempotent=True)
         return r.output.strip().lower() if r.ok else None
 
     def read_file_any_state(self, path: str) -> Optional[str]:

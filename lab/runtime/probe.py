@@ -94,7 +94,7 @@ def _key(client, image: Optional[str]) -> tuple[str, str]:
 
 def probe_node(node: "Node") -> Capabilities:
     """Run the probe in a running lab node. Raises LabError if the node cannot run it."""
-    r = node.exec(["kalab-probe"])
+    r = node.exec(["kalab-probe"], idempotent=True)
     if not r.ok:
         raise LabError(f"capability probe failed in node {node.name}: {r.output.strip()[-300:]}")
     return parse(r.output)
