@@ -11,7 +11,9 @@ Scenarios (:func:`scenarios`), in order:
   heal one master remains (RFC 3768 §6.4.3: the lower-priority master hears the higher and yields);
 * ``SIGHUP reload, config unchanged on <node>``: no transition at all (the same config reread);
 * ``rolling restart``: each node restarted in turn, the next only once the election settled;
-* each tracked ``track_file``: listed as not run (the failing value depends on weight and reverse).
+* each ``track_interface`` of a node: the interface down, then up (link-down; R_TRACK_IF);
+* each tracked ``track_file``: the value that fails its first use (:func:`failing_value`) written, then
+  the file restored (track-file; R_TRACK_FILE).
 
 * each tracked ``vrrp_script`` that checks nginx: nginx stopped on the node, then started (R_WEIGHT_*).
   Another script's result cannot be forced without changing the user's config (the lab's script
@@ -77,6 +79,37 @@ def _fault_steps(kind: str, node: str, **params) -> list[tuple[str, Callable]]:
     return [(f"{kind} {node}", apply), (f"heal {kind} {node}", heal)]
 
 
+def _tracks(topo, node: str, kind: str) -> list:
+    """The ``kind`` entries (``track_script``, ``track_interface``, ``track_file``) of ``node``'s instances,
+    then of its sync groups (a group's trackers apply to every member: R_SYNC_WEIGHTS)."""
+    return ([t for inst in topo.instances(node).values() for t in getattr(inst, kind)]
+            + [t for g in topo.sync_groups(node).values() for t in getattr(g, kind)])
+
+
+def failing_value(tf, use) -> Optional[int]:
+    """The number to write into a ``track_file`` so that its first use lowers the instance's priority
+    the least that still counts as failing: with weight 0, the value that means failure (FAULT); otherwise
+    one unit against the weight's sign (the weight itself is then the priority lost), e.g. weight -60:
+    1 (150 -> 90), weight 50: -1, weight 50 reverse: 1. None when no value is worse than the file's
+    value at start (``init_value`` with ``init_file``, else a missing file: 0).
+
+    Args: ``tf`` the ``track_file`` block (``weight``, ``reverse``, ``init_file``, ``init_value``);
+    ``use`` the instance's ``track_file`` entry (``weight`` overriding the block's, ``reverse``).
+    Source: man 5 keepalived.conf, Track files (lab.priority.track_file_status, R_TRACK_FILE)."""
+    from .priority import track_file_status
+    weight = use.weight if use.weight is not None else tf.weight
+    reverse = bool(use.reverse or tf.reverse)
+    start = (tf.init_value or 0) if tf.init_file else 0
+
+    def rank(v: int) -> float:
+        st = track_file_status(weight, reverse, v)
+        return float("-inf") if st is None else st
+    for v in (1, -1, 0, 2, -2, 254, -254):
+        if v != start and rank(v) < rank(start):
+            return v
+    return None
+
+
 def scenarios(topo, masters: dict[str, str]) -> list[Scenario]:
     """The battery for ``topo`` (a :class:`~lab.topology.Topology`), given the masters after start-up
     ({instance: node}); pure (the steps act on the lab they are given)."""
@@ -94,15 +127,25 @@ def scenarios(topo, masters: dict[str, str]) -> list[Scenario]:
     out.append(Scenario("rolling restart", [
         (f"restart {n}", lambda lab, n=n: lab.fault("restart", n).apply()) for n in topo.keepalived_nodes()]))
     for n in topo.keepalived_nodes():
-        for fname in topo.track_files(n):
-            used = [i for i, inst in topo.instances(n).items() if any(t.name == fname for t in inst.track_file)]
-            if used:                          # a failing value depends on weight, its sign and reverse per use
+        tracked = sorted({t.name for t in _tracks(topo, n, "track_interface")})
+        for itf in tracked:
+            out.append(Scenario(f"interface {itf} down on {n}", _fault_steps("link-down", n, iface=itf),
+                                predict=[f"link:{n}:{itf}:down"]))
+        for fname, tf in topo.track_files(n).items():
+            uses = [t for t in _tracks(topo, n, "track_file") if t.name == fname]
+            if not uses:
+                continue
+            value = failing_value(tf, uses[0])
+            if value is None:
                 out.append(Scenario(f"track_file {fname} on {n} fails", [], skip=(
-                    "not run: the value that fails it depends on each use's weight and reverse; set it yourself "
+                    "not run: no value lowers its first use's priority; set one yourself "
                     f"(`kalab fault {n} track-file file={fname} value=N`)")))
+                continue
+            out.append(Scenario(f"track_file {fname} on {n} set to {value}",
+                                _fault_steps("track-file", n, file=fname, value=value),
+                                predict=[f"file:{n}:{fname}:{value}"]))
         for sname in topo.scripts(n):
-            used = [i for i, inst in topo.instances(n).items() if any(t.name == sname for t in inst.track_script)]
-            if not used:
+            if not any(t.name == sname for t in _tracks(topo, n, "track_script")):
                 continue
             if "nginx" in topo.scripts(n)[sname].script:      # it checks the node's nginx: stop that
                 out.append(Scenario(f"nginx stopped on {n} ({sname} fails)", _fault_steps("nginx-stop", n, scripts=sname),
@@ -170,7 +213,11 @@ def run_scenario(lab: "Lab", sc: Scenario, say: Callable[[str], None] = lambda m
                             f"{rep.stopped_at.reason}")
     if mine:
         main = next((j for j in mine if j.expectation.changed), mine[0])
-        res.expected, res.observed, res.timing = _describe(main, lab.history)
+        # every instance the first input moves (a sync group moves several), the first one's timing
+        same = [j for j in mine if j.event is main.event and (j.expectation.changed or j is main)]
+        described = [_describe(j, lab.history) for j in same]
+        res.expected, res.observed = (", ".join(d[i] for d in described) for i in (0, 1))
+        res.timing = described[0][2]
         res.rules = list(dict.fromkeys(list(main.expectation.rules) + [r for j in mine for r in j.expectation.rules]))
         res.problems += [f"{j.expectation.instance} after `{j.expectation.cause}`: {j.problem}"
                          for j in mine if j.verdict is not Verdict.HOLDS and j.problem]

@@ -14,7 +14,9 @@ configs run as written is read from the configs themselves:
 * **each node's address**: its ``unicast_src_ip`` there, else the address a peer lists in its
   ``unicast_peer`` that no other node claims, else a free host number (from .11, never a VIP).
 
-A client node joins every segment (to see the VIPs from outside). Nothing of the configs is changed;
+A ``track_interface`` that carries no instance (an uplink, ``ens224``) gets a network of its own,
+``link-<name>``, shared by the nodes that track an interface of that name, so the lab can take it down.
+A client node joins every VIP segment (to see the VIPs from outside). Nothing of the configs is changed;
 where they cannot be given what they need (addresses from two subnets on one segment, a node address
 that is a VIP), :class:`~lab.errors.ConfigError` names the file and the reason.
 """
@@ -180,8 +182,18 @@ def topology_from_configs(configs: Sequence[tuple[str | Path, str]], name: str =
             spec = nodes[m[0]]["interfaces"][m[1]]
             if "host" not in spec and subnet is not None:
                 spec["host"] = next(free[net])
+    vip_networks = list(networks)
+    for node, nc in read.items():           # tracked interfaces that carry no instance: a link of their own
+        groups_tracked = [t for g in nc.parsed.sync_groups.values() for t in g.track_interface]
+        for t in [t for inst in nc.parsed.instances.values() for t in inst.track_interface] + groups_tracked:
+            if t.name in nodes[node]["interfaces"]:
+                continue
+            net = "link-" + re.sub(r"[^A-Za-z0-9_.-]", "-", t.name)
+            networks.setdefault(net, {})
+            nodes[node]["interfaces"][t.name] = {"network": net}
     if client:
         nodes["client"] = {"kind": "client", "interfaces": {
-            f"eth{i}": {"network": n, **({"host": next(free[n])} if networks[n] else {})} for i, n in enumerate(networks)}}
+            f"eth{i}": {"network": n, **({"host": next(free[n])} if networks[n] else {})}
+            for i, n in enumerate(vip_networks)}}
     topo = validate({"name": name, "networks": networks, "nodes": nodes}, "<configs>")
     return topo

@@ -1,12 +1,17 @@
 """Users' own keepalived.conf files, unchanged, in the lab (issue 14), on the production-style pair in
-topologies/configs/prod_pair/ (includes, $IFACE, @lb1/@lb2 lines, interface bond0.100, the configs'
-own subnet 192.168.100.0/24, unicast VI_DB, a tracked nginx check with weight -60).
+topologies/configs/prod_pair/ (includes, $IFACE, @lb1/@lb2 lines, interfaces bond0.100 and ens224, the
+configs' own subnets 192.168.100.0/24 and 10.20.30.0/24, unicast VI_DB, the sync group G_DB of VI_DB and
+VI_DB_BACK, on VI_WEB a tracked nginx check with weight -60, track_interface ens224 weight -60 and the
+track_file maintenance with weight -100).
 
 Expected before the run, from the files and the rules (not from a run):
-- lb1 reads priority 150 for VI_WEB and 100 for VI_DB, lb2 the opposite (@ID lines, man 5
+- lb1 reads priority 150 for VI_WEB and 100 for VI_DB and VI_DB_BACK, lb2 the opposite (@ID lines, man 5
   keepalived.conf "conditional configuration"); keepalived's own JSON dump shows those priorities;
-- VI_WEB elects lb1, VI_DB elects lb2 (highest priority, RFC 3768 §6.4.3);
+- VI_WEB elects lb1, VI_DB and VI_DB_BACK elect lb2 (highest priority, RFC 3768 §6.4.3);
 - nginx stopped on lb1: chk_nginx fails, 150 - 60 = 90 < 100, so VI_WEB moves to lb2 (R_WEIGHT_NEG);
+- ens224 down on lb1: 150 - 60 = 90 < 100, VI_WEB moves to lb2 (R_TRACK_IF); maintenance 1 on lb1:
+  150 - 100 = 50, VI_WEB moves to lb2 (R_TRACK_FILE); ens224 down on lb2: VI_DB_BACK is in FAULT there and
+  G_DB takes VI_DB with it, both to lb1 (R_SYNC_FAULT);
 - every scenario of the battery holds, and kalab check exits 0 with a JUnit file listing them.
 
 One test, in order: the pair's fixed subnet admits one lab at a time on an engine.
@@ -24,7 +29,8 @@ from lab.topology.render import render_node
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 PAIR = ROOT / "topologies" / "configs" / "prod_pair"
-EXPECTED_PRIORITY = {"lb1": {"VI_WEB": 150, "VI_DB": 100}, "lb2": {"VI_WEB": 100, "VI_DB": 150}}
+EXPECTED_PRIORITY = {"lb1": {"VI_WEB": 150, "VI_DB": 100, "VI_DB_BACK": 100},
+                     "lb2": {"VI_WEB": 100, "VI_DB": 150, "VI_DB_BACK": 150}}
 
 
 def test_the_pair_runs_unchanged_and_kalab_check_judges_every_scenario(lab_factory, tmp_path):
@@ -37,7 +43,9 @@ def test_the_pair_runs_unchanged_and_kalab_check_judges_every_scenario(lab_facto
         for path, data in lab.topology.node_configs[name].files.items():
             assert node.read_file(path) == data.decode(), f"{name}: {path} differs from the user's file"
         assert "bond0.100" in node.exec("ip -o link show bond0.100").output
+        assert "ens224" in node.exec("ip -o link show ens224").output
     assert lab.wait_for_master("VI_WEB").name == "lb1" and lab.wait_for_master("VI_DB").name == "lb2"
+    assert lab.wait_for_master("VI_DB_BACK").name == "lb2"
     for name, want in EXPECTED_PRIORITY.items():          # the model's, keepalived's own dump: the same
         assert {i: x.priority for i, x in lab.topology.instances(name).items()} == want
         assert {i: d.effective_priority for i, d in lab.dump_json(name).items()} == want
@@ -50,13 +58,19 @@ def test_the_pair_runs_unchanged_and_kalab_check_judges_every_scenario(lab_facto
                        cwd=tmp_path, capture_output=True, text=True, timeout=900)
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-5000:]
-    assert "the rules give all 2 expectation(s)" in out
+    assert "the rules give all 5 expectation(s)" in out
     suite = ET.parse(report / "junit.xml").getroot()
     cases = {c.get("name"): c for c in suite.findall("testcase")}
     assert {"start-up election", "SIGKILL lb1", "SIGTERM lb1", "SIGKILL lb2", "SIGTERM lb2",
             "VRRP dropped both ways on lb1", "SIGHUP reload, config unchanged on lb1", "rolling restart",
-            "nginx stopped on lb1 (chk_nginx fails)"} <= set(cases)
+            "nginx stopped on lb1 (chk_nginx fails)", "interface ens224 down on lb1", "interface ens224 down on lb2",
+            "track_file maintenance on lb1 set to 1", "track_file maintenance on lb2 set to 1"} <= set(cases)
     assert (suite.get("failures"), suite.get("errors"), suite.get("skipped")) == ("0", "0", "0"), out[-5000:]
     nginx = cases["nginx stopped on lb1 (chk_nginx fails)"].find("system-out").text
     assert "expected: VI_WEB: MASTER lb2" in nginx and "observed: VI_WEB: MASTER lb2" in nginx
+    for name in ("interface ens224 down on lb1", "track_file maintenance on lb1 set to 1"):
+        text = cases[name].find("system-out").text
+        assert "expected: VI_WEB: MASTER lb2" in text and "observed: VI_WEB: MASTER lb2" in text, text
+    backend = cases["interface ens224 down on lb2"].find("system-out").text
+    assert "VI_DB_BACK: MASTER lb1" in backend and "VI_DB: MASTER lb1" in backend, backend
     assert (report / "report.html").exists() and "verdict: holds" in out

@@ -21,12 +21,13 @@ def test_the_file_and_every_include_go_to_the_node_byte_for_byte():
     assert set(nc.files) == {str(PAIR / "lb1.conf"), str(PAIR / "conf.d" / "vi_db.conf"), str(PAIR / "conf.d" / "vi_web.conf")}
     assert nc.files[str(PAIR / "conf.d" / "vi_web.conf")] == (PAIR / "conf.d" / "vi_web.conf").read_bytes()
     # @lb1 lines for lb1, $IFACE expanded: what keepalived reads with config id lb1
-    assert {n: i.priority for n, i in nc.parsed.instances.items()} == {"VI_DB": 100, "VI_WEB": 150}
+    assert {n: i.priority for n, i in nc.parsed.instances.items()} == {"VI_DB": 100, "VI_DB_BACK": 100, "VI_WEB": 150}
     assert nc.parsed.instances["VI_DB"].unicast_src_ip == "192.168.100.2"
     assert nc.parsed.instances["VI_WEB"].interface == "bond0.100"
     assert "priority 150" in nc.expanded and "@lb" not in nc.expanded and "$IFACE" not in nc.expanded
     lb2 = read_node_config(PAIR / "lb2.conf", "lb2")
-    assert {n: i.priority for n, i in lb2.parsed.instances.items()} == {"VI_DB": 150, "VI_WEB": 100}
+    assert {n: i.priority for n, i in lb2.parsed.instances.items()} == {"VI_DB": 150, "VI_DB_BACK": 150, "VI_WEB": 100}
+    assert list(lb2.parsed.sync_groups) == ["G_DB"] and lb2.parsed.instances["VI_DB_BACK"].interface == "ens224"
 
 
 def test_the_lab_config_only_adds_its_notify_lines_and_includes_the_users_file():
@@ -63,7 +64,7 @@ nodes:
 
 def test_a_config_file_node_has_exactly_the_instances_of_its_file(tmp_path):
     t = load(_topo(tmp_path))
-    assert sorted(t.instances("lb1")) == ["VI_DB", "VI_WEB"], "the shared VI_SHARED is not merged into it"
+    assert sorted(t.instances("lb1")) == ["VI_DB", "VI_DB_BACK", "VI_WEB"], "the shared VI_SHARED is not merged into it"
     assert list(t.scripts("lb1")) == ["chk_nginx"]
     assert t.global_defs_for("lb1").enable_script_security is True
     assert render_node(t, "lb1", {}, notify_fifo="/run/f").endswith(f"include {PAIR / 'lb1.conf'}\n")
@@ -96,13 +97,17 @@ def test_parse_config_arg_names_nodes_by_stem_or_explicit_id():
         parse_config_arg("1.conf")
 
 
-def test_the_pair_gets_one_segment_with_its_subnet_interface_names_and_unicast_addresses():
+def test_the_pair_gets_its_segments_with_their_subnets_interface_names_and_unicast_addresses():
     t = topology_from_configs([(PAIR / "lb1.conf", "lb1"), (PAIR / "lb2.conf", "lb2")], "prod_pair")
-    assert {n: str(s.subnet) for n, s in t.networks.items()} == {"lan": "192.168.100.0/24"}
+    # bond0.100 carries VI_WEB and VI_DB (192.168.100.0/24 from their VIPs), ens224 VI_DB_BACK (10.20.30.0/24)
+    assert {n: str(s.subnet) for n, s in t.networks.items()} == {"seg1": "192.168.100.0/24", "seg2": "10.20.30.0/24"}
+    # unicast_src_ip gives .2 and .3 on bond0.100; ens224 has none: the first free hosts from .11
     assert {n: {i: (s.network, s.host) for i, s in spec.interfaces.items()} for n, spec in t.nodes.items()} == {
-        "lb1": {"bond0.100": ("lan", 2)}, "lb2": {"bond0.100": ("lan", 3)}, "client": {"eth0": ("lan", 11)}}
+        "lb1": {"bond0.100": ("seg1", 2), "ens224": ("seg2", 11)},
+        "lb2": {"bond0.100": ("seg1", 3), "ens224": ("seg2", 12)},
+        "client": {"eth0": ("seg1", 11), "eth1": ("seg2", 13)}}
     assert {n: {i: x.priority for i, x in t.instances(n).items()} for n in t.keepalived_nodes()} == \
-        {"lb1": {"VI_DB": 100, "VI_WEB": 150}, "lb2": {"VI_DB": 150, "VI_WEB": 100}}
+        {"lb1": {"VI_DB": 100, "VI_DB_BACK": 100, "VI_WEB": 150}, "lb2": {"VI_DB": 150, "VI_DB_BACK": 150, "VI_WEB": 100}}
 
 
 def test_auto_addresses_avoid_vips_and_addresses_outside_the_subnet_are_named(tmp_path):
