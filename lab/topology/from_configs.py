@@ -132,7 +132,11 @@ def topology_from_configs(configs: Sequence[tuple[str | Path, str]], name: str =
                     vips.setdefault(key, []).append(ipaddress.IPv4Interface(a if "/" in a else a + "/32"))
                     whose.setdefault(vips[key][-1].ip, node)
                 except ValueError:
-                    continue               # IPv6 VIPs: this lab's networks are IPv4 (named by the check)
+                    if ":" in a:           # never run a config the lab cannot give what it needs, and never quietly
+                        raise ConfigError(str(nc.path), None, f"vrrp_instance {iname}: IPv6 VIP {a}: the lab's networks "
+                                                              "are IPv4 only, so this config cannot run here as it is "
+                                                              "(IPv6 is not supported yet)") from None
+                    continue
             src = _addr(inst.unicast_src_ip)
             if src:
                 own[key] = src

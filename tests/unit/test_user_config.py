@@ -148,3 +148,12 @@ def test_a_missing_include_is_an_error_not_a_quietly_smaller_config(tmp_path):
                                      " virtual_router_id 5\n virtual_ipaddress {\n 10.1.1.1/24\n }\n}\n")
     with pytest.raises(ConfigError, match=r"a\.conf:1: Config files missing 'nothere/\*\.conf'"):
         read_node_config(tmp_path / "a.conf", "a")
+
+
+def test_an_ipv6_vip_is_refused_naming_the_file_and_instance_not_run_quietly(tmp_path):
+    conf = ("vrrp_instance VI_6 {{\n interface eth0\n virtual_router_id 9\n priority {p}\n"
+            " virtual_ipaddress {{\n  fd00:1::10/64\n }}\n}}\n")
+    (tmp_path / "a.conf").write_text(conf.format(p=150))
+    (tmp_path / "b.conf").write_text(conf.format(p=100))
+    with pytest.raises(ConfigError, match=r"a\.conf: vrrp_instance VI_6: IPv6 VIP fd00:1::10: .*IPv4 only"):
+        topology_from_configs([(tmp_path / "a.conf", "a"), (tmp_path / "b.conf", "b")])
