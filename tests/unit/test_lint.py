@@ -149,6 +149,14 @@ def test_vrid_same_vips_across_peers_or_other_interface_is_quiet():
     assert not run("vrid-reuse", {"a": inst("VI_1") + inst("VI_2", itf="eth1", vips="10.0.1.200/24")})
 
 
+# ---- no-instance
+def test_a_config_without_any_vrrp_instance_fires_once_for_that_file():
+    d = run("no-instance", {"a": inst(), "b": "global_defs {\n    router_id b\n}\n"})
+    assert len(d) == 1 and d[0].file.endswith("b") and d[0].severity == "warning"
+    assert "no vrrp_instance" in d[0].message and "FILE@ID" in d[0].message
+    assert not run("no-instance", {"a": inst(), "b": inst(prio=90)})
+
+
 # ---- strict-conflict
 STRICT = "global_defs {\n    vrrp_strict\n}\n"
 
