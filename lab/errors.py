@@ -5,6 +5,8 @@ instead of a traceback.
 """
 from __future__ import annotations
 
+from typing import Optional
+
 
 class LabError(Exception):
     """Base class: a problem the user can fix, described in ``str(self)``."""
@@ -65,3 +67,14 @@ class UnknownName(LabError, KeyError):
 
     def __str__(self) -> str:  # KeyError would add quotes around the message
         return str(self.args[0]) if self.args else ""
+
+
+def yaml_problem(e: Exception) -> tuple[Optional[int], str]:
+    """(1-based line, "not valid YAML: ...") for a PyYAML error: the line where the parser gave up, and
+    where the construct it was reading began when that is another line (an unclosed ``{`` or ``[`` is
+    noticed only on a later line)."""
+    mark, ctx = getattr(e, "problem_mark", None), getattr(e, "context_mark", None)
+    line = mark.line + 1 if mark else None
+    where = (f" ({e.context} at line {ctx.line + 1})"
+             if ctx is not None and getattr(e, "context", None) and ctx.line + 1 != line else "")
+    return line, f"not valid YAML: {getattr(e, 'problem', None) or e}{where}"

@@ -23,7 +23,7 @@ import yaml
 
 from .battery import Scenario
 from .election.predict import predict_topology
-from .errors import ConfigError, LabError
+from .errors import ConfigError, LabError, yaml_problem
 
 __all__ = ["Intent", "load_intent", "check_intent"]
 
@@ -48,8 +48,7 @@ def load_intent(path: str | Path) -> list[Intent]:
     except OSError as e:
         raise ConfigError(str(p), None, f"cannot read the intent file: {e.strerror}") from None
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise ConfigError(str(p), mark.line + 1 if mark else None, f"not valid YAML: {getattr(e, 'problem', e)}") from None
+        raise ConfigError(str(p), *yaml_problem(e)) from None
     if not isinstance(data, dict) or not data:
         raise ConfigError(str(p), 1, "an intent file maps scenario names to {INSTANCE: MASTER}, e.g. "
                                      "`nginx stopped on lb1: {VI_WEB: lb2}`")

@@ -13,7 +13,7 @@ from typing import Any, Union
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ..errors import TopologyError
+from ..errors import TopologyError, yaml_problem
 from ..kaconf.schema import CONTROL_AT, LAB_REF, GlobalDefs, VrrpInstance, VrrpScript, VrrpTrackFile, parse_vip
 from .schema import Topology
 
@@ -380,11 +380,8 @@ def load(path: str | Path) -> Topology:
     except RecursionError:
         raise TopologyError(str(p), [("", None, "nested too deeply to be a topology")]) from None
     except yaml.YAMLError as e:
-        mark, ctx = getattr(e, "problem_mark", None), getattr(e, "context_mark", None)
-        line = mark.line + 1 if mark else None
-        where = (f" ({e.context} at line {ctx.line + 1})"
-                 if ctx is not None and getattr(e, "context", None) and ctx.line + 1 != line else "")
-        raise TopologyError(str(p), [("", line, f"not valid YAML: {getattr(e, 'problem', e)}{where}")]) from None
+        line, msg = yaml_problem(e)
+        raise TopologyError(str(p), [("", line, msg)]) from None
     topo = validate(data, str(p), text)
     return topo
 
