@@ -6,7 +6,9 @@ Event syntax (one argument each; node and instance names from the topology):
     script:NODE:SCRIPT:ok|fail  file:NODE:TRACK_FILE:VALUE  link:NODE:IFACE:up|down  block:NODE  unblock:NODE
     reload:NODE:INSTANCE:FIELD=VALUE[,FIELD=VALUE]     (e.g. reload:a:VI_1:priority=90)
 
-Every keepalived node starts with ``up`` unless the events begin with ``up`` entries.
+Every keepalived node starts with ``up`` unless the events begin with ``up`` entries. ``block`` drops
+VRRP both ways on the node (the ``drop-vrrp`` fault with ``direction=both``); nginx stopped is
+``script:NODE:SCRIPT:fail`` of the vrrp_script that checks it.
 """
 from __future__ import annotations
 
