@@ -130,7 +130,9 @@ def lint(files: list[str] = typer.Argument(..., help="keepalived.conf files of o
          subnet: list[str] = typer.Option([], "--subnet", help="a CIDR of the nodes' networks (repeatable)"),
          interface: list[str] = typer.Option([], "--interface", help="an interface the nodes have (repeatable; "
                                                                       "default: those the instances name)"),
-         config_id: Optional[str] = typer.Option(None, "--config-id", help="keepalived -i (for @ID lines)")) -> None:
+         config_id: Optional[str] = typer.Option(None, "--config-id", help="keepalived -i (for @ID lines) for every "
+                                                 "file without FILE@ID; default: each file's name, lb1.conf -> lb1, "
+                                                 "as kalab check")) -> None:
     """keepalived -t (in the node image) plus the lab's semantic checks; exit 1 when anything is an error."""
     import ipaddress
 
@@ -141,7 +143,8 @@ def lint(files: list[str] = typer.Argument(..., help="keepalived.conf files of o
     from ..topology.lint import lint_topology
     from ..topology.from_configs import split_config_arg
     split = [split_config_arg(a) for a in files]
-    ids = [cid or config_id for _, cid in split]
+    # the config id as kalab check takes it: FILE@ID, else --config-id, else the file's name (lb1.conf -> lb1)
+    ids = [cid or config_id or path.name.split(".")[0] for path, cid in split]
     files = [path for path, _ in split]
     yamls = [f for f in files if f.suffix in (".yaml", ".yml")]
     if yamls and len(files) > 1:

@@ -114,3 +114,14 @@ def test_cli_lint_exit_code_and_json(lab_docker, tmp_path):
     assert doc["files"][0]["keepalived_exit_code"] == 5 and doc["errors"] >= 5
     assert doc["schema"] == "kalab.lint/1", "every kalab JSON document names its schema"
     assert {"file", "line", "keyword", "severity", "message", "rule"} <= set(doc["diagnostics"][0])
+
+
+def test_the_example_pair_lints_clean_with_config_ids_from_the_file_names(lab_docker):
+    # README: `kalab lint lb1.conf lb2.conf` takes the same files as `kalab check`, whose config ids come from the
+    # file names; without them keepalived -t drops every @lb1/@lb2 line (VI_DB's unicast peers: "Defaulting to
+    # multicast"), an error in the shipped example (newcomer finding)
+    pair = ROOT / "topologies/configs/prod_pair"
+    r = subprocess.run([sys.executable, "-m", "lab.cli", "lint", str(pair / "lb1.conf"), str(pair / "lb2.conf")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "0 error(s), 0 warning(s) in 2 file(s)" in r.stdout
