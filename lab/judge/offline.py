@@ -2,6 +2,8 @@
 lab's allowances): what ``kalab judge`` and the mutation corpus use (pure)."""
 from __future__ import annotations
 
+import copy
+
 from ipaddress import IPv4Address
 from typing import Any, Optional, Sequence
 
@@ -17,7 +19,14 @@ def history_topology(h: History, source: str = "<history>") -> Any:
     """The topology a history's meta record carries. Raises LabError when it has none or it is invalid."""
     if "topology" not in h.meta:
         raise LabError(f"{source}: its meta record carries no topology; give one with --topology NAME")
-    return validate(h.meta["topology"], f"{source} (meta record)")
+    data = copy.deepcopy(h.meta["topology"])
+    for spec in (data.get("nodes") or {}).values() if isinstance(data, dict) else ():
+        if isinstance(spec, dict) and spec.get("config_file") and spec.get("vrrp_instances"):
+            # a node that ran a user's own file: the record carries what the lab read from it (the file need
+            # not exist where the history is judged), so judge that
+            spec.pop("config_file")
+            spec.pop("config_id", None)
+    return validate(data, f"{source} (meta record)")
 
 
 def judge_history(h: History, topology: Optional[Any] = None, *, allow: Optional[Sequence[str]] = None,

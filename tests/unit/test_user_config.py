@@ -157,3 +157,19 @@ def test_an_ipv6_vip_is_refused_naming_the_file_and_instance_not_run_quietly(tmp
     (tmp_path / "b.conf").write_text(conf.format(p=100))
     with pytest.raises(ConfigError, match=r"a\.conf: vrrp_instance VI_6: IPv6 VIP fd00:1::10: .*IPv4 only"):
         topology_from_configs([(tmp_path / "a.conf", "a"), (tmp_path / "b.conf", "b")])
+
+
+def test_a_history_of_a_config_file_lab_can_be_judged_where_the_files_are_not(tmp_path):
+    # kalab judge on a kalab check history said "nodes.lb1.vrrp_instances: node lb1 runs its config_file: ...
+    # remove them here" (newcomer finding): the meta record carries the instances the lab read from the files
+    import json
+    from lab.history import History
+    from lab.judge.offline import history_topology
+    t = topology_from_configs([(PAIR / "lb1.conf", "lb1"), (PAIR / "lb2.conf", "lb2")], "prod_pair")
+    h = History()
+    h.meta["topology"] = json.loads(t.model_dump_json(exclude_none=True))
+    h.meta["topology"]["nodes"]["lb1"]["config_file"] = str(tmp_path / "gone" / "lb1.conf")   # not on this host
+    back = history_topology(h)
+    assert {n: {i: x.priority for i, x in back.instances(n).items()} for n in ("lb1", "lb2")} == \
+        {n: {i: x.priority for i, x in t.instances(n).items()} for n in ("lb1", "lb2")}
+    assert back.sync_groups("lb2").keys() == {"G_DB"}
