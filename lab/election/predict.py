@@ -30,6 +30,14 @@ def _value(v: str):
     return {"true": True, "false": False}.get(v.lower(), v)
 
 
+def _tracked(topo: Topology, node: str, kind: str) -> list[str]:
+    """Names ``node`` tracks with ``kind`` in its instances or its sync groups (a group's trackers join
+    every member: R_SYNC_WEIGHTS)."""
+    groups = topo.sync_groups(node).values() if hasattr(topo, "sync_groups") else ()
+    return sorted({t.name for i in topo.instances(node).values() for t in getattr(i, kind)}
+                  | {t.name for g in groups for t in getattr(g, kind)})
+
+
 def parse_event(text: str, topo: Topology) -> ModelEvent:
     """Parse one event string (see the module docstring). Raises LabError naming the bad part."""
     kind, _, rest = text.partition(":")
@@ -46,13 +54,13 @@ def parse_event(text: str, topo: Topology) -> ModelEvent:
     if kind in ("block", "unblock") and len(parts) == 1:
         return AdvertsBlocked(node, blocked=kind == "block")
     if kind == "script" and len(parts) == 3 and parts[2] in ("ok", "fail"):
-        tracked = sorted({t.name for i in topo.instances(node).values() for t in i.track_script})
+        tracked = _tracked(topo, node, "track_script")
         if parts[1] not in tracked:
             raise LabError(f"event {text!r}: {node} tracks no vrrp_script {parts[1]!r}; it tracks: "
                            f"{', '.join(tracked) or 'none'}")
         return ScriptResult(node, parts[1], parts[2] == "ok")
     if kind == "file" and len(parts) == 3 and parts[2].lstrip("-").isdigit():
-        tracked = sorted({t.name for i in topo.instances(node).values() for t in i.track_file})
+        tracked = _tracked(topo, node, "track_file")
         if parts[1] not in tracked:
             raise LabError(f"event {text!r}: {node} tracks no track_file {parts[1]!r}; it tracks: "
                            f"{', '.join(tracked) or 'none'}")

@@ -51,3 +51,20 @@ def test_bad_events_name_what_is_wrong(event, says):
     topo = load(Path(__file__).resolve().parents[2] / "topologies" / "two_node.yaml")
     with pytest.raises(LabError, match=says):
         predict_topology(topo, [event])
+
+
+def test_a_trackers_declared_on_a_sync_group_are_events_of_its_members_nodes(tmp_path):
+    # newcomer finding: kalab check listed "track_file gf on g1 set to 1" for a group-level track_file, and
+    # predict / --expect answered "g1 tracks no track_file 'gf'". A group's trackers join every member with
+    # their weights (R_SYNC_WEIGHTS): 150 - 100 = 50 < 100 moves both members to g2
+    from lab.election.predict import predict_topology
+    from lab.topology.from_configs import topology_from_configs
+    conf = ("vrrp_track_file gf {\n file /tmp/gf\n weight -100\n}\n"
+            "vrrp_sync_group G {\n group {\n  VI_A\n  VI_B\n }\n track_file {\n  gf\n }\n}\n"
+            + "".join(f"vrrp_instance {i} {{\n interface eth0\n virtual_router_id {v}\n@g1 priority 150\n@g2 priority 100\n"
+                      f" virtual_ipaddress {{\n  10.5.0.{v}/24\n }}\n}}\n" for i, v in (("VI_A", 10), ("VI_B", 11))))
+    for n in ("g1", "g2"):
+        (tmp_path / f"{n}.conf").write_text(conf)
+    topo = topology_from_configs([(tmp_path / "g1.conf", "g1"), (tmp_path / "g2.conf", "g2")])
+    after = {e.instance: set(e.options[0]) for text, e in predict_topology(topo, ["file:g1:gf:1"]) if text == "file:g1:gf:1"}
+    assert after == {"VI_A": {"g2"}, "VI_B": {"g2"}}
