@@ -63,8 +63,14 @@ def check(configs: list[str] = typer.Argument(..., help="keepalived.conf files, 
           plan: bool = typer.Option(False, "--plan", help="print the topology and the scenarios, start nothing"),
           expect: Optional[Path] = typer.Option(None, "--expect", help="an intent file: {scenario: {INSTANCE: MASTER}}, "
                                                                        "checked by the model's arithmetic before start"),
+          exact: bool = typer.Option(False, "--exact", help="refuse, instead of moving to a lab subnet, a configs' "
+                                                           "subnet that overlaps this host's routes or a Docker network"),
           name: str = typer.Option("check", help="the lab's name")) -> None:
-    """Run your own keepalived.conf files, unchanged, through a failover battery judged by the rules."""
+    """Run your own keepalived.conf files, unchanged, through a failover battery judged by the rules.
+
+    A configs' subnet this host cannot give a lab (it overlaps one of the host's routes, or a Docker network
+    that is not a lab's) is moved to a free lab subnet, the configs' addresses in it rewritten and nothing
+    else; the moves and the diff are printed first. ``--exact`` refuses instead."""
     from ..battery import run_battery
     from ..judge.verdict import merge
     from ..lab import Lab
@@ -73,7 +79,18 @@ def check(configs: list[str] = typer.Argument(..., help="keepalived.conf files, 
     from ..runtime.images import ensure_node_image
     from ..topology.from_configs import parse_config_arg, topology_from_configs
 
-    topo = topology_from_configs([parse_config_arg(c) for c in configs], name)
+    from ..runtime.network import pool, unavailable_subnets
+    from ..topology.subnet_map import text_diff
+    topo = topology_from_configs([parse_config_arg(c) for c in configs], name, unavailable=unavailable_subnets(),
+                                 exact=exact, pool=pool())
+    for m in topo.subnet_moves:
+        console.print(f"[yellow]moved[/] {escape(m.text())}: the configs' addresses in it are rewritten, nothing else")
+    for n in topo.keepalived_nodes():
+        nc = topo.node_configs[n]
+        for path, before in nc.original.items():
+            diff = text_diff(path, before.decode(errors="replace"), nc.files[path].decode(errors="replace"))
+            if diff:
+                console.print(escape(diff), highlight=False, soft_wrap=True)
     for n in topo.keepalived_nodes():
         nc = topo.node_configs[n]
         itfs = ", ".join(f"{i} {topo.networks[s.network].subnet or s.network}"

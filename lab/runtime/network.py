@@ -82,6 +82,23 @@ def engine_is_local(client: docker.DockerClient) -> bool:
     return str(getattr(client.api, "base_url", "")).startswith(("http+docker://", "http+unix://"))
 
 
+def unavailable_subnets(client: "docker.DockerClient | None" = None) -> list[tuple[ipaddress.IPv4Network, str]]:
+    """(subnet, what holds it) a lab network cannot have here: this host's routes (a local engine: the lab's
+    bridges are this host's interfaces) and Docker networks that are not a lab's (a lab's subnet is only
+    busy: a lab waits for it). ``client``: the engine (default: the local one if it answers; without an
+    engine, the host's routes only)."""
+    from .engine import client_if_up
+    out: list[tuple[ipaddress.IPv4Network, str]] = []
+    client = client or client_if_up(timeout=5)
+    host = os.environ.get("DOCKER_HOST", "")
+    if (engine_is_local(client) if client is not None else not host or host.startswith("unix://")):
+        out += [(r, f"this host's route on {dev}") for r, dev in host_routes() if r.prefixlen > 0]
+    if client is not None:
+        out += [(n, f"Docker network {net.get('Name')}") for net, n in _ipv4_subnets(client)
+                if not (net.get("Labels") or {}).get(L.LAB)]
+    return out
+
+
 def create_network(client: docker.DockerClient, name: str, lab_labels: dict[str, str], network: str,
                    subnet: ipaddress.IPv4Network | None, prefixlen: int = 24,
                    say: Callable[[str], None] = lambda m: None) -> tuple[docker.models.networks.Network, ipaddress.IPv4Network]:

@@ -31,6 +31,7 @@ from ..errors import ConfigError
 from ..kaconf.schema import parse_vip
 from .loader import validate
 from .schema import Topology
+from .subnet_map import SubnetMove, plan_mapping
 from .user_config import NodeConfig, read_node_config
 
 __all__ = ["topology_from_configs", "parse_config_arg", "split_config_arg", "NODE_NAME"]
@@ -89,19 +90,26 @@ def _addr(s: Optional[str]) -> Optional[ipaddress.IPv4Address]:
 
 
 def topology_from_configs(configs: Sequence[tuple[str | Path, str]], name: str = "configs",
-                          client: bool = True) -> Topology:
+                          client: bool = True, *, unavailable: Optional[Sequence[tuple[ipaddress.IPv4Network, str]]] = None,
+                          exact: bool = False, pool: Optional[ipaddress.IPv4Network] = None,
+                          _moves: Sequence[SubnetMove] = ()) -> Topology:
     """Build and validate the topology that runs ``configs`` [(path, config id = node name), ...].
+
+    ``unavailable``: (subnet, what holds it) this host cannot give a lab network (its routes, Docker networks that
+    are not a lab's): a segment whose subnet overlaps one is moved to a free subnet of ``pool`` and the
+    configs' addresses in it are rewritten (lab.topology.subnet_map; ``topo.subnet_moves`` lists the moves,
+    each node's ``NodeConfig.original`` keeps the user's bytes); with ``exact`` that is refused instead.
 
     Raises:
         ConfigError: a file cannot be read or parsed (file and line), has no vrrp_instance for its config
             id, two files give the same node name, or the configs' addresses cannot be given to a lab
-            (names the file, what and why).
+            (names the file, what and why); with ``exact``, a subnet that clashes (names it and the clash).
     """
     read: dict[str, NodeConfig] = {}
     for path, cid in configs:
         if cid in read:
             raise ConfigError(str(path), None, f"two files would both be node {cid!r}; name one FILE@OTHER")
-        read[cid] = read_node_config(path, cid)          # ConfigError: names the file and line
+        read[cid] = read_node_config(path, cid, moves=_moves)          # ConfigError: names the file and line
         if not read[cid].parsed.instances:
             raise ConfigError(str(read[cid].path), None, f"no vrrp_instance for config id {cid!r}: nothing to run"
                                                          + (f" ({read[cid].warnings[-1].split(': ', 1)[1]})"
@@ -199,5 +207,12 @@ def topology_from_configs(configs: Sequence[tuple[str | Path, str]], name: str =
         nodes["client"] = {"kind": "client", "interfaces": {
             f"eth{i}": {"network": n, **({"host": next(free[n])} if networks[n] else {})}
             for i, n in enumerate(vip_networks)}}
-    topo = validate({"name": name, "networks": networks, "nodes": nodes}, "<configs>")
+    if unavailable and not _moves:
+        moves = plan_mapping({n: ipaddress.IPv4Network(v["subnet"]) for n, v in networks.items() if v.get("subnet")},
+                             unavailable, pool or ipaddress.IPv4Network("10.213.0.0/16"), exact=exact,
+                             source=", ".join(str(nc.path) for nc in read.values()))
+        if moves:
+            return topology_from_configs(configs, name, client, _moves=moves)
+    topo = validate({"name": name, "networks": networks, "nodes": nodes}, "<configs>", node_configs=read)
+    topo.subnet_moves.extend(_moves)
     return topo

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -175,13 +175,16 @@ def _owner_by_path(path: tuple) -> Any:
     return None
 
 
-def validate(data: Any, source: str = "<builder>", text: str | None = None) -> Topology:
+def validate(data: Any, source: str = "<builder>", text: str | None = None,
+             node_configs: Optional[dict[str, Any]] = None) -> Topology:
     """Validate a topology mapping; raise TopologyError listing every problem with file:line.
 
     Args:
         data: the parsed YAML (dict) or builder output.
         source: file name for messages.
         text: the YAML text, used to find line numbers.
+        node_configs: {node: NodeConfig} already read for config_file nodes (lab.topology.from_configs),
+            used instead of reading the files again.
     """
     lines = _line_map(text) if text else {}
     problems: list[tuple[tuple, str]] = []
@@ -194,7 +197,7 @@ def validate(data: Any, source: str = "<builder>", text: str | None = None) -> T
         raise TopologyError(source, [(".".join(map(str, p)), _line_for(lines, p), m) for p, m in problems]) from None
     topo.source = source
     from .user_config import read_config_files
-    problems += read_config_files(topo)
+    problems += read_config_files(topo, node_configs)
     problems += _semantic_problems(topo)
     if problems:
         raise TopologyError(source, [(".".join(map(str, p)), _line_for(lines, p), m) for p, m in problems])

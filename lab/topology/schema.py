@@ -150,11 +150,18 @@ class Topology(StrictModel):
     nodes: dict[str, NodeSpec]
     source: Optional[str] = Field(None, exclude=True)
     _node_configs: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _subnet_moves: list[Any] = PrivateAttr(default_factory=list)
 
     @property
     def node_configs(self) -> dict[str, Any]:
         """{node: lab.topology.user_config.NodeConfig} for nodes with a config_file (set by the loader)."""
         return self._node_configs
+
+    @property
+    def subnet_moves(self) -> list[Any]:
+        """The production subnets this topology runs on lab subnets instead (lab.topology.subnet_map.SubnetMove;
+        set by lab.topology.from_configs), with the configs' addresses in them rewritten."""
+        return self._subnet_moves
 
     # ---- resolved views (merge shared over node) ----
     def keepalived_nodes(self) -> list[str]:

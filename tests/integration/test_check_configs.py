@@ -14,7 +14,8 @@ Expected before the run, from the files and the rules (not from a run):
   G_DB takes VI_DB with it, both to lb1 (R_SYNC_FAULT);
 - every scenario of the battery holds, and kalab check exits 0 with a JUnit file listing them.
 
-One test, in order: the pair's fixed subnet admits one lab at a time on an engine.
+One test, in order: the pair's fixed subnet admits one lab at a time on an engine. It ends with the pair on a
+host where 192.168.100.0/24 is taken by a network that is not a lab's (kalab check moves it, --exact refuses).
 """
 import subprocess
 import sys
@@ -50,6 +51,14 @@ def test_the_pair_runs_unchanged_and_kalab_check_judges_every_scenario(lab_facto
         assert {i: x.priority for i, x in lab.topology.instances(name).items()} == want
         assert {i: d.effective_priority for i, d in lab.dump_json(name).items()} == want
     lab.check.assert_matches_model()
+    # a SIGHUP rereads the same files and keeps everything: the lab's notify fifo (its record) and the tracked
+    # scripts (the lab's global_defs used to come first, and keepalived 2.2.7 then dropped both on reload)
+    lab.node("lb2").kill("SIGHUP")
+    t = lab.node("lb1").kill("SIGTERM")       # lb2 takes VI_WEB over within its skew time (RFC 3768 §6.4.2)
+    up = lab.wait_for_transition("VI_WEB", "MASTER", node="lb2", since=t)
+    assert up["priority"] == 100
+    log = lab.node("lb2").logs(tail=200)
+    assert "Reload complete" in log and "- removing" not in log and "Failed to set default user" not in log, log[-3000:]
     lab.stop()
 
     report = tmp_path / "check"
@@ -74,3 +83,24 @@ def test_the_pair_runs_unchanged_and_kalab_check_judges_every_scenario(lab_facto
     backend = cases["interface ens224 down on lb2"].find("system-out").text
     assert "VI_DB_BACK: MASTER lb1" in backend and "VI_DB: MASTER lb1" in backend, backend
     assert (report / "report.html").exists() and "verdict: holds" in out
+
+    # the same pair on a host where 192.168.100.0/24 is taken by a network that is not a lab's: kalab check moves
+    # that subnet to a lab subnet, shows the move and the diff, and the scenario still holds; --exact refuses
+    import docker
+    from docker.types import IPAMConfig, IPAMPool
+    client = docker.from_env()
+    clash = client.networks.create(f"kalabtest-clash-{lab.id}", driver="bridge", labels={"kalabtest": "clash"},
+                                   ipam=IPAMConfig(pool_configs=[IPAMPool(subnet="192.168.100.0/24")]))
+    try:
+        args = [sys.executable, "-m", "lab.cli", "check", str(PAIR / "lb1.conf"), str(PAIR / "lb2.conf")]
+        r = subprocess.run(args + ["--exact"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert r.returncode != 0 and "overlaps Docker network kalabtest-clash" in r.stdout + r.stderr, r.stdout + r.stderr
+        assert "Traceback" not in r.stdout + r.stderr
+        r = subprocess.run(args + ["--only", "SIGKILL lb1", "--report", str(tmp_path / "moved")], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=900)
+        out = " ".join((r.stdout + r.stderr).split())
+        assert r.returncode == 0 and "verdict: holds" in out, out[-4000:]
+        assert "moved seg1: 192.168.100.0/24 -> 10.213." in out and "overlaps Docker network kalabtest-clash" in out
+        assert "-@lb1 unicast_src_ip 192.168.100.2" in out and "+@lb1 unicast_src_ip 10.213." in out, out[:4000]
+    finally:
+        clash.remove()
