@@ -19,6 +19,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from .runtime.node import Node
 
 
+
+#: node actions that are the lab's inputs to the election (each recorded when in effect): what a wait's
+#: protocol clock may start from (``exited``, ``died``, ``ready`` are the node's own doings)
+INPUT_ACTIONS = frozenset({"start", "restart", "kill", "signal", "stop", "pause", "unpause"})
+
 class WaitsMixin:
     """Waits of :class:`lab.lab.Lab` (uses ``self.history``, ``self.topology``, ``self.nodes``)."""
 
@@ -151,11 +156,17 @@ class WaitsMixin:
                 ``clock_from + timeout``. For a fault, ``since=f.issued_at, clock_from=f.applied_at``: its
                 effect began somewhere between the two (a loaded engine takes a while to put rules in
                 place), and a deadline from the issue alone would count that delay against keepalived.
-                Default ``since``.
+                Default: the latest input the lab recorded after ``since`` (a fault applied or healed, a
+                node started, stopped, signalled, paused; each event stamped when it was in effect), else
+                ``since``: no protocol clock starts before the input that starts it (CI: a heal whose
+                ``rm`` took 1.2 s on a loaded host made a wait from before it run out).
         Returns: the first matching Event (its ``t`` is when keepalived reported it).
         """
         since = time.monotonic() if since is None else since
-        clock_from = since if clock_from is None else max(since, clock_from)
+        if clock_from is None:
+            clock_from = max([since] + [e.t for e in self.history.events(since=since)
+                                        if e.kind == "fault" or (e.kind == "node" and e.get("action") in INPUT_ACTIONS)])
+        clock_from = max(since, clock_from)
         if timeout is None:
             timeout = max(self.master_down_interval(n, instance) for n in self.topology.keepalived_nodes()
                           if instance in self.topology.instances(n)) + MARGIN

@@ -37,3 +37,37 @@ def test_a_killed_node_does_not_keep_it_open():
     h.append("node", t=1.0, node="a", action="kill")
     h.append("state", t=4.0, node="b", instance="VI_1", state="MASTER", priority=100)
     assert w._settled_master(h, "VI_1") == "b"
+
+
+def test_a_waits_clock_starts_at_the_latest_input_not_before_it():
+    # CI: `since` was taken before a heal whose `rm` took 1.2 s on a loaded host; the deadline counted that
+    # 1.2 s against keepalived and the wait ran out 0.01 s before the lawful MASTER report
+    import time
+
+    import pytest
+
+    from lab.errors import LabTimeout
+
+    class Recording(History):
+        asked: list = []
+
+        def wait_for(self, predicate, timeout, **kw):
+            self.asked.append(timeout)
+            return None
+
+    w = Waiting()
+    w.history = Recording()
+    w.keepalived_nodes = lambda: []
+    w.timeout_error = LabTimeout
+    now = time.monotonic()
+    since = now - 1.2
+    w.history.append("fault", t=now, name="command-s1", action="heal", target="s1")
+    w.history.append("node", t=now + 0.5, node="s1", action="exited")         # the node's own doing: no input
+    with pytest.raises(LabTimeout):
+        w.wait_for_transition("VI_1", "MASTER", node="a", since=since, timeout=5.0)
+    (left,) = w.history.asked
+    assert now + 5.0 - time.monotonic() - 0.05 <= left <= 5.0, f"deadline from the heal at +0 s, not since: {left}"
+    w.history.asked.clear()
+    with pytest.raises(LabTimeout):
+        w.wait_for_transition("VI_1", "MASTER", node="a", since=since, timeout=5.0, clock_from=since)
+    assert w.history.asked[0] <= 5.0 - 1.2 + 0.01, "an explicit clock_from still wins"
