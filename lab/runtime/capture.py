@@ -146,9 +146,14 @@ class Capture:
 
         from scapy.layers.l2 import Ether
         sock, last = self._psock, self.started_at
+        # poll, not select: a busy test process holds more than FD_SETSIZE (1024) descriptors, and select()
+        # then refuses the socket (CI: "filedescriptor out of range in select()")
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLIN)
+        poller.register(self._wake_r, select.POLLIN)
         try:
             while not self._stopped.is_set():
-                select.select([sock, self._wake_r], [], [], 0.2)
+                poller.poll(200)
                 t_check = time.monotonic()
                 try:
                     frames = sock.drain()
