@@ -120,7 +120,7 @@ def scenarios(topo, masters: dict[str, str]) -> list[Scenario]:
         out.append(Scenario(f"SIGTERM {n}", _fault_steps("sigterm", n), predict=[f"stop:{n}"]))
     for n in leaders:
         out.append(Scenario(f"VRRP dropped both ways on {n}", _fault_steps("drop-vrrp", n, direction="both"),
-                            predict=[f"block:{n}"]))
+                            predict=[f"cut:{n}"]))
     for n in topo.keepalived_nodes():
         out.append(Scenario(f"SIGHUP reload, config unchanged on {n}",
                             [(f"SIGHUP {n}", lambda lab, n=n: lab.node(n).kill("SIGHUP"))], quiet=True))

@@ -18,8 +18,8 @@ def predict(topology: str = typer.Argument(..., help="a topology (name or YAML),
             events: list[str] = typer.Argument(
         None, help="events, applied in order after every keepalived node started (unless the list begins with "
                    "up:NODE): up:NODE kill:NODE stop:NODE pause:NODE resume:NODE script:NODE:SCRIPT:ok|fail file:NODE:TRACK_FILE:VALUE "
-                   "link:NODE:IFACE:up|down block:NODE unblock:NODE reload:NODE:INSTANCE:FIELD=VALUE[,...]. "
-                   "stop is a graceful SIGTERM, kill a SIGKILL; block drops VRRP both ways (in and out) on NODE, as the "
+                   "link:NODE:IFACE:up|down block:NODE unblock:NODE cut:NODE heal:NODE reload:NODE:INSTANCE:FIELD=VALUE[,...]. "
+                   "stop is a graceful SIGTERM, kill a SIGKILL; block stops NODE receiving adverts (drop-vrrp direction=in), cut drops VRRP both ways on NODE, as the "
                    "drop-vrrp fault with direction=both; nginx stopped is script:NODE:SCRIPT:fail of the script that "
                    "checks it"),
             fmt: str = FormatOpt) -> None:

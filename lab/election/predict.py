@@ -4,21 +4,24 @@ Event syntax (one argument each; node and instance names from the topology):
 
     up:NODE  kill:NODE  stop:NODE (graceful SIGTERM)  pause:NODE  resume:NODE
     script:NODE:SCRIPT:ok|fail  file:NODE:TRACK_FILE:VALUE  link:NODE:IFACE:up|down  block:NODE  unblock:NODE
+    cut:NODE  heal:NODE
     reload:NODE:INSTANCE:FIELD=VALUE[,FIELD=VALUE]     (e.g. reload:a:VI_1:priority=90)
 
-Every keepalived node starts with ``up`` unless the events begin with ``up`` entries. ``block`` drops
-VRRP both ways on the node (the ``drop-vrrp`` fault with ``direction=both``); nginx stopped is
+Every keepalived node starts with ``up`` unless the events begin with ``up`` entries. ``block`` stops
+the node receiving adverts (``drop-vrrp direction=in``); ``cut`` drops VRRP both ways on the node
+(``drop-vrrp direction=both``: it hears nobody and nobody hears it), ``heal`` undoes it; nginx stopped is
 ``script:NODE:SCRIPT:fail`` of the vrrp_script that checks it.
 """
 from __future__ import annotations
 
 from ..errors import LabError
-from .model import (AdvertsBlocked, ElectionModel, Expectation, InterfaceChange, ModelEvent, NodeDown, NodePaused,
+from .model import (AdvertsBlocked, ElectionModel, Expectation, Hearing, InterfaceChange, ModelEvent, NodeDown, NodePaused,
                     NodeResumed, NodeUp, Reload, ScriptResult, TrackFileValue)
 from typing import Any as Topology  # any object with keepalived_nodes(), instances(), scripts()
 
 SYNTAX = ("up:NODE, kill:NODE, stop:NODE, pause:NODE, resume:NODE, script:NODE:SCRIPT:ok|fail, "
-          "file:NODE:TRACK_FILE:VALUE, link:NODE:IFACE:up|down, block:NODE, unblock:NODE, reload:NODE:INSTANCE:FIELD=VALUE[,...]")
+          "file:NODE:TRACK_FILE:VALUE, link:NODE:IFACE:up|down, block:NODE, unblock:NODE, cut:NODE, heal:NODE, "
+          "reload:NODE:INSTANCE:FIELD=VALUE[,...]")
 
 
 def _value(v: str):
@@ -53,6 +56,9 @@ def parse_event(text: str, topo: Topology) -> ModelEvent:
         return NodeDown(node, graceful=kind == "stop")
     if kind in ("block", "unblock") and len(parts) == 1:
         return AdvertsBlocked(node, blocked=kind == "block")
+    if kind in ("cut", "heal") and len(parts) == 1:      # VRRP dropped both ways: nobody hears NODE, NODE hears nobody
+        peers = [p for p in nodes if p != node]
+        return [Hearing(a, b, hears=kind == "heal") for p in peers for a, b in ((node, p), (p, node))]
     if kind == "script" and len(parts) == 3 and parts[2] in ("ok", "fail"):
         tracked = _tracked(topo, node, "track_script")
         if parts[1] not in tracked:
@@ -98,6 +104,9 @@ def predict_topology(topo: Topology, events: list[str]) -> list[tuple[str, Expec
         parsed = [(f"up:{n}", NodeUp(n)) for n in topo.keepalived_nodes()] + parsed
     out = []
     for text, ev in parsed:
-        for exp in model.apply(ev):
-            out.append((text, exp))
+        evs = ev if isinstance(ev, list) else [ev]
+        for i, one in enumerate(evs):        # one event of several inputs: the expectations after the last
+            exps = model.apply(one)
+            if i == len(evs) - 1:
+                out += [(text, exp) for exp in exps]
     return out

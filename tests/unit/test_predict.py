@@ -68,3 +68,18 @@ def test_a_trackers_declared_on_a_sync_group_are_events_of_its_members_nodes(tmp
     topo = topology_from_configs([(tmp_path / "g1.conf", "g1"), (tmp_path / "g2.conf", "g2")])
     after = {e.instance: set(e.options[0]) for text, e in predict_topology(topo, ["file:g1:gf:1"]) if text == "file:g1:gf:1"}
     assert after == {"VI_A": {"g2"}, "VI_B": {"g2"}}
+
+
+def test_cut_drops_vrrp_both_ways_so_both_sides_become_master_and_block_only_stops_reception():
+    # newcomer finding: the battery predicted "VRRP dropped both ways" with block:NODE, which only stops NODE
+    # receiving; both ways, neither side hears the other and each becomes MASTER (RFC 3768 §6.4.2)
+    from pathlib import Path
+    from lab.election.predict import predict_topology
+    from lab.topology.from_configs import topology_from_configs
+    pair = Path(__file__).resolve().parents[2] / "topologies" / "configs" / "prod_pair"
+    topo = topology_from_configs([(pair / "lb1.conf", "lb1"), (pair / "lb2.conf", "lb2")])
+    after = lambda ev: {e.instance: [set(o) for o in e.options] for t, e in predict_topology(topo, [ev]) if t == ev}
+    assert after("cut:lb1")["VI_WEB"] == [{"lb1", "lb2"}]
+    assert after("block:lb1")["VI_WEB"] == [{"lb1"}], "lb2 still hears lb1 (150): it stays BACKUP"
+    healed = [e for t, e in predict_topology(topo, ["cut:lb1", "heal:lb1"]) if t == "heal:lb1"]
+    assert {e.instance: [set(o) for o in e.options] for e in healed}["VI_WEB"] == [{"lb1"}]
