@@ -329,7 +329,25 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
                 self.configs[name] = nc.expanded
         t_issued = time.monotonic()        # a start is stamped when issued: keepalived's first report may
         with without_reaper():
-            dc.start()                     # carry an earlier stamp than the engine call's return
+            try:
+                dc.start()                 # carry an earlier stamp than the engine call's return
+            except Exception as e:
+                from .runtime.engine import transient_start_failure
+                if not transient_start_failure(e):
+                    raise
+                # created but not started: the engine's own wiring timed out on a loaded host; start it again
+                container = self.docker.containers.get(f"kalab-{self.id}-{name}")
+                for attempt in range(3):
+                    t_issued = time.monotonic()
+                    try:
+                        container.start()
+                        break
+                    except Exception as again:
+                        if attempt == 2 or not transient_start_failure(again):
+                            raise
+                dc._container = container
+                self.history.append("note", text=f"{name}: the engine timed out starting the container ({e}); "
+                                                 "started it again")
         self._phase(f"{name}: created and started")
         container = dc.get_wrapped_container()
         for itf, i in itfs[1:]:

@@ -27,6 +27,16 @@ PIDFILE = Path("/var/run/docker.pid")
 START_DEADLINE = 60.0
 
 
+def transient_start_failure(exc: BaseException) -> bool:
+    """Whether a container start failed only because the loaded engine timed out wiring it up, so starting
+    the same (created) container again is sound: containerd's shim or its stdio pipes not ready within its
+    own deadline (CI: 500 "failed to create shim task: failed to start io pipe copy: ... opening w/o fifo
+    ... context deadline exceeded"). Nothing of the container ran."""
+    text = str(exc)
+    return (isinstance(exc, docker.errors.APIError) and "context deadline exceeded" in text
+            and ("failed to create shim" in text or "io pipe copy" in text))
+
+
 def engine_unreachable(exc: BaseException) -> bool:
     """Whether ``exc`` (or an exception it was raised from) means the Docker engine stopped answering: a
     refused or reset connection, a closed socket, a timeout (requests/urllib3 under docker-py)."""

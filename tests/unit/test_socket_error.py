@@ -58,3 +58,17 @@ def test_caps_are_normalised_and_checked():
     assert _two(cap_drop=["NET_RAW"]).nodes["a"].cap_add == ["NET_ADMIN", "NET_BROADCAST"]
     with pytest.raises(TopologyError, match="NET_RAW is in both cap_add and cap_drop"):
         _two(cap_add=["NET_ADMIN", "NET_RAW"], cap_drop=["NET_RAW"])
+
+
+def test_a_start_the_loaded_engine_timed_out_wiring_up_is_transient_and_nothing_else_is():
+    # CI15: 500 "failed to create shim task: failed to start io pipe copy: unable to copy pipes: containerd-shim:
+    # opening w/o fifo ... init-stderr failed: context deadline exceeded" on a lab start; the container never ran
+    import docker
+    from lab.runtime.engine import transient_start_failure
+    shim = docker.errors.APIError("500 Server Error", explanation=(
+        'failed to create shim task: failed to start io pipe copy: unable to copy pipes: containerd-shim: opening '
+        'w/o fifo "/var/run/docker/containerd/x/init-stderr" failed: context deadline exceeded'))
+    assert transient_start_failure(shim)
+    assert not transient_start_failure(docker.errors.APIError("409", explanation="is not running"))
+    assert not transient_start_failure(docker.errors.APIError("500", explanation="context deadline exceeded"))
+    assert not transient_start_failure(RuntimeError("failed to create shim task: context deadline exceeded"))
