@@ -36,14 +36,9 @@ if TYPE_CHECKING:  # pragma: no cover
 from .vrrp_decode import AUTH_TYPES, decode_vrrp  # noqa: F401  (re-exported)
 
 
-def engine_is_local() -> bool:
-    """Whether the Docker engine runs on this host (no DOCKER_HOST, or a unix socket)."""
-    host = os.environ.get("DOCKER_HOST", "")
-    return not host or host.startswith("unix://")
-
-
 def host_path_possible() -> bool:
     """Whether the host path can capture here (root and a local engine): it needs no lab node."""
+    from .network import engine_is_local
     return os.geteuid() == 0 and engine_is_local()
 
 

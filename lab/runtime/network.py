@@ -76,9 +76,12 @@ def host_routes(path: str = "/proc/net/route") -> list[tuple[ipaddress.IPv4Netwo
     return out
 
 
-def engine_is_local(client: docker.DockerClient) -> bool:
+def engine_is_local(client: "docker.DockerClient | None" = None) -> bool:
     """Whether the engine runs on this host (a unix socket): only then are the host's routes the
-    engine host's routes."""
+    engine host's routes. Without ``client``: what ``DOCKER_HOST`` names (unset: the local socket)."""
+    if client is None:
+        host = os.environ.get("DOCKER_HOST", "")
+        return not host or host.startswith("unix://")
     return str(getattr(client.api, "base_url", "")).startswith(("http+docker://", "http+unix://"))
 
 
@@ -90,8 +93,7 @@ def unavailable_subnets(client: "docker.DockerClient | None" = None) -> list[tup
     from .engine import client_if_up
     out: list[tuple[ipaddress.IPv4Network, str]] = []
     client = client or client_if_up(timeout=5)
-    host = os.environ.get("DOCKER_HOST", "")
-    if (engine_is_local(client) if client is not None else not host or host.startswith("unix://")):
+    if engine_is_local(client):
         out += [(r, f"this host's route on {dev}") for r, dev in host_routes() if r.prefixlen > 0]
     if client is not None:
         out += [(n, f"Docker network {net.get('Name')}") for net, n in _ipv4_subnets(client)
