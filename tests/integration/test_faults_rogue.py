@@ -28,15 +28,27 @@ PACKET_TOLERANCE = SKEW_B
 
 def test_rogue_priority_255_takes_mastership_and_priority_0_is_answered_by_the_master(lab):
     assert lab.wait_for_master("VI_1").name == "a"
+    rogue_ip = str(lab.node("attacker").address)
     rogue = lab.fault("rogue", "attacker", priority=255)
-    rogue.apply()
+    rogue.apply()       # returns once the sender's first advert has gone out (kalab-rogue --daemon)
     ev = lab.wait_for_transition("VI_1", "BACKUP", node="a", since=rogue.issued_at, clock_from=rogue.applied_at, timeout=MARGIN)
-    assert ev.t - rogue.issued_at <= MARGIN, "the first higher-priority advert demotes the master"
+    # timed from the first forged advert on the wire, not from the fault's issue: starting the sender in the
+    # attacker container took 1.7 s on a loaded engine (CI, stop 23), and that is not keepalived's time
+    forged = lab.history.wait_for(
+        lambda h: [e for e in h.events("advert", since=rogue.issued_at, src=rogue_ip) if e["priority"] == 255],
+        ADVERT_INT + MARGIN, account=False)
+    assert forged, "cannot judge: the capture recorded no forged advert from the attacker"
+    holes = lab.history.capture_holes(rogue.issued_at, ev.t)
+    assert not holes, f"cannot judge the demotion: the capture may have missed the first forged advert: {holes}"
+    assert -TIMER_TOLERANCE <= ev.t - forged[0].t <= MARGIN, \
+        f"the first higher-priority advert demotes the master at once: {ev.t - forged[0].t:.3f} s after it"
     assert lab.vip_holders("VI_1") == [], "the real routers released the VIP to the rogue"
     assert lab.history.states("VI_1")["b"] == "BACKUP"
     rogue.heal()
-    up = lab.wait_for_transition("VI_1", "MASTER", node="a", since=rogue.heal_issued_at, clock_from=rogue.healed_at, timeout=MDI_A + MARGIN)
-    assert up.t - rogue.heal_issued_at <= MDI_A + MARGIN
+    lab.wait_for_transition("VI_1", "MASTER", node="a", since=rogue.heal_issued_at, clock_from=rogue.healed_at, timeout=MDI_A + MARGIN)
+    # a's master down interval runs from the last forged advert it heard (RFC 3768 §6.4.2), wherever the
+    # heal's kill landed between its issue and its return
+    lab.check.assert_master_down_takeover("a", "VI_1", since=rogue.heal_issued_at, tolerance=TIMER_TOLERANCE, late=MARGIN)
     assert lab.vip_holders("VI_1") == ["a"]
 
     # priority 0 ("the master stopped") while the real master lives: RFC 3768 §6.4.3 makes the MASTER
@@ -47,7 +59,7 @@ def test_rogue_priority_255_takes_mastership_and_priority_0_is_answered_by_the_m
     changed = lab.history.wait_for(lambda h: h.events("state", since=zero.issued_at), 4 * 0.7 + SKEW_B + MARGIN, slack=MARGIN)
     zero.heal()
     assert not changed, f"priority-0 adverts moved the election: {changed}"
-    rogue_ip, a_ip = str(lab.node("attacker").address), str(lab.node("a").address)
+    a_ip = str(lab.node("a").address)
     adverts = lab.history.events("advert", since=zero.issued_at)
     zeros = [e for e in adverts if e["src"] == rogue_ip and e["priority"] == 0][:-1]
     assert len(zeros) >= 3
