@@ -25,6 +25,7 @@ FIRST = ("test_remote_engine.py", "test_record_complete.py", "test_xdist_summary
          "test_signals.py", "test_cli.py", "test_plugin_failure.py", "test_engine_gone.py", "test_faults_probe.py")
 
 
+@pytest.hookimpl(optionalhook=True)    # xdist's hook: `./run test -p no:xdist` must still collect
 def pytest_xdist_auto_num_workers(config):
     from lab.workers import lab_workers, machine
     try:

@@ -26,3 +26,16 @@ def test_the_environment_overrides_and_bad_values_are_named():
 def test_this_machine_is_read():
     cores, mem = machine()
     assert cores >= 1 and mem > 0
+
+
+def test_the_suite_collects_without_xdist():
+    # the README's `./run test -p no:xdist` (one process): conftest's xdist hook is optional, not an
+    # INTERNALERROR "unknown hook" (found by running it, session 10)
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    r = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:xdist", "-p", "no:cacheprovider", "--collect-only",
+                        "-q", "tests/unit/test_workers.py"], cwd=root, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "test_cores_times_the_measured_factor" in r.stdout
