@@ -55,6 +55,16 @@ class CapabilityError(LabError):
     """The kernel or engine lacks something a fault needs (e.g. sch_netem)."""
 
 
+class NodeNotRunning(LabError):
+    """A command was sent to a node whose container is not running (exited, paused, removed): the engine
+    refused the exec (409). ``node`` and ``status`` name it; nothing ran in the node.
+    """
+
+    def __init__(self, node: str, status: str, cmd: str):
+        self.node, self.status, self.cmd = node, status, cmd
+        super().__init__(f"node {node} is {status}: cannot run `{cmd}` in it")
+
+
 class LabTimeout(LabError, AssertionError):
     """An event the protocol requires did not happen before its deadline.
 

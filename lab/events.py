@@ -69,6 +69,8 @@ class Event:
             txt = f"{d['node']}: keepalived says vrrp_script {d['script']} {said}"
         elif self.kind == "vip":
             txt = f"{d['instance']} VIP held by {', '.join(d['holders']) or 'nobody'} ({d.get('view')})"
+            if d.get("not_running"):
+                txt += f"; not asked (not running): {', '.join(d['not_running'])}"
         else:
             txt = d.get("text", str(d))
         issued = d.get("t_issued") if self.kind in ("node", "fault") else None
@@ -105,7 +107,9 @@ KINDS: dict[str, Kind] = {
                    "a vrrp_script result keepalived logged (VRRP_Script(NAME) succeeded / failed; ok None: "
                    "keepalived disabled the script): what the script saw, which drives the model where no fault "
                    "declared it"),
-    "vip": Kind(("instance", "holders"), ("view",), "who holds a VIP (inside: ip addr; outside: HTTP)"),
+    "vip": Kind(("instance", "holders"), ("view", "not_running"),
+                "who holds a VIP (inside: ip addr of every running node; ``not_running``: nodes not asked, "
+                "stopped or paused; outside: HTTP)"),
     "dump": Kind(("node",), ("t_issued", "instances", "ok", "error", "text"), "keepalived's own JSON dump"),
     "crosscheck": Kind(("node", "instance", "item", "ok"), ("lab", "keepalived", "why"),
                        "the record against keepalived's own dump at the end of a lab (lab.crosscheck): ok False "

@@ -22,15 +22,30 @@ class ObserveMixin:
     def vip_holders(self, instance: str) -> list[str]:
         """Nodes that have every VIP of ``instance`` on an interface (inside view, ``ip -j addr``).
 
-        Recorded in the history as a ``vip`` event.
+        Only running nodes are asked: a paused node cannot be (it may still hold the VIP), a stopped one
+        holds nothing (no container, no network namespace). A node that stops or is paused between the lab's look and its question (SIGTERM to
+        keepalived ends the container a moment after its priority-0 advert) is left out the same way.
+        Recorded in the history as a ``vip`` event; ``not_running`` names the nodes left out.
+
+        Raises:
+            RuntimeError: a running node could not say what it holds (lab.runtime.node.Node.ipv4_addresses).
         """
+        from .errors import NodeNotRunning
+
+        def ask(n):
+            try:
+                return n.ipv4_addresses() if n.status() == "running" else None
+            except NodeNotRunning:
+                return None
+
         vips = self.vips(instance)
-        live = [n for n in self.keepalived_nodes() if n.status() == "running"]
-        with ThreadPoolExecutor(max_workers=max(1, len(live))) as pool:
-            addrs = dict(zip([n.name for n in live], pool.map(lambda n: n.ipv4_addresses(), live)))
-        holders = sorted(name for name, a in addrs.items()
-                         if all(any(i.ip == v for l in a.values() for i in l) for v in vips))
-        self.history.append("vip", instance=instance, holders=holders, view="inside")
+        nodes = list(self.keepalived_nodes())
+        with ThreadPoolExecutor(max_workers=max(1, len(nodes))) as pool:
+            addrs = dict(zip([n.name for n in nodes], pool.map(ask, nodes)))
+        holders = sorted(name for name, a in addrs.items() if a is not None
+                         and all(any(i.ip == v for l in a.values() for i in l) for v in vips))
+        not_running = sorted(name for name, a in addrs.items() if a is None)
+        self.history.append("vip", instance=instance, holders=holders, view="inside", not_running=not_running)
         return holders
 
     def http_get_vip(self, instance: str, via: Optional[str] = None) -> Optional[str]:

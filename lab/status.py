@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Optional
 
+from lab.errors import NodeNotRunning
 from lab.history import STATES
 
 
@@ -30,8 +31,12 @@ def status_rows(lab) -> list[StatusRow]:
     """Collect :class:`StatusRow` for every keepalived node and instance (parallel docker execs)."""
     def one(node):
         running = node.status()
-        addrs = node.ipv4_addresses() if running == "running" else {}
-        nginx = running == "running" and node.exec(["curl", "-s", "-m", "1", "-o", "/dev/null", "http://127.0.0.1/"], idempotent=True).ok
+        try:
+            addrs = node.ipv4_addresses() if running == "running" else {}
+            nginx = running == "running" and node.exec(["curl", "-s", "-m", "1", "-o", "/dev/null", "http://127.0.0.1/"],
+                                                       idempotent=True).ok
+        except NodeNotRunning as e:             # paused or gone since it was asked: shown as such
+            running, addrs, nginx = e.status, {}, False
         rows = []
         for inst_name, inst in lab.topology.instances(node.name).items():
             vips = lab.vips(inst_name)

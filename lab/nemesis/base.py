@@ -35,7 +35,7 @@ import time
 import typing
 from typing import TYPE_CHECKING, Any, ClassVar, Optional, Protocol
 
-from ..errors import LabError
+from ..errors import LabError, NodeNotRunning
 from ..events import check_model_inputs
 from .rules import COMMENT_PREFIX
 
@@ -238,8 +238,11 @@ class Fault:
     def _remove_markers(self) -> None:
         for n in self.touched_nodes():
             node = self.node(n)
-            if node.status() == "running":
-                node.exec(["rm", "-f", f"{MARKER_DIR}/{self.name}.json"])
+            try:
+                if node.status() == "running":
+                    node.exec(["rm", "-f", f"{MARKER_DIR}/{self.name}.json"])
+            except NodeNotRunning:      # stopped since asked: its marker stays, as for a node found stopped
+                pass
 
     # ------------------------------------------------------------ construction from words / markers
     @classmethod

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Optional
 
 from docker.errors import APIError, NotFound
 
+from ..errors import NodeNotRunning
 from .clock import LOCAL
-
 from .node_events import EVENTS_LOG, TAIL_POLL, NodeEventsMixin, parse_fifo_line, stream_lines  # noqa: F401
 
 #: capabilities a lab node gets: keepalived needs NET_ADMIN (addresses, routes), NET_RAW (its VRRP
@@ -118,13 +118,23 @@ class Node(NodeEventsMixin):
 
         Raises:
             RuntimeError: ``check`` is set and the command failed (message has its output).
+            NodeNotRunning: the engine refused the exec because the container is not running (it exited,
+                is paused or was removed, perhaps since the caller last looked).
         """
         from .exec_io import run
         argv = ["sh", "-c", cmd] if isinstance(cmd, str) else cmd
+        shown = cmd if isinstance(cmd, str) else shlex.join(cmd)
         for _ in range(3 if idempotent else 1):
-            code, out, complete = run(self._container.client.api, self._container.id, argv, user=user)
-            res = ExecResult(code if code is not None else -1, out.decode(errors="replace"), complete,
-                             cmd if isinstance(cmd, str) else shlex.join(cmd))
+            try:
+                code, out, complete = run(self._container.client.api, self._container.id, argv, user=user)
+            except NotFound as e:
+                raise NodeNotRunning(self.name, "removed", shown) from e
+            except APIError as e:
+                status = self.status() if e.status_code == 409 else "running"
+                if status != "running":
+                    raise NodeNotRunning(self.name, status, shown) from e
+                raise
+            res = ExecResult(code if code is not None else -1, out.decode(errors="replace"), complete, shown)
             if complete or self.status() != "running":
                 break
         if check and not res.ok:
@@ -265,14 +275,26 @@ class Node(NodeEventsMixin):
 
     # ---------------------------------------------------------------- observation
     def ipv4_addresses(self) -> dict[str, list[ipaddress.IPv4Interface]]:
-        """``ip -j -4 addr`` as {ifname: [IPv4Interface, ...]}; {} if the node is not running."""
+        """``ip -j -4 addr`` as {ifname: [IPv4Interface, ...]}.
+
+        Raises:
+            NodeNotRunning: the node is not running, or stopped while asked (a stopped container's
+                network namespace is gone: it holds nothing; a paused one keeps its addresses but cannot
+                be asked). The caller decides what that means; it is never an empty answer.
+            RuntimeError: the node runs and ``ip`` failed or printed something that is not its JSON, or the
+                engine lost the output (ExecOutputLost): the lab cannot say what it holds, never "nothing".
+        """
         r = self.exec(["ip", "-j", "-4", "addr", "show"], idempotent=True)
-        if not r.ok:
-            return {}
+        if not r.ok or not r.complete:
+            status = self.status()
+            if status != "running":
+                raise NodeNotRunning(self.name, status, r.cmd)
+            if not r.ok:
+                raise RuntimeError(f"{self.name}: `{r.cmd}` exited {r.exit_code}: {r.received.strip()[-300:]}")
         try:
             data = json.loads(r.output)
-        except json.JSONDecodeError:
-            return {}
+        except json.JSONDecodeError as e:
+            raise RuntimeError(f"{self.name}: `{r.cmd}` printed no JSON ({e}): {r.output[:300]!r}") from e
         out: dict[str, list[ipaddress.IPv4Interface]] = {}
         for link in data:
             for a in link.get("addr_info", []):
@@ -280,9 +302,16 @@ class Node(NodeEventsMixin):
         return out
 
     def holds(self, address: ipaddress.IPv4Address | str) -> bool:
-        """Whether ``address`` is configured on any interface of the node (the inside view)."""
+        """Whether ``address`` is configured on any interface of the node (the inside view); False when the
+        node is stopped. Raises NodeNotRunning when it is paused (it cannot be asked)."""
         address = ipaddress.IPv4Address(str(address))
-        return any(i.ip == address for l in self.ipv4_addresses().values() for i in l)
+        try:
+            addrs = self.ipv4_addresses()
+        except NodeNotRunning as e:
+            if e.status == "paused":            # its namespace (and any VIP in it) lives on: cannot say
+                raise
+            return False                        # no container, no namespace: no address
+        return any(i.ip == address for l in addrs.values() for i in l)
 
     def http_get(self, address: ipaddress.IPv4Address | str, timeout: float = 2.0) -> Optional[str]:
         """HTTP GET ``http://address/`` from this node; the body (a node name) or None on failure."""
