@@ -3,19 +3,23 @@
 Two paths, chosen per lab network by :func:`start_capture`:
 
 * ``host``: a packet socket on the host side of the lab bridge (``br-<network id[:12]>``) with the
-  kernel filter ``ip proto 112``, kernel timestamps and counted drops (:mod:`lab.runtime.packet_socket`).
-  Needs root and a local engine (the bridge must be one of this host's interfaces).
-* ``container``: ``tcpdump -U -w - ip proto 112`` inside a lab container (the first of the nodes
-  on that network the caller lists: the lab lists a client first, as it runs no keepalived), the
-  pcap stream read through ``docker exec`` and decoded with scapy. Works with a remote engine
+  kernel filter ``ip proto 112 or ip6 proto 112``, kernel timestamps and counted drops
+  (:mod:`lab.runtime.packet_socket`). Needs root and a local engine (the bridge must be one of this
+  host's interfaces).
+* ``container``: ``tcpdump -U -w - 'ip proto 112 or ip6 proto 112'`` inside a lab container (the first
+  of the nodes on that network the caller lists: the lab lists a client first, as it runs no keepalived),
+  the pcap stream read through ``docker exec`` and decoded with scapy. Works with a remote engine
   (``DOCKER_HOST``).
 
 The capture is given what it needs (a history, the network, nodes on it), never the lab.
 
-Each advert becomes ``history.append("advert", t=..., src, vrid, priority, advert_int,
-version, auth, addresses, network, path)``; ``advert_int`` is in seconds (VRRPv2 carries whole
-seconds, VRRPv3 centiseconds: RFC 3768 §5.3.7, RFC 5798 §5.2.7); ``auth`` is None or
-``{"type": "PASS"|"AH"|int, "pass": str}`` (RFC 2338 §5.3.6 / keepalived's PASS, 8 characters).
+Each advert, IPv4 (VRRPv2, VRRPv3) or IPv6 (VRRPv3, RFC 5798), becomes ``history.append("advert",
+t=..., src, dst, ttl, vrid, priority, advert_int, version, auth, addresses, family, checksum_ok, network,
+path)`` (:func:`lab.runtime.vrrp_decode.decode_vrrp`): ``family`` 4 or 6; an IPv6 advert's ``src`` is the
+sender's link-local address, its ``addresses`` IPv6 strings and its ``ttl`` the hop limit. ``advert_int``
+is in seconds (VRRPv2 carries whole seconds, VRRPv3 centiseconds: RFC 3768 §5.3.7, RFC 5798 §5.2.7);
+``auth`` is None or ``{"type": "PASS"|"AH"|int, "pass": str}`` (RFC 2338 §5.3.6 / keepalived's PASS, 8
+characters).
 Timestamps: the packet's capture time moved onto the host's monotonic clock (containers share
 the host kernel's clock when the engine is local; a remote engine's offset is measured, lab.runtime.clock).
 """
@@ -35,6 +39,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 from .vrrp_decode import AUTH_TYPES, decode_vrrp  # noqa: F401  (re-exported)
 
+#: the container path's tcpdump filter (quoted for sh): VRRP over IPv4 and over IPv6. libpcap's ``ip6 proto``
+#: reads the IPv6 header's next header (and one fragment header's); the decoder takes the first only
+#: (RFC 5798 §5.1.2), like the host path's kernel filter (lab.runtime.packet_socket.VRRP_FILTER)
+TCPDUMP_FILTER = "'ip proto 112 or ip6 proto 112'"
+
 
 def host_path_possible() -> bool:
     """Whether the host path can capture here (root and a local engine): it needs no lab node."""
@@ -45,9 +54,10 @@ def host_path_possible() -> bool:
 def _as_ether(pkt):
     """Re-dissect a frame scapy could not type (a bridge without libpcap reports an odd link type)."""
     from scapy.layers.inet import IP
+    from scapy.layers.inet6 import IPv6
     from scapy.layers.l2 import Ether
 
-    if IP in pkt:
+    if IP in pkt or IPv6 in pkt:
         return pkt
     try:
         e = Ether(bytes(pkt))
@@ -199,7 +209,8 @@ class Capture:
         self.path, self.where, self._node = "container", f"{node.name}:{iface}", node
         from .exec_io import STDOUT, start
         self._exec_id, stream = start(node.container.client.api, node.container.id,
-                                      ["sh", "-c", f"exec tcpdump -U -n -s 0 -i {iface} -w - 'ip proto 112' 2>/dev/null"])
+                                      ["sh", "-c", f"exec tcpdump -U -n -s 0 -i {iface} -w - {TCPDUMP_FILTER} "
+                                                   "2>/dev/null"])
         ready = threading.Event()
 
         def run():
