@@ -23,8 +23,8 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 
 from .election import (AdvertsBlocked, ElectionModel, Expectation, Hearing, InterfaceChange, NodeDown, NodePaused,
                        ScriptResult)
-from .election.specs import specs_from_running
-from .events import Event
+from .election.specs import advert_family_of, specs_from_running
+from .events import Event, advert_family
 from .history import History
 from .judge import (Judgement, ModelReport, Verdict, deadline as model_deadline, failure_text, is_start, judge,
                     model_inputs, ready_event, timeline_tail)
@@ -56,6 +56,16 @@ class Checks:
         self.configs = dict(getattr(lab, "configs", None) or history.meta.get("configs") or {})
         self.addresses = addresses
         self.margin, self.startup = margin, startup
+
+    def advert_sources(self, node: str) -> set[str]:
+        """The source addresses ``node``'s adverts carry (IPv4 and IPv6 link-local, lab.runtime.node.Node.
+        advert_sources); offline: the addresses and link-local addresses the history's meta recorded."""
+        if self.lab is not None and node in getattr(self.lab, "nodes", {}):
+            return self.lab.nodes[node].advert_sources()
+        recorded = (self.history.meta.get("advert_sources") or {}).get(node)
+        if recorded:
+            return set(recorded)
+        return {str(a) for a in ((self.addresses or {}).get(node) or {}).values()}
 
     @classmethod
     def for_lab(cls, lab) -> "Checks":
@@ -302,16 +312,16 @@ class Checks:
                             "no takeover to measure")
         prio = int(up.get("priority") or spec.priority)
         mdi = spec.master_down_interval(prio)
-        own = {str(a) for a in ((self.addresses or {}).get(node) or {}).values()}
-        heard = lambda e: (e["vrid"] == spec.vrid and e.get("src") not in own and e.t < up.t
+        own = self.advert_sources(node)
+        heard = lambda e: (e["vrid"] == spec.vrid and advert_family(e) == spec.family and e.get("src") not in own and e.t < up.t
                            and (e["priority"] == 0 or e["priority"] >= prio or not spec.preempts))
         #: a priority-0 advert (the master leaving) sets the timer to Skew_Time instead (RFC 3768 §6.4.2)
         timer = lambda e: spec.skew_time(prio) if e["priority"] == 0 else mdi
         if self.lab is not None:
             # a capture inside a container delivers its adverts late: wait until it has reached the takeover
             # (the new master advertises at once, RFC 3768 §6.4.2), at most one advert_int and the margin
-            self.history.wait_for(lambda h: any(e.t >= up.t - tolerance for e in h.events("advert", since=up.t - tolerance,
-                                                                                           vrid=spec.vrid)),
+            self.history.wait_for(lambda h: any(e.t >= up.t - tolerance and advert_family(e) == spec.family
+                                                for e in h.events("advert", since=up.t - tolerance, vrid=spec.vrid)),
                                   spec.advert_int + self.margin, account=False)
         captured = self.history.events("advert")
         adverts = [e for e in captured if heard(e)]
@@ -351,9 +361,10 @@ class Checks:
             seen["dump"] = d.effective_priority if d else None
         if "advert" in sources and self.history.masters(instance) == [node]:
             spec = self.topology.instances(node)[instance]
-            src = {str(a) for a in (self.addresses or {}).get(node, {}).values()}
+            src = self.advert_sources(node)
             since = self._now()
-            match = lambda e: e["vrid"] == spec.virtual_router_id and e["src"] in src
+            fam = advert_family_of(spec.virtual_ipaddress)
+            match = lambda e: e["vrid"] == spec.virtual_router_id and e["src"] in src and advert_family(e) == fam
             get = lambda h: next((e for e in h.events("advert", since=since) if match(e)), None)
             a = self.history.wait_for(get, 2 * spec.advert_int + self.margin) if self.lab else \
                 next((e for e in reversed(self.history.events("advert")) if match(e)), None)

@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from .events import Event, node_effect
+from .events import Event, advert_family, node_effect
 from .history import capture_holes
 
 #: fault kinds during which a node's adverts may not reach the capture as keepalived counted them
@@ -126,7 +126,7 @@ def _allowed(reports: Sequence[Event], t_issued: float, t_done: float, field: st
 
 def compare_node(events: Sequence[Event], node: str, addresses: Iterable[str], dump: Mapping[str, Any],
                  t_issued: float, t_done: float, *, captured_from: Optional[float], unicast: Mapping[str, bool],
-                 vrids: Optional[Mapping[str, int]] = None) -> list[Finding]:
+                 vrids: Optional[Mapping[str, int]] = None, families: Optional[Mapping[str, int]] = None) -> list[Finding]:
     """Compare one node's record with its dump.
 
     Args:
@@ -139,6 +139,8 @@ def compare_node(events: Sequence[Event], node: str, addresses: Iterable[str], d
             (``-inf``: since before any keepalived started; None: no capture). A capture that began after
             the node's process started may have missed its first adverts: not comparable, said so.
         unicast: instance -> True when it has unicast peers; vrids: instance -> vrid (default: the dump's).
+        families: instance -> 4 or 6, the family of its VIPs (default 4): one VRID in the two families is two
+            virtual routers (RFC 5798 §5.2.3), so only adverts of the instance's family count.
     """
     addrs = {str(a) for a in addresses}
     start = run_start(events, node, t_done)
@@ -176,8 +178,9 @@ def compare_node(events: Sequence[Event], node: str, addresses: Iterable[str], d
         first = silent
         if _restarted_in_one_call(events, node, start):     # the old process's last adverts come after the event
             first = next((e.t for e in reports if e.kind == "state" and e.get("state") not in ("STOP", "DELETED")), start)
+        fam = (families or {}).get(name, 4)
         mine = [e.t for e in events if e.kind == "advert" and e.get("src") in addrs and e.get("vrid") == vrid
-                and e.t >= first]
+                and advert_family(e) == fam and e.t >= first]
         lo = sum(1 for t in mine if t < t_issued)
         hi = sum(1 for t in mine if t <= t_done)
         out.append(Finding(node, name, "advert_sent", lo <= sent <= hi, str(lo) if lo == hi else f"{lo}..{hi}", sent,

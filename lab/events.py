@@ -101,7 +101,7 @@ KINDS: dict[str, Kind] = {
                  "a node's lifecycle (see NODE_ACTIONS)"),
     "advert": Kind(("src", "vrid", "priority"),
                    ("advert_int", "version", "auth", "addresses", "network", "path", "dst", "ttl", "type",
-                    "auth_type", "count", "checksum_ok", "mac", "via"),
+                    "auth_type", "count", "checksum_ok", "mac", "via", "family"),
                    "a VRRP advert taken off the wire"),
     "script": Kind(("node", "script", "ok"), ("detail",),
                    "a vrrp_script result keepalived logged (VRRP_Script(NAME) succeeded / failed; ok None: "
@@ -230,3 +230,9 @@ def from_json(line: str) -> Event:
     if d["kind"] == "node" and str(data.get("action", "")).startswith("signal "):   # version 1 spelling
         data = {**data, "action": "signal", "signal": data.get("signal") or data["action"].split(" ", 1)[1]}
     return make(d["kind"], d["t"], data)
+
+
+def advert_family(event: Any) -> int:
+    """The address family (4 or 6) of a captured ``advert`` event: its ``family``, else read from its source
+    address (records made before adverts carried one are IPv4)."""
+    return int(event.get("family") or (6 if ":" in str(event.get("src", "")) else 4))

@@ -154,7 +154,7 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         self.history.append("note", text=f"lab {self.id} starting topology {self.topology.name}")
         for name, spec in self.topology.networks.items():
             net, subnet = create_network(self.docker, f"kalab-{self.id}-{name}", net_labels, name, spec.subnet,
-                                         spec.prefix(), say=self.say)
+                                         spec.prefix(), say=self.say, subnet6=spec.subnet6)
             self.networks[name], self.subnets[name] = net, subnet
         phase("networks")
         self.docker.volumes.create(f"kalab-{self.id}-shared", labels=labels)
@@ -215,6 +215,7 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         from .timers import MARGIN, STARTUP_ALLOWANCE
         return {"lab": self.id, "topology": _json.loads(self.topology.model_dump_json(exclude_none=True)),
                 "addresses": {n: {i: str(a) for i, a in node.addresses.items()} for n, node in self.nodes.items()},
+                "advert_sources": {n: sorted(node.advert_sources()) for n, node in self.nodes.items()},
                 "image": self.image, "clock": "host monotonic seconds (time.monotonic)", "configs": dict(self.configs),
                 "margin": MARGIN, "startup_allowance": STARTUP_ALLOWANCE}
 
@@ -298,6 +299,7 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         spec = self.topology.nodes[name]
         addrs = {itf: self.subnets[i.network].network_address + hosts[(name, itf)]
                  for itf, i in spec.interfaces.items()}
+        addrs6 = self.topology.addresses6(name)
         itfs = list(spec.interfaces.items())
         first_net = self.networks[itfs[0][1].network].name
         dc = DockerContainer(self.image)
@@ -313,6 +315,7 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
             hostname=name, cap_add=spec.cap_add, cap_drop=spec.cap_drop, labels={**labels, L.NODE: name, L.ROLE: spec.kind},
             network=first_net, detach=True,
             networking_config={first_net: EndpointConfig(self.docker.api._version, ipv4_address=str(addrs[itfs[0][0]]),
+                                                   ipv6_address=str(addrs6[itfs[0][0]]) if itfs[0][0] in addrs6 else None,
                                                    aliases=[name])},
         )
         if spec.kind == "keepalived":
@@ -351,8 +354,9 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         self._phase(f"{name}: created and started")
         container = dc.get_wrapped_container()
         for itf, i in itfs[1:]:
-            self.networks[i.network].connect(container, ipv4_address=str(addrs[itf]), aliases=[name])
-        node = Node(name, spec.kind, container, addrs, self.history)
+            self.networks[i.network].connect(container, ipv4_address=str(addrs[itf]), aliases=[name],
+                                             ipv6_address=str(addrs6[itf]) if itf in addrs6 else None)
+        node = Node(name, spec.kind, container, addrs, self.history, addresses6=addrs6)
         if spec.config_file:                    # a SIGHUP is judged by whether any file keepalived reads changed
             node.config_files, node.files_sha = config_file_digest(conf, self.topology.node_configs[name])
         self.history.append("node", t=t_issued, node=name, action="start", t_issued=t_issued)
@@ -466,7 +470,7 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
             name = c.labels[L.NODE]
             spec = topo.nodes[name]
             addrs = {itf: lab.subnets[i.network].network_address + hosts[(name, itf)] for itf, i in spec.interfaces.items()}
-            lab.nodes[name] = Node(name, spec.kind, c, addrs, lab.history)
+            lab.nodes[name] = Node(name, spec.kind, c, addrs, lab.history, addresses6=topo.addresses6(name))
         lab.image = next(iter(lab.nodes.values())).container.image.tags[0] if lab.nodes else None
         running = [n for n in lab.keepalived_nodes() if n.status() == "running"]
         if running:                 # one engine host, one kernel: every node shares the measured clocks

@@ -28,13 +28,13 @@ class ObserveMixin:
         Recorded in the history as a ``vip`` event; ``not_running`` names the nodes left out.
 
         Raises:
-            RuntimeError: a running node could not say what it holds (lab.runtime.node.Node.ipv4_addresses).
+            RuntimeError: a running node could not say what it holds (lab.runtime.node.Node.ip_addresses).
         """
         from .errors import NodeNotRunning
 
         def ask(n):
             try:
-                return n.ipv4_addresses() if n.status() == "running" else None
+                return n.ip_addresses() if n.status() == "running" else None
             except NodeNotRunning:
                 return None
 
@@ -74,7 +74,7 @@ class ObserveMixin:
         import time
 
         from .crosscheck import Finding, compare_node
-        from .election.specs import RunningView
+        from .election.specs import RunningView, advert_family_of
         from .runtime.dump import dump_json
         from .runtime.node_events import EVENTS_LOG
 
@@ -96,12 +96,14 @@ class ObserveMixin:
             except Exception as e:          # keepalived gone meanwhile, the engine stopped answering
                 findings.append(Finding(node.name, "*", "dump", None, why=f"no dump: {str(e)[:200]}"))
                 continue
-            addrs = [str(a) for a in node.addresses.values()]
+            addrs = sorted(node.advert_sources())
             unicast = {k: bool(getattr(v, "unicast_peer", None)) for k, v in view.instances(node.name).items()}
+            families = {k: advert_family_of(getattr(v, "virtual_ipaddress", None) or ())
+                        for k, v in view.instances(node.name).items()}
 
             def compare():
                 return compare_node(self.history.events(), node.name, addrs, dump, t_issued, t_done,
-                                    captured_from=captured_from, unicast=unicast)
+                                    captured_from=captured_from, unicast=unicast, families=families)
 
             def short(fs):
                 return any(f.item == "advert_sent" and f.ok is False for f in fs)

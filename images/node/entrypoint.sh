@@ -28,6 +28,9 @@ rename_ifaces() {
         have=$(ip -o -4 addr show | awk -v a="$addr" 'index($4, a"/")==1 {print $2; exit}')
         [ -n "$have" ] || { echo "kalab: no interface holds $addr" >&2; exit 3; }
         if [ "$have" != "$want" ]; then
+            # a link set down loses its IPv6 addresses (the kernel flushes them; /proc/sys is read-only here,
+            # so keep_addr_on_down cannot be set): note the engine's global ones to put them back
+            ip -o -6 addr show dev "$have" scope global | awk '{print $4}' > "/run/kalab/ipv6-$i"
             ip link set dev "$have" down
             ip link set dev "$have" name "kalabtmp$i"
         fi
@@ -39,7 +42,11 @@ rename_ifaces() {
         if ip link show "kalabtmp$i" >/dev/null 2>&1; then
             ip link set dev "kalabtmp$i" name "$want"
             ip link set dev "$want" up
+            while read -r a; do
+                [ -n "$a" ] && ip -6 addr add "$a" dev "$want" nodad
+            done < "/run/kalab/ipv6-$i"
         fi
+        rm -f "/run/kalab/ipv6-$i"
         i=$((i+1))
     done
 }
@@ -49,8 +56,14 @@ rename_ifaces
 # the lab's networks (a mistyped VIP, a peer on another net) is unreachable instead of routed out.
 if [ "${KALAB_KEEP_DEFAULT_ROUTE:-0}" != 1 ]; then
     ip route del default 2>/dev/null || true
+    ip -6 route del default 2>/dev/null || true     # a network with subnet6: its gateway route too
 fi
 
+# nginx answers on IPv6 too where the node has an IPv6 address (a network with subnet6), so an IPv6 VIP
+# can be asked from the client like an IPv4 one
+if ip -6 addr show scope global 2>/dev/null | grep -q inet6 && ! grep -q 'listen \[::\]' /etc/nginx/conf.d/kalab.conf; then
+    sed -i 's/^    listen 80 default_server;$/&\n    listen [::]:80 default_server;/' /etc/nginx/conf.d/kalab.conf
+fi
 if [ "${KALAB_ROLE:-keepalived}" = client ]; then
     [ "${KALAB_NGINX:-0}" = 1 ] && nginx
     exec sleep infinity

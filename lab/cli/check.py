@@ -93,8 +93,11 @@ def check(configs: list[str] = typer.Argument(..., help="keepalived.conf files, 
                 console.print(escape(diff), highlight=False, soft_wrap=True)
     for n in topo.keepalived_nodes():
         nc = topo.node_configs[n]
+        six = topo.addresses6(n)
         itfs = ", ".join(f"{i} {topo.networks[s.network].subnet or s.network}"
-                         + (f" .{s.host}" if s.host else "") for i, s in topo.nodes[n].interfaces.items())
+                         + (f" .{s.host}" if s.host else "")
+                         + (f" and {topo.networks[s.network].subnet6} {six[i]}" if i in six else "")
+                         for i, s in topo.nodes[n].interfaces.items())
         insts = ", ".join(f"{i} (vrid {x.virtual_router_id}, priority {x.priority})" for i, x in topo.instances(n).items())
         console.print(f"[bold]{n}[/]: {nc.path} ({len(nc.files)} file(s)) on {itfs}: {insts}")
         for w in nc.warnings:

@@ -17,6 +17,11 @@ from .trackers import FILE_TRACK, IFACE_TRACK, TrackSpec, instance_tracks  # noq
 from ..timers import effective_advert_int, master_down_interval, skew_time
 from .rules import R_CLAMP, R_IFACE, R_MDI, R_NOPREEMPT, R_OWNER, R_PREEMPT_DELAY, R_REVERSE, R_WEIGHT0, R_WEIGHT_NEG, R_WEIGHT_POS  # noqa: F401 (cited in docstrings)
 
+def advert_family_of(vips: Optional[Iterable[str]]) -> int:
+    """6 when the addresses (VIPs as written or resolved) are IPv6, else 4."""
+    return 6 if vips and any(":" in str(v) for v in vips) else 4
+
+
 @dataclass(frozen=True)
 class InstanceSpec:
     """One node's view of one VRRP instance (units: seconds; priority 1..255)."""
@@ -42,6 +47,12 @@ class InstanceSpec:
     sync_group: Optional[str] = None
     #: features of this instance the model has no rule for (each a sentence): the judge cannot judge it
     unmodelled: tuple[str, ...] = ()
+
+    @property
+    def family(self) -> int:
+        """6 for an instance whose VIPs are IPv6 (VRRPv3 over IPv6, RFC 5798), else 4: adverts of one VRID in
+        the two families are two virtual routers (RFC 5798 §5.2.3)."""
+        return advert_family_of(self.vips)
 
     @property
     def owner(self) -> bool:
@@ -107,12 +118,22 @@ def specs_from_topology(topo: Any, addresses: Optional[Mapping[str, Mapping[str,
                 # keepalived 2.2.7 clears nopreempt/preempt_delay for state MASTER (vrrp.c vrrp_complete_instance),
                 # then starts a sync group's non-owner members as BACKUP (vrrp.c vrrp_complete_init)
                 state, nopreempt, delay = "BACKUP", False, 0.0
+            # an instance with IPv6 VIPs and no version runs VRRPv3 (keepalived vrrp.c vrrp_complete_instance:
+            # family AF_INET6 and no version -> VRRP_VERSION_3); an explicit version 2 stays VRRPv2 over IPv6
+            # unless strict mode, outside both RFCs (VRRPv2 is IPv4 only, RFC 3768 §1): not modelled
+            six = advert_family_of(inst.virtual_ipaddress) == 6
+            ver = inst.version or (3 if six else 2)
+            if six and ver == 2:
+                unmodelled = list(unmodelled) + [f"{name} on {node}: version 2 with IPv6 VIPs (keepalived sends "
+                                                 f"VRRPv2 over IPv6 unless vrrp_strict; RFC 3768 defines VRRPv2 for "
+                                                 f"IPv4 only)"]
             ip = None
-            if addresses and node in addresses and inst.interface in addresses[node]:
+            if addresses and node in addresses and inst.interface in addresses[node] \
+                    and advert_family_of(inst.virtual_ipaddress) == 4:      # IPv6: the link-local (unknown here)
                 ip = ipaddress.IPv4Address(str(addresses[node][inst.interface]))
             out.setdefault(name, {})[node] = InstanceSpec(
                 node=node, instance=name, priority=inst.priority, state=state, nopreempt=nopreempt,
-                preempt_delay=delay, advert_int=effective_advert_int(inst.advert_int, inst.version or 2), version=inst.version or 2,
+                preempt_delay=delay, advert_int=effective_advert_int(inst.advert_int, ver), version=ver,
                 vrid=inst.virtual_router_id, primary_ip=ip, tracks=tuple(tracks), interface=inst.interface,
                 auth=(inst.authentication.auth_type, inst.authentication.auth_pass[:8]) if inst.authentication else None,
                 vips=frozenset(_vip_address(v, subnets) for v in inst.virtual_ipaddress),

@@ -228,10 +228,58 @@ def link_argv(iface: str, up: bool) -> Argv:
     return ["ip", "link", "set", "dev", iface, "up" if up else "down"]
 
 
+# ---------------------------------------------------------------- both address families
+#: the binaries of the two families (iptables(8), ip6tables(8): one syntax)
+BINARIES = ("iptables", "ip6tables")
+
+
+def for_families(argvs: Sequence[Argv], ipv6: bool) -> list[Argv]:
+    """The rules of a node for each address family it has: every ``iptables`` argv for IPv4 and, when the node
+    has IPv6 (``ipv6``), right after it its ``ip6tables`` twin, so a fault on VRRP also catches VRRPv3 over
+    IPv6 (RFC 5798; its adverts come from link-local addresses, which the -s/-d lists then carry too).
+
+    An argv whose ``-s``/``-d`` list mixes families keeps its IPv4 addresses for iptables and its IPv6 ones for
+    the twin; a family with no address of the list gets no rule (an address match with nothing in it would
+    match every packet). ``-p icmp`` is ``-p ipv6-icmp`` in the twin. Other argvs pass unchanged.
+
+    Raises:
+        ValueError: an address of a ``-s``/``-d`` list is not an IP address.
+    """
+    out: list[Argv] = []
+    for argv in argvs:
+        if not argv or argv[0] != "iptables":
+            out.append(list(argv))
+            continue
+        for fam, binary in ((4, "iptables"), (6, "ip6tables")):
+            if fam == 6 and not ipv6:
+                continue
+            words, skip = [binary], False
+            i = 1
+            while i < len(argv):
+                w = argv[i]
+                if w in ("-s", "-d") and i + 1 < len(argv):
+                    mine = [a for a in argv[i + 1].split(",") if a and ipaddress.ip_address(a.split("/")[0]).version == fam]
+                    if not mine:
+                        skip = True
+                        break
+                    words += [w, ",".join(mine)]
+                    i += 2
+                    continue
+                if fam == 6 and w == "-p" and i + 1 < len(argv) and argv[i + 1] == "icmp":
+                    words += ["-p", "ipv6-icmp"]
+                    i += 2
+                    continue
+                words.append(w)
+                i += 1
+            if not skip:
+                out.append(words)
+    return out
+
+
 # ---------------------------------------------------------------- reading rules back
-def list_rules_argv(table: str) -> Argv:
-    """``iptables -w -t TABLE -S``: the table's rules as ``-A CHAIN ...`` specs."""
-    return ["iptables", "-w", "-t", table, "-S"]
+def list_rules_argv(table: str, binary: str = "iptables") -> Argv:
+    """``iptables -w -t TABLE -S`` (or ``ip6tables``): the table's rules as ``-A CHAIN ...`` specs."""
+    return [binary, "-w", "-t", table, "-S"]
 
 
 def tagged_lines(output: str, comment: Optional[str] = None) -> list[str]:
@@ -251,15 +299,17 @@ def tagged_lines(output: str, comment: Optional[str] = None) -> list[str]:
 
 def delete_argv(line: str) -> Argv:
     """The ``iptables -w -t TABLE -D CHAIN ...`` command removing the rule of one
-    ``-t TABLE -A CHAIN ...`` line (an ``iptables -S`` line prefixed with its table)."""
+    ``[BINARY] -t TABLE -A CHAIN ...`` line (an ``iptables -S`` or ``ip6tables -S`` line prefixed with its
+    table, and with the binary when it is not iptables)."""
     words = shlex.split(line)
+    binary = words.pop(0) if words and words[0] in BINARIES else "iptables"
     words[2] = "-D"                     # "-t TABLE -A CHAIN ..." -> "-t TABLE -D CHAIN ..."
-    return ["iptables", "-w", *words]
+    return [binary, "-w", *words]
 
 
-def counters_argv() -> Argv:
-    """``iptables -w -L -v -x -n``: the filter table with exact packet counters, numeric."""
-    return ["iptables", "-w", "-L", "-v", "-x", "-n"]
+def counters_argv(binary: str = "iptables") -> Argv:
+    """``iptables -w -L -v -x -n`` (or ``ip6tables``): the filter table with exact packet counters, numeric."""
+    return [binary, "-w", "-L", "-v", "-x", "-n"]
 
 
 def parse_counters(output: str, comment: str) -> list[tuple[int, str]]:

@@ -14,7 +14,7 @@ import shlex
 import time
 from typing import TYPE_CHECKING, Optional
 
-from docker.errors import APIError, NotFound
+from docker.errors import APIError, DockerException, NotFound
 
 from ..errors import NodeNotRunning
 from .clock import LOCAL
@@ -57,6 +57,11 @@ class ExecResult:
 
 
 #: where the node image's keepalived reads its configuration
+class ContainerNotRunning(NodeNotRunning, DockerException):
+    """:class:`~lab.errors.NodeNotRunning` as :meth:`Node.exec` raises it: also a ``DockerException``, so code
+    written for the engine's own refusal (a journal writer trying the next node) still catches it."""
+
+
 CONFIG_PATH = "/etc/keepalived/keepalived.conf"
 #: the sha256 of the configuration keepalived started with (written by the node's entrypoint at each start)
 CONFIG_SHA = "/run/kalab/config.sha"
@@ -69,11 +74,13 @@ class Node(NodeEventsMixin):
         name: the topology's node name.
         kind: "keepalived" or "client".
         addresses: {interface name: IPv4Address} assigned by the lab.
+        addresses6: {interface name: IPv6Address} on the networks with IPv6 (``subnet6``); {} for none.
     """
 
     def __init__(self, name: str, kind: str, container: "Container", addresses: dict[str, ipaddress.IPv4Address],
-                 history: "History"):
+                 history: "History", addresses6: Optional[dict[str, ipaddress.IPv6Address]] = None):
         self.name, self.kind, self.addresses = name, kind, addresses
+        self.addresses6 = dict(addresses6 or {})
         self._container = container
         self._history = history
         self._lines_seen = 0
@@ -128,11 +135,11 @@ class Node(NodeEventsMixin):
             try:
                 code, out, complete = run(self._container.client.api, self._container.id, argv, user=user)
             except NotFound as e:
-                raise NodeNotRunning(self.name, "removed", shown) from e
+                raise ContainerNotRunning(self.name, "removed", shown) from e
             except APIError as e:
                 status = self.status() if e.status_code == 409 else "running"
                 if status != "running":
-                    raise NodeNotRunning(self.name, status, shown) from e
+                    raise ContainerNotRunning(self.name, status, shown) from e
                 raise
             res = ExecResult(code if code is not None else -1, out.decode(errors="replace"), complete, shown)
             if complete or self.status() != "running":
@@ -273,9 +280,40 @@ class Node(NodeEventsMixin):
         self._container.unpause()
         return self._record("unpause", t0)
 
+    def link_local(self) -> list[ipaddress.IPv6Address]:
+        """The IPv6 link-local address of each interface on an IPv6 network: the modified EUI-64 of its MAC
+        (RFC 4291 §2.5.6 and appendix A; a container's default ``addr_gen_mode`` 0). VRRPv3 over IPv6 sends
+        its adverts from it (RFC 5798 §5.1.2.1). Read from the engine's record, so also when the node is
+        stopped. [] when the node has no IPv6."""
+        if not self.addresses6:
+            return []
+        try:
+            self._container.reload()
+        except NotFound:
+            pass
+        out = []
+        for net in (self._container.attrs.get("NetworkSettings") or {}).get("Networks", {}).values():
+            mac = net.get("MacAddress") or ""
+            if not net.get("GlobalIPv6Address") or len(mac.split(":")) != 6:
+                continue
+            b = [int(x, 16) for x in mac.split(":")]
+            iid = bytes([b[0] ^ 0x02, b[1], b[2], 0xFF, 0xFE, b[3], b[4], b[5]])
+            out.append(ipaddress.IPv6Address(b"\xfe\x80" + bytes(6) + iid))
+        return out
+
+    def advert_sources(self) -> set[str]:
+        """Every source address this node's adverts can carry: its IPv4 addresses (VRRPv2/v3 over IPv4), its
+        IPv6 link-local addresses (VRRPv3 over IPv6), and its global IPv6 addresses (a unicast peer)."""
+        return ({str(a) for a in self.addresses.values()} | {str(a) for a in self.addresses6.values()}
+                | {str(a) for a in self.link_local()})
+
     # ---------------------------------------------------------------- observation
     def ipv4_addresses(self) -> dict[str, list[ipaddress.IPv4Interface]]:
-        """``ip -j -4 addr`` as {ifname: [IPv4Interface, ...]}.
+        """The IPv4 part of :meth:`ip_addresses` (same errors)."""
+        return {k: [a for a in v if a.version == 4] for k, v in self.ip_addresses().items()}
+
+    def ip_addresses(self) -> dict[str, list[ipaddress.IPv4Interface | ipaddress.IPv6Interface]]:
+        """``ip -j addr`` as {ifname: [IPv4Interface or IPv6Interface, ...]} (link-local ones included).
 
         Raises:
             NodeNotRunning: the node is not running, or stopped while asked (a stopped container's
@@ -284,29 +322,30 @@ class Node(NodeEventsMixin):
             RuntimeError: the node runs and ``ip`` failed or printed something that is not its JSON, or the
                 engine lost the output (ExecOutputLost): the lab cannot say what it holds, never "nothing".
         """
-        r = self.exec(["ip", "-j", "-4", "addr", "show"], idempotent=True)
+        r = self.exec(["ip", "-j", "addr", "show"], idempotent=True)
         if not r.ok or not r.complete:
             status = self.status()
             if status != "running":
-                raise NodeNotRunning(self.name, status, r.cmd)
+                raise ContainerNotRunning(self.name, status, r.cmd)
             if not r.ok:
                 raise RuntimeError(f"{self.name}: `{r.cmd}` exited {r.exit_code}: {r.received.strip()[-300:]}")
         try:
             data = json.loads(r.output)
         except json.JSONDecodeError as e:
             raise RuntimeError(f"{self.name}: `{r.cmd}` printed no JSON ({e}): {r.output[:300]!r}") from e
-        out: dict[str, list[ipaddress.IPv4Interface]] = {}
+        out: dict[str, list] = {}
         for link in data:
             for a in link.get("addr_info", []):
-                out.setdefault(link["ifname"], []).append(ipaddress.IPv4Interface(f"{a['local']}/{a['prefixlen']}"))
+                if a.get("family") in ("inet", "inet6"):
+                    out.setdefault(link["ifname"], []).append(ipaddress.ip_interface(f"{a['local']}/{a['prefixlen']}"))
         return out
 
     def holds(self, address: ipaddress.IPv4Address | str) -> bool:
         """Whether ``address`` is configured on any interface of the node (the inside view); False when the
         node is stopped. Raises NodeNotRunning when it is paused (it cannot be asked)."""
-        address = ipaddress.IPv4Address(str(address))
+        address = ipaddress.ip_address(str(address))
         try:
-            addrs = self.ipv4_addresses()
+            addrs = self.ip_addresses()
         except NodeNotRunning as e:
             if e.status == "paused":            # its namespace (and any VIP in it) lives on: cannot say
                 raise
@@ -315,7 +354,8 @@ class Node(NodeEventsMixin):
 
     def http_get(self, address: ipaddress.IPv4Address | str, timeout: float = 2.0) -> Optional[str]:
         """HTTP GET ``http://address/`` from this node; the body (a node name) or None on failure."""
-        r = self.exec(["curl", "-s", "-m", f"{timeout:g}", f"http://{address}/"], idempotent=True)
+        host = f"[{address}]" if ":" in str(address) else str(address)
+        r = self.exec(["curl", "-s", "-g", "-m", f"{timeout:g}", f"http://{host}/"], idempotent=True)
         return r.output.strip() if r.ok else None
 
     def arp_mac(self, address: ipaddress.IPv4Address | str, iface: str = "eth0") -> Optional[str]:

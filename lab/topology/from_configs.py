@@ -120,6 +120,7 @@ def topology_from_configs(configs: Sequence[tuple[str | Path, str]], name: str =
     by_key: dict[tuple, tuple[str, str]] = {}
     addrs: dict[tuple[str, str], list[ipaddress.IPv4Address]] = {}       # per (node, itf): addresses seen
     vips: dict[tuple[str, str], list[ipaddress.IPv4Interface]] = {}
+    vips6: dict[tuple[str, str], list[ipaddress.IPv6Interface]] = {}
     own: dict[tuple[str, str], ipaddress.IPv4Address] = {}
     whose: dict[ipaddress.IPv4Address, str] = {}          # address -> the node whose file writes it
     peers: dict[tuple[str, str], list[ipaddress.IPv4Address]] = {}
@@ -137,13 +138,13 @@ def topology_from_configs(configs: Sequence[tuple[str | Path, str]], name: str =
             for v in inst.virtual_ipaddress:
                 a = parse_vip(v)["address"]
                 try:
+                    if ":" in a:            # an IPv6 VIP: the segment's network carries IPv6 too (subnet6)
+                        vips6.setdefault(key, []).append(ipaddress.IPv6Interface(a if "/" in a else a + "/128"))
+                        whose.setdefault(vips6[key][-1].ip, node)
+                        continue
                     vips.setdefault(key, []).append(ipaddress.IPv4Interface(a if "/" in a else a + "/32"))
                     whose.setdefault(vips[key][-1].ip, node)
                 except ValueError:
-                    if ":" in a:           # never run a config the lab cannot give what it needs, and never quietly
-                        raise ConfigError(str(nc.path), None, f"vrrp_instance {iname}: IPv6 VIP {a}: the lab's networks "
-                                                              "are IPv4 only, so this config cannot run here as it is "
-                                                              "(IPv6 is not supported yet)") from None
                     continue
             src = _addr(inst.unicast_src_ip)
             if src:
@@ -172,6 +173,19 @@ def topology_from_configs(configs: Sequence[tuple[str | Path, str]], name: str =
                                                        f"{', '.join(f'{n}:{i}' for n, i in sorted(members))}: "
                                                        f"a lab network is one subnet")
         networks[net] = {"subnet": str(subnet)} if subnet else {}
+        known6 = [v for m in members for v in vips6.get(m, [])]
+        if known6:                  # the VIPs' own prefix (the shortest), else the /64 around them
+            prefixed6 = [v.network for v in known6 if v.network.prefixlen < 128]
+            subnet6 = min(prefixed6, key=lambda n: n.prefixlen) if prefixed6 else \
+                ipaddress.IPv6Network(f"{known6[0].ip}/64", strict=False)
+            outside6 = [v.ip for v in known6 if v.ip not in subnet6]
+            if outside6:
+                culprit = read[whose.get(outside6[0], members[0][0])]
+                raise ConfigError(str(culprit.path), None, f"{outside6[0]} is outside {subnet6}, the IPv6 subnet of the "
+                                                           f"other VIPs on the segment of "
+                                                           f"{', '.join(f'{n}:{i}' for n, i in sorted(members))}: "
+                                                           f"a lab network is one IPv6 subnet")
+            networks[net]["subnet6"] = str(subnet6)
         taken = {a for a in everything}
         claimed = {m: own[m] for m in members if m in own}
         listed = [p for m in members for p in peers.get(m, []) if p not in claimed.values()]

@@ -294,7 +294,8 @@ def _semantic_problems(t: Topology) -> list[tuple[tuple, str]]:
                 P.append((where + ("advert_int",), f"advert_int {inst.advert_int:g}: VRRPv2 carries whole seconds "
                                                    f"(RFC 3768 §5.3.7); keepalived 2.2.7 would round it and report a "
                                                    f"config error: write 1..255, or version: 3 for centiseconds"))
-            key = (inst.interface, inst.virtual_router_id, inst.version or 2)
+            fams = {_family(parse_vip(v)["address"]) for v in inst.virtual_ipaddress}
+            key = (inst.interface, inst.virtual_router_id, inst.version or 2, 6 if 6 in fams else 4)
             if inst.virtual_router_id is not None and key in vrids:
                 P.append((where + ("virtual_router_id",), f"{vrids[key]} and {iname} both use virtual_router_id "
                                                           f"{inst.virtual_router_id} on {inst.interface} of node {node}: "
@@ -306,8 +307,27 @@ def _semantic_problems(t: Topology) -> list[tuple[tuple, str]]:
                                                   f"it has: {', '.join(spec.interfaces) or 'none'}"))
             if not inst.virtual_ipaddress:
                 P.append((where + ("virtual_ipaddress",), "at least one VIP is required"))
+            if fams == {4, 6}:
+                P.append((where + ("virtual_ipaddress",), "IPv4 and IPv6 VIPs in one instance: keepalived ignores the "
+                                                          "VIPs whose family differs from the instance's; put the IPv6 "
+                                                          "VIPs in an instance of their own"))
+            elif 6 in fams and inst.version == 2:
+                P.append((where + ("version",), "version 2 with IPv6 VIPs: VRRPv2 is IPv4 only (RFC 3768 §1), and "
+                                                "keepalived would send VRRPv2 over IPv6 (outside both RFCs); write "
+                                                "version: 3, or leave version out (keepalived then runs VRRPv3)"))
+            net6 = t.networks.get(spec.interfaces[inst.interface].network) if inst.interface in spec.interfaces else None
             for i, vip in enumerate(inst.virtual_ipaddress):
-                m = LAB_REF.match(parse_vip(vip)["address"])
+                a = parse_vip(vip)["address"]
+                if _family(a) == 6 and net6 is not None:
+                    netname = spec.interfaces[inst.interface].network
+                    if net6.subnet6 is None:
+                        P.append((where + ("virtual_ipaddress", i),
+                                  f"{vip!r} is IPv6 but network {netname!r} of {inst.interface} has no subnet6; "
+                                  f"give it one (networks.{netname}.subnet6: e.g. fd00:6b61:1::/64)"))
+                    elif ipaddress.ip_address(a) not in net6.subnet6:
+                        P.append((where + ("virtual_ipaddress", i),
+                                  f"{vip!r} is outside networks.{netname}.subnet6 {net6.subnet6}"))
+                m = LAB_REF.match(a)
                 if m:
                     net = t.networks.get(m["net"])
                     if net is None:
@@ -355,6 +375,11 @@ def _semantic_problems(t: Topology) -> list[tuple[tuple, str]]:
             P.append((("nodes", node, "interfaces", itf, "host"),
                       f"host {h} is outside the lower half of the /{net.prefix()} subnet reserved for nodes"))
     return P
+
+
+def _family(address: str) -> int:
+    """6 for a literal IPv6 address, else 4 (an IPv4 address or a lab reference ``lan+200``)."""
+    return 6 if ":" in address else 4
 
 
 def load(path: str | Path) -> Topology:

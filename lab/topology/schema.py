@@ -28,10 +28,27 @@ NAME = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
 
 
 class NetworkSpec(StrictModel):
-    """A lab network (one Docker bridge). ``subnet`` None means: allocate from the lab's pool."""
+    """A lab network (one Docker bridge). ``subnet`` None means: allocate from the lab's pool.
+
+    ``subnet6``: the network also carries IPv6 on this subnet (a /48../120, e.g. a ULA ``fd00:6b61:1::/64``);
+    each node's interface then has ``<subnet6> + host`` besides its IPv4 address (same host number) and its
+    link-local address, which VRRPv3 over IPv6 sends from (RFC 5798 §5.1.2.1). IPv6 VIPs are written as
+    literal addresses inside it. None: IPv4 only.
+    """
 
     subnet: Optional[ipaddress.IPv4Network] = None
     prefixlen: int = Field(24, ge=16, le=28, description="size of an allocated subnet")
+    subnet6: Optional[ipaddress.IPv6Network] = None
+
+    @field_validator("subnet6")
+    @classmethod
+    def _subnet6(cls, v: Optional[ipaddress.IPv6Network]) -> Optional[ipaddress.IPv6Network]:
+        if v is not None and not 48 <= v.prefixlen <= 120:
+            raise ValueError(f"subnet6 {v}: use a /48 to /120 (e.g. fd00:6b61:1::/64)")
+        if v is not None and (v.is_link_local or v.is_multicast or v.is_loopback):
+            raise ValueError(f"subnet6 {v} is link-local, multicast or loopback; use a unique local (fd00::/8) "
+                             f"or global subnet")
+        return v
 
     def prefix(self) -> int:
         return self.subnet.prefixlen if self.subnet else self.prefixlen
@@ -226,6 +243,11 @@ class Topology(StrictModel):
                     seen.append(name)
         return seen
 
+    def addresses6(self, node: str) -> dict[str, ipaddress.IPv6Address]:
+        """``node``'s IPv6 address per interface on a network with ``subnet6``: ``subnet6 + host`` (the same
+        host number as its IPv4 address). {} when none of its networks has IPv6."""
+        return _addresses6(self, node)
+
     def host_numbers(self) -> dict[tuple[str, str], int]:
         """(node, interface) -> host number, auto-assigned from 11 upward per network."""
         used: dict[str, set[int]] = {}
@@ -248,11 +270,21 @@ class Topology(StrictModel):
 
 
 
-def resolve_address(addr: str, subnets: dict[str, ipaddress.IPv4Network]) -> ipaddress.IPv4Address:
-    """Turn ``lan+200`` (or a literal address) into an address, given the lab's subnets."""
+def _addresses6(topo: "Topology", node: str) -> dict[str, ipaddress.IPv6Address]:
+    hosts = topo.host_numbers()
+    out = {}
+    for itf, i in topo.nodes[node].interfaces.items():
+        net = topo.networks.get(i.network)
+        if net is not None and net.subnet6 is not None:
+            out[itf] = net.subnet6.network_address + hosts[(node, itf)]
+    return out
+
+
+def resolve_address(addr: str, subnets: dict[str, ipaddress.IPv4Network]) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """Turn ``lan+200`` (or a literal IPv4 or IPv6 address) into an address, given the lab's subnets."""
     m = LAB_REF.match(addr)
     if not m:
-        return ipaddress.IPv4Address(addr)
+        return ipaddress.ip_address(addr)
     net = subnets[m["net"]]
     return net.network_address + int(m["host"])
 

@@ -2,13 +2,16 @@
 topologies/configs/prod_pair/ (includes, $IFACE, @lb1/@lb2 lines, interfaces bond0.100 and ens224, the
 configs' own subnets 192.168.100.0/24 and 10.20.30.0/24, unicast VI_DB, the sync group G_DB of VI_DB and
 VI_DB_BACK, on VI_WEB a tracked nginx check with weight -60, track_interface ens224 weight -60 and the
-track_file maintenance with weight -100).
+track_file maintenance with weight -100, and VI_WEB6: the web VIP over IPv6 (VRRPv3, 2001:db8:100::10/64) with
+VI_WEB's VRID 51, tracking chk_nginx).
 
 Expected before the run, from the files and the rules (not from a run):
 - lb1 reads priority 150 for VI_WEB and 100 for VI_DB and VI_DB_BACK, lb2 the opposite (@ID lines, man 5
   keepalived.conf "conditional configuration"); keepalived's own JSON dump shows those priorities;
-- VI_WEB elects lb1, VI_DB and VI_DB_BACK elect lb2 (highest priority, RFC 3768 §6.4.3);
-- nginx stopped on lb1: chk_nginx fails, 150 - 60 = 90 < 100, so VI_WEB moves to lb2 (R_WEIGHT_NEG);
+- VI_WEB elects lb1, VI_DB and VI_DB_BACK elect lb2 (highest priority, RFC 3768 §6.4.3); VI_WEB6 elects lb1 on
+  its own IPv6 adverts (RFC 5798 §5.2.3: one VRID in IPv4 and IPv6 is two virtual routers), so lb1 holds the
+  IPv6 VIP and the client reaches it over IPv6;
+- nginx stopped on lb1: chk_nginx fails, 150 - 60 = 90 < 100, so VI_WEB and VI_WEB6 move to lb2 (R_WEIGHT_NEG);
 - ens224 down on lb1: 150 - 60 = 90 < 100, VI_WEB moves to lb2 (R_TRACK_IF); maintenance 1 on lb1:
   150 - 100 = 50, VI_WEB moves to lb2 (R_TRACK_FILE); ens224 down on lb2: VI_DB_BACK is in FAULT there and
   G_DB takes VI_DB with it, both to lb1 (R_SYNC_FAULT);
@@ -30,8 +33,8 @@ from lab.topology.render import render_node
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 PAIR = ROOT / "topologies" / "configs" / "prod_pair"
-EXPECTED_PRIORITY = {"lb1": {"VI_WEB": 150, "VI_DB": 100, "VI_DB_BACK": 100},
-                     "lb2": {"VI_WEB": 100, "VI_DB": 150, "VI_DB_BACK": 150}}
+EXPECTED_PRIORITY = {"lb1": {"VI_WEB": 150, "VI_DB": 100, "VI_DB_BACK": 100, "VI_WEB6": 150},
+                     "lb2": {"VI_WEB": 100, "VI_DB": 150, "VI_DB_BACK": 150, "VI_WEB6": 100}}
 
 
 def test_the_pair_runs_unchanged_and_kalab_check_judges_every_scenario(lab_factory, tmp_path):
@@ -47,6 +50,9 @@ def test_the_pair_runs_unchanged_and_kalab_check_judges_every_scenario(lab_facto
         assert "ens224" in node.exec("ip -o link show ens224").output
     assert lab.wait_for_master("VI_WEB").name == "lb1" and lab.wait_for_master("VI_DB").name == "lb2"
     assert lab.wait_for_master("VI_DB_BACK").name == "lb2"
+    assert lab.wait_for_master("VI_WEB6").name == "lb1"
+    assert [str(v) for v in lab.vips("VI_WEB6")] == ["2001:db8:100::10"]
+    assert lab.vip_holders("VI_WEB6") == ["lb1"] and lab.http_get_vip("VI_WEB6") == "lb1"
     for name, want in EXPECTED_PRIORITY.items():          # the model's, keepalived's own dump: the same
         assert {i: x.priority for i, x in lab.topology.instances(name).items()} == want
         assert {i: d.effective_priority for i, d in lab.dump_json(name).items()} == want
@@ -67,7 +73,7 @@ def test_the_pair_runs_unchanged_and_kalab_check_judges_every_scenario(lab_facto
                        cwd=tmp_path, capture_output=True, text=True, timeout=900)
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-5000:]
-    assert "the rules give all 5 expectation(s)" in out
+    assert "the rules give all 6 expectation(s)" in out
     suite = ET.parse(report / "junit.xml").getroot()
     cases = {c.get("name"): c for c in suite.findall("testcase")}
     assert {"start-up election", "SIGKILL lb1", "SIGTERM lb1", "SIGKILL lb2", "SIGTERM lb2",
@@ -77,6 +83,8 @@ def test_the_pair_runs_unchanged_and_kalab_check_judges_every_scenario(lab_facto
     assert (suite.get("failures"), suite.get("errors"), suite.get("skipped")) == ("0", "0", "0"), out[-5000:]
     nginx = cases["nginx stopped on lb1 (chk_nginx fails)"].find("system-out").text
     assert "expected: VI_WEB: MASTER lb2" in nginx and "observed: VI_WEB: MASTER lb2" in nginx
+    lines = dict(ln.split(": ", 1) for ln in nginx.splitlines() if ln.startswith(("expected: ", "observed: ")))
+    assert "VI_WEB6: MASTER lb2" in lines["expected"] and "VI_WEB6: MASTER lb2" in lines["observed"], nginx
     for name in ("interface ens224 down on lb1", "track_file maintenance on lb1 set to 1"):
         text = cases[name].find("system-out").text
         assert "expected: VI_WEB: MASTER lb2" in text and "observed: VI_WEB: MASTER lb2" in text, text

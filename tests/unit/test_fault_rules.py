@@ -365,3 +365,34 @@ def test_link_down_then_up():
     f.lab.ran.clear()
     f.heal()
     assert [(n, c) for n, c in f.lab.ran if c[:2] != ["rm", "-f"]] == [("a", ["ip", "link", "set", "dev", "eth1", "up"])]
+
+
+def test_a_node_with_ipv6_gets_each_rule_for_both_families():
+    # ip6tables(8) takes the same rule syntax; VRRPv3 over IPv6 is also protocol 112 (RFC 5798 §5.1.2.4) and comes
+    # from link-local addresses (§5.1.2.1), so a drop of VRRP must be made in both tables or IPv6 adverts pass
+    rules = R.drop_vrrp_rules("in", [], TAG[-1])
+    assert R.for_families(rules, ipv6=False) == rules
+    v4, v6 = R.for_families(rules, ipv6=True)
+    assert v4 == rules[0] and v6 == ["ip6tables", *rules[0][1:]]
+    # a source list keeps each family's addresses in its own rule
+    mixed = R.one_way_rules("vrrp", ["10.0.0.2", "fd00:1::2", "fe80::42:aff:fe00:2"], TAG[-1])
+    v4, v6 = R.for_families(mixed, ipv6=True)
+    assert v4[v4.index("-s") + 1] == "10.0.0.2" and v4[0] == "iptables"
+    assert v6[0] == "ip6tables" and v6[v6.index("-s") + 1] == "fd00:1::2,fe80::42:aff:fe00:2"
+    # no address of a family in the list: no rule for it (an empty match would drop everything)
+    assert R.for_families(R.one_way_rules("vrrp", ["10.0.0.2"], TAG[-1]), ipv6=True) == \
+        R.one_way_rules("vrrp", ["10.0.0.2"], TAG[-1])
+    only6 = R.for_families(R.one_way_rules("all", ["fd00:1::2"], TAG[-1]), ipv6=True)
+    assert [a[0] for a in only6] == ["ip6tables"]
+    # ICMP is ipv6-icmp in ip6tables
+    (icmp6,) = [a for a in R.for_families(R.one_way_rules("icmp", ["fd00:1::2"], TAG[-1]), ipv6=True)]
+    assert icmp6[icmp6.index("-p") + 1] == "ipv6-icmp"
+    # commands that are not iptables pass as they are
+    assert R.for_families([R.link_argv("eth0", False)], ipv6=True) == [R.link_argv("eth0", False)]
+
+
+def test_an_ip6tables_rule_is_deleted_with_ip6tables():
+    assert R.delete_argv("ip6tables -t filter -A INPUT -p vrrp -m comment --comment kalab:f-1 -j DROP") == \
+        ["ip6tables", "-w", "-t", "filter", "-D", "INPUT", "-p", "vrrp", *TAG, "-j", "DROP"]
+    assert R.list_rules_argv("raw", "ip6tables") == ["ip6tables", "-w", "-t", "raw", "-S"]
+    assert R.counters_argv("ip6tables")[0] == "ip6tables"

@@ -15,7 +15,7 @@ from lab.intent import check_intent, load_intent
 from lab.topology.from_configs import topology_from_configs
 
 PAIR = Path(__file__).resolve().parents[2] / "topologies" / "configs" / "prod_pair"
-MASTERS = {"VI_WEB": "lb1", "VI_DB": "lb2"}
+MASTERS = {"VI_WEB": "lb1", "VI_WEB6": "lb1", "VI_DB": "lb2"}
 
 
 def variant(tmp_path, weight):
@@ -33,10 +33,13 @@ def test_the_pairs_own_intent_holds_by_the_arithmetic(tmp_path):
 
 def test_a_weight_too_small_fails_exactly_that_scenario_with_the_arithmetic(tmp_path):
     topo = variant(tmp_path, -10)
-    (msg,) = check_intent(topo, scenarios(topo, MASTERS), load_intent(PAIR / "intent.yaml"), "intent.yaml")
-    assert msg.startswith("intent.yaml:3: nginx stopped on lb1 (chk_nginx fails): you expect VI_WEB MASTER lb2, "
-                          "the rules give lb1")
-    assert "lb1=140, lb2=100" in msg and "a weight of -51 or lower would move VI_WEB to lb2" in msg
+    # chk_nginx weighs on VI_WEB and VI_WEB6 alike (150 and 100 in both): the one scenario fails for each
+    msgs = check_intent(topo, scenarios(topo, MASTERS), load_intent(PAIR / "intent.yaml"), "intent.yaml")
+    assert len(msgs) == 2, msgs
+    for msg, inst in zip(msgs, ("VI_WEB", "VI_WEB6")):
+        assert msg.startswith(f"intent.yaml:3: nginx stopped on lb1 (chk_nginx fails): you expect {inst} MASTER lb2, "
+                              "the rules give lb1"), msg
+        assert "lb1=140, lb2=100" in msg and f"a weight of -51 or lower would move {inst} to lb2" in msg
 
 
 def test_kalab_check_refuses_before_starting_anything(tmp_path):

@@ -52,7 +52,8 @@ def test_the_pair_on_a_host_that_routes_its_subnet_runs_moved_and_shows_the_diff
     assert lb1.parsed.instances["VI_DB"].unicast_src_ip == str(lab + 2)
     assert lb1.parsed.instances["VI_DB"].unicast_peer == [str(lab + 3)]
     assert {n: {i: x.priority for i, x in topo.instances(n).items()} for n in ("lb1", "lb2")} == \
-        {"lb1": {"VI_DB": 100, "VI_DB_BACK": 100, "VI_WEB": 150}, "lb2": {"VI_DB": 150, "VI_DB_BACK": 150, "VI_WEB": 100}}
+        {"lb1": {"VI_DB": 100, "VI_DB_BACK": 100, "VI_WEB": 150, "VI_WEB6": 150},
+         "lb2": {"VI_DB": 150, "VI_DB_BACK": 150, "VI_WEB": 100, "VI_WEB6": 100}}
     # the files keep their paths; the user's bytes are kept; only address lines differ
     assert set(lb1.files) == set(lb1.original) and str(PAIR / "lb1.conf") in lb1.files
     for path, before in lb1.original.items():

@@ -1,6 +1,7 @@
 """A node that runs a user's own keepalived.conf unchanged (config_file) and the topology built from such
 files (kalab check): pure, no Docker. The example pair is topologies/configs/prod_pair/ (includes,
 $IFACE definitions, @lb1/@lb2 lines, unicast peers, a tracked script)."""
+import ipaddress
 from pathlib import Path
 
 import pytest
@@ -18,15 +19,18 @@ PAIR = ROOT / "topologies" / "configs" / "prod_pair"
 
 def test_the_file_and_every_include_go_to_the_node_byte_for_byte():
     nc = read_node_config(PAIR / "lb1.conf", "lb1")
-    assert set(nc.files) == {str(PAIR / "lb1.conf"), str(PAIR / "conf.d" / "vi_db.conf"), str(PAIR / "conf.d" / "vi_web.conf")}
+    assert set(nc.files) == {str(PAIR / "lb1.conf"), str(PAIR / "conf.d" / "vi_db.conf"), str(PAIR / "conf.d" / "vi_web.conf"),
+                             str(PAIR / "conf.d" / "vi_web6.conf")}
     assert nc.files[str(PAIR / "conf.d" / "vi_web.conf")] == (PAIR / "conf.d" / "vi_web.conf").read_bytes()
     # @lb1 lines for lb1, $IFACE expanded: what keepalived reads with config id lb1
-    assert {n: i.priority for n, i in nc.parsed.instances.items()} == {"VI_DB": 100, "VI_DB_BACK": 100, "VI_WEB": 150}
+    assert {n: i.priority for n, i in nc.parsed.instances.items()} == {"VI_DB": 100, "VI_DB_BACK": 100, "VI_WEB": 150,
+                                                                     "VI_WEB6": 150}
     assert nc.parsed.instances["VI_DB"].unicast_src_ip == "192.168.100.2"
     assert nc.parsed.instances["VI_WEB"].interface == "bond0.100"
     assert "priority 150" in nc.expanded and "@lb" not in nc.expanded and "$IFACE" not in nc.expanded
     lb2 = read_node_config(PAIR / "lb2.conf", "lb2")
-    assert {n: i.priority for n, i in lb2.parsed.instances.items()} == {"VI_DB": 150, "VI_DB_BACK": 150, "VI_WEB": 100}
+    assert {n: i.priority for n, i in lb2.parsed.instances.items()} == {"VI_DB": 150, "VI_DB_BACK": 150, "VI_WEB": 100,
+                                                                      "VI_WEB6": 100}
     assert list(lb2.parsed.sync_groups) == ["G_DB"] and lb2.parsed.instances["VI_DB_BACK"].interface == "ens224"
 
 
@@ -66,7 +70,8 @@ nodes:
 
 def test_a_config_file_node_has_exactly_the_instances_of_its_file(tmp_path):
     t = load(_topo(tmp_path))
-    assert sorted(t.instances("lb1")) == ["VI_DB", "VI_DB_BACK", "VI_WEB"], "the shared VI_SHARED is not merged into it"
+    assert sorted(t.instances("lb1")) == ["VI_DB", "VI_DB_BACK", "VI_WEB", "VI_WEB6"], \
+        "the shared VI_SHARED is not merged into it"
     assert list(t.scripts("lb1")) == ["chk_nginx"]
     assert t.global_defs_for("lb1").enable_script_security is True
     assert render_node(t, "lb1", {}, notify_fifo="/run/f").startswith(f"include {PAIR / 'lb1.conf'}\n")
@@ -109,7 +114,11 @@ def test_the_pair_gets_its_segments_with_their_subnets_interface_names_and_unica
         "lb2": {"bond0.100": ("seg1", 3), "ens224": ("seg2", 12)},
         "client": {"eth0": ("seg1", 11), "eth1": ("seg2", 13)}}
     assert {n: {i: x.priority for i, x in t.instances(n).items()} for n in t.keepalived_nodes()} == \
-        {"lb1": {"VI_DB": 100, "VI_DB_BACK": 100, "VI_WEB": 150}, "lb2": {"VI_DB": 150, "VI_DB_BACK": 150, "VI_WEB": 100}}
+        {"lb1": {"VI_DB": 100, "VI_DB_BACK": 100, "VI_WEB": 150, "VI_WEB6": 150},
+         "lb2": {"VI_DB": 150, "VI_DB_BACK": 150, "VI_WEB": 100, "VI_WEB6": 100}}
+    # VI_WEB6's IPv6 VIP 2001:db8:100::10/64 on bond0.100: that segment is dual-stack, on the VIP's /64
+    assert {n: str(s.subnet6) for n, s in t.networks.items() if s.subnet6} == {"seg1": "2001:db8:100::/64"}
+    assert t.addresses6("lb1") == {"bond0.100": ipaddress.IPv6Address("2001:db8:100::2")}
 
 
 def test_auto_addresses_avoid_vips_and_addresses_outside_the_subnet_are_named(tmp_path):
@@ -152,12 +161,31 @@ def test_a_missing_include_is_an_error_not_a_quietly_smaller_config(tmp_path):
         read_node_config(tmp_path / "a.conf", "a")
 
 
-def test_an_ipv6_vip_is_refused_naming_the_file_and_instance_not_run_quietly(tmp_path):
-    conf = ("vrrp_instance VI_6 {{\n interface eth0\n virtual_router_id 9\n priority {p}\n"
+def test_an_ipv6_vip_gets_a_dual_stack_network_and_runs_as_vrrpv3(tmp_path):
+    # no `version` line: keepalived runs an instance with IPv6 VIPs as VRRPv3 (VRRPv2 is IPv4 only, RFC 3768)
+    conf = ("vrrp_instance VI_4 {{\n interface eth0\n virtual_router_id 9\n priority {p}\n"
+            " virtual_ipaddress {{\n  10.9.9.100/24\n }}\n}}\n"
+            "vrrp_instance VI_6 {{\n interface eth0\n virtual_router_id 9\n priority {p}\n"
             " virtual_ipaddress {{\n  fd00:1::10/64\n }}\n}}\n")
     (tmp_path / "a.conf").write_text(conf.format(p=150))
     (tmp_path / "b.conf").write_text(conf.format(p=100))
-    with pytest.raises(ConfigError, match=r"a\.conf: vrrp_instance VI_6: IPv6 VIP fd00:1::10: .*IPv4 only"):
+    t = topology_from_configs([(tmp_path / "a.conf", "a"), (tmp_path / "b.conf", "b")])
+    assert list(t.networks) == ["lan"]
+    assert str(t.networks["lan"].subnet6) == "fd00:1::/64" and str(t.networks["lan"].subnet) == "10.9.9.0/24"
+    six = t.addresses6("a")["eth0"]
+    assert six in t.networks["lan"].subnet6 and six != ipaddress.IPv6Address("fd00:1::10")
+    from lab.election.specs import specs_from_topology
+    specs = specs_from_topology(t)
+    assert (specs["VI_6"]["a"].version, specs["VI_6"]["a"].family) == (3, 6)
+    assert (specs["VI_4"]["a"].version, specs["VI_4"]["a"].family) == (2, 4)
+
+
+def test_ipv6_vips_of_one_segment_outside_one_subnet_are_refused_naming_the_file(tmp_path):
+    conf = ("vrrp_instance VI_6 {{\n interface eth0\n virtual_router_id 9\n priority {p}\n"
+            " virtual_ipaddress {{\n  fd00:1::10/64\n  {extra}\n }}\n}}\n")
+    (tmp_path / "a.conf").write_text(conf.format(p=150, extra="fd00:1::11/64"))
+    (tmp_path / "b.conf").write_text(conf.format(p=100, extra="fd00:2::11/64"))
+    with pytest.raises(ConfigError, match=r"b\.conf: fd00:2::11 is outside fd00:1::/64"):
         topology_from_configs([(tmp_path / "a.conf", "a"), (tmp_path / "b.conf", "b")])
 
 
