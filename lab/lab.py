@@ -92,6 +92,7 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         self.subnets: dict[str, ipaddress.IPv4Network] = {}
         self.docker = None
         self.image: Optional[str] = None
+        self._images: dict[str, str] = {}
         self.started_at: Optional[float] = None
         self._atexit = False
         #: faults applied and not yet healed (objects with apply()/heal(); see lab.nemesis)
@@ -139,6 +140,10 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         if reaped:
             self.say(f"removed {len(reaped)} leftover lab(s) of crashed runs: {', '.join(reaped)}")
         self.image = ensure_node_image(self.docker)
+        from .runtime.images import ensure_extra_image
+        #: the image of each node with extra Debian packages (NodeSpec.packages), built before any node starts
+        self._images = {n: ensure_extra_image(self.docker, self.image, spec.packages)
+                        for n, spec in self.topology.nodes.items() if spec.packages}
         phase("image")
         if not self.keep and not self._atexit:
             atexit.register(self.stop)
@@ -302,7 +307,7 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         addrs6 = self.topology.addresses6(name)
         itfs = list(spec.interfaces.items())
         first_net = self.networks[itfs[0][1].network].name
-        dc = DockerContainer(self.image)
+        dc = DockerContainer(self._images.get(name, self.image))
         dc.with_name(f"kalab-{self.id}-{name}")
         dc.with_volume_mapping(f"kalab-{self.id}-shared", JOURNAL_DIR, "rw")
         dc.with_envs(KALAB_NODE=name, KALAB_ROLE=spec.kind, KALAB_NGINX="1" if spec.runs_nginx() else "0",

@@ -19,9 +19,9 @@ __all__ = ["ScenarioItem", "ConfigsCollector", "ConfigsPlugin"]
 class ScenarioItem(pytest.Item):
     """One battery scenario on its own lab of ``configs`` [(path, config id)]."""
 
-    def __init__(self, *, configs, scenario: str, skip: str = "", **kw):
+    def __init__(self, *, configs, scenario: str, skip: str = "", packages=(), **kw):
         super().__init__(**kw)
-        self.configs, self.scenario, self.skip_reason = configs, scenario, skip
+        self.configs, self.scenario, self.skip_reason, self.packages = configs, scenario, skip, list(packages)
         self.add_marker(pytest.mark.integration)
 
     def runtest(self) -> None:
@@ -31,7 +31,7 @@ class ScenarioItem(pytest.Item):
 
         if self.skip_reason:
             pytest.skip(self.skip_reason)
-        topo = topology_from_configs(self.configs, "configs")
+        topo = _topology(topology_from_configs, self.configs, self.packages)
         names = [] if self.scenario == "start-up election" else [self.scenario]
         with Lab(topo) as lab:
             results = run_battery(lab, names, exact=True)
@@ -56,17 +56,26 @@ class ScenarioItem(pytest.Item):
 class ConfigsCollector(pytest.Collector):
     """The battery's items (``kalab-check::SIGKILL lb1``, ...), collected like any test file's."""
 
-    def __init__(self, *, configs, topo, **kw):
+    def __init__(self, *, configs, topo, packages=(), **kw):
         super().__init__(**kw)
-        self.configs, self.topo = configs, topo
+        self.configs, self.topo, self.packages = configs, topo, list(packages)
 
     def collect(self):
         from .battery import predicted_masters, scenarios
 
         masters = predicted_masters(self.topo)
-        yield ScenarioItem.from_parent(self, name="start-up election", configs=self.configs, scenario="start-up election")
+        yield ScenarioItem.from_parent(self, name="start-up election", configs=self.configs, scenario="start-up election",
+                                       packages=self.packages)
         for sc in scenarios(self.topo, masters):
-            yield ScenarioItem.from_parent(self, name=sc.name, configs=self.configs, scenario=sc.name, skip=sc.skip)
+            yield ScenarioItem.from_parent(self, name=sc.name, configs=self.configs, scenario=sc.name, skip=sc.skip,
+                                           packages=self.packages)
+
+
+def _topology(build, configs, packages):
+    """The topology of ``configs`` as ``kalab check`` makes it: a production subnet this host cannot give a lab
+    is moved to a lab subnet (lab.topology.subnet_map), every node gets ``packages``."""
+    from .runtime.network import pool, unavailable_subnets
+    return build(configs, "configs", unavailable=unavailable_subnets(), pool=pool(), packages=packages)
 
 
 class ScenarioFailed(AssertionError):
@@ -76,8 +85,8 @@ class ScenarioFailed(AssertionError):
 class ConfigsPlugin:
     """Adds the items of ``--lab-configs`` to the collection."""
 
-    def __init__(self, args: list[str]):
-        self.args = args
+    def __init__(self, args: list[str], packages: list[str] = ()):
+        self.args, self.packages = args, list(packages)
 
     @pytest.hookimpl(tryfirst=True)            # before -k / -m deselect, so they select these items too
     def pytest_collection_modifyitems(self, session, config, items) -> None:
@@ -87,10 +96,11 @@ class ConfigsPlugin:
 
         try:
             configs = [parse_config_arg(a) for a in self.args]
-            topo = topology_from_configs(configs, "configs")
+            topo = _topology(topology_from_configs, configs, self.packages)
         except LabError as e:
             raise pytest.UsageError(f"--lab-configs: {e}") from None
-        col = ConfigsCollector.from_parent(session, name="kalab-check", nodeid="kalab-check", configs=configs, topo=topo)
+        col = ConfigsCollector.from_parent(session, name="kalab-check", nodeid="kalab-check", configs=configs, topo=topo,
+                                           packages=self.packages)
         rep = collect_one_node(col)
         config.hook.pytest_collectreport(report=rep)      # counted and shown like a file's items
         if rep.failed:

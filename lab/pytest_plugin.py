@@ -50,6 +50,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--lab-configs", nargs="+", default=None, metavar="FILE[@ID]",
                 help="keepalived.conf files (one per node, run unchanged): add kalab check's failover battery "
                      "as test items, one per scenario (lab.pytest_configs)")
+    g.addoption("--lab-package", action="append", default=[], metavar="NAME",
+                help="with --lab-configs: a Debian package the configs' scripts need, installed in every node "
+                     "(repeatable)")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -68,7 +71,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(_Summer(config), "keepalived-lab-summer")
     if config.getoption("--lab-configs", None):
         from .pytest_configs import ConfigsPlugin
-        config.pluginmanager.register(ConfigsPlugin(config.getoption("--lab-configs")), "keepalived-lab-configs")
+        config.pluginmanager.register(ConfigsPlugin(config.getoption("--lab-configs"),
+                                                    config.getoption("--lab-package", None) or []),
+                                      "keepalived-lab-configs")
 
 
 def _asyncio_loop_scope_default(config: pytest.Config) -> None:

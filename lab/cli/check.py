@@ -65,6 +65,8 @@ def check(configs: list[str] = typer.Argument(..., help="keepalived.conf files, 
                                                                        "checked by the model's arithmetic before start"),
           exact: bool = typer.Option(False, "--exact", help="refuse, instead of moving to a lab subnet, a configs' "
                                                            "subnet that overlaps this host's routes or a Docker network"),
+          package: Optional[list[str]] = typer.Option(None, "--package", help="a Debian package the configs' scripts "
+                                                      "need, installed in every node (repeatable), e.g. haproxy"),
           name: str = typer.Option("check", help="the lab's name")) -> None:
     """Run your own keepalived.conf files, unchanged, through a failover battery judged by the rules.
 
@@ -82,7 +84,7 @@ def check(configs: list[str] = typer.Argument(..., help="keepalived.conf files, 
     from ..runtime.network import pool, unavailable_subnets
     from ..topology.subnet_map import text_diff
     topo = topology_from_configs([parse_config_arg(c) for c in configs], name, unavailable=unavailable_subnets(),
-                                 exact=exact, pool=pool())
+                                 exact=exact, pool=pool(), packages=package or ())
     for m in topo.subnet_moves:
         console.print(f"[yellow]moved[/] {escape(m.text())}: the configs' addresses in it are rewritten, nothing else")
     for n in topo.keepalived_nodes():
@@ -99,7 +101,8 @@ def check(configs: list[str] = typer.Argument(..., help="keepalived.conf files, 
                          + (f" and {topo.networks[s.network].subnet6} {six[i]}" if i in six else "")
                          for i, s in topo.nodes[n].interfaces.items())
         insts = ", ".join(f"{i} (vrid {x.virtual_router_id}, priority {x.priority})" for i, x in topo.instances(n).items())
-        console.print(f"[bold]{n}[/]: {nc.path} ({len(nc.files)} file(s)) on {itfs}: {insts}")
+        console.print(f"[bold]{n}[/]: {nc.path} ({len(nc.files)} file(s)) on {itfs}: {insts}"
+                      + (f"; with {', '.join(topo.nodes[n].packages)}" if topo.nodes[n].packages else ""))
         for w in nc.warnings:
             err_console.print(f"  [yellow]note:[/] {escape(w)}")
     from ..battery import predicted_masters, scenarios

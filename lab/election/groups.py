@@ -38,9 +38,11 @@ def vrid_sharing(specs: dict[str, dict[str, Any]], topo: Any) -> dict[str, dict[
     for inst, nodes in specs.items():
         for node, sp in nodes.items():
             if sp.vrid is not None:
-                by_key.setdefault((_segment(topo, node, sp.interface), sp.vrid, sp.version), []).append((inst, node))
+                # one VRID in IPv4 and in IPv6 is two virtual routers (RFC 5798 §5.2.3)
+                key = (_segment(topo, node, sp.interface), sp.vrid, sp.version, getattr(sp, "family", 4))
+                by_key.setdefault(key, []).append((inst, node))
     notes: dict[tuple[str, str], list[str]] = {}
-    for (seg, vrid, _), members in by_key.items():
+    for (seg, vrid, _, _family), members in by_key.items():
         for inst, node in members:
             mine = specs[inst][node]
             for other, onode in members:

@@ -10,16 +10,16 @@ import ipaddress
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping, Optional, Union
 
-from ..kaconf.schema import LAB_REF, parse_vip
+from ..kaconf.schema import LAB_REF, instance_family, parse_vip
 from ..priority import effective_priority  # noqa: F401 (re-exported)
 from .groups import sync_congruence, vrid_sharing
 from .trackers import FILE_TRACK, IFACE_TRACK, TrackSpec, instance_tracks  # noqa: F401 (re-exported)
 from ..timers import effective_advert_int, master_down_interval, skew_time
 from .rules import R_CLAMP, R_IFACE, R_MDI, R_NOPREEMPT, R_OWNER, R_PREEMPT_DELAY, R_REVERSE, R_WEIGHT0, R_WEIGHT_NEG, R_WEIGHT_POS  # noqa: F401 (cited in docstrings)
 
-def advert_family_of(vips: Optional[Iterable[str]]) -> int:
-    """6 when the addresses (VIPs as written or resolved) are IPv6, else 4."""
-    return 6 if vips and any(":" in str(v) for v in vips) else 4
+def advert_family_of(vips: Optional[Iterable[Any]]) -> int:
+    """:func:`lab.kaconf.schema.instance_family` (the first VIP's family, keepalived's rule)."""
+    return instance_family(vips)
 
 
 @dataclass(frozen=True)
@@ -47,12 +47,9 @@ class InstanceSpec:
     sync_group: Optional[str] = None
     #: features of this instance the model has no rule for (each a sentence): the judge cannot judge it
     unmodelled: tuple[str, ...] = ()
-
-    @property
-    def family(self) -> int:
-        """6 for an instance whose VIPs are IPv6 (VRRPv3 over IPv6, RFC 5798), else 4: adverts of one VRID in
-        the two families are two virtual routers (RFC 5798 §5.2.3)."""
-        return advert_family_of(self.vips)
+    #: 6 for an instance whose (first) VIP is IPv6 (VRRPv3 over IPv6, RFC 5798), else 4: adverts of one VRID
+    #: in the two families are two virtual routers (RFC 5798 §5.2.3)
+    family: int = 4
 
     @property
     def owner(self) -> bool:
@@ -137,7 +134,8 @@ def specs_from_topology(topo: Any, addresses: Optional[Mapping[str, Mapping[str,
                 vrid=inst.virtual_router_id, primary_ip=ip, tracks=tuple(tracks), interface=inst.interface,
                 auth=(inst.authentication.auth_type, inst.authentication.auth_pass[:8]) if inst.authentication else None,
                 vips=frozenset(_vip_address(v, subnets) for v in inst.virtual_ipaddress),
-                sync_group=group[0] if group else None, unmodelled=tuple(unmodelled))
+                sync_group=group[0] if group else None, unmodelled=tuple(unmodelled),
+                family=advert_family_of(inst.virtual_ipaddress))
     return sync_congruence(vrid_sharing(out, topo))
 
 

@@ -280,3 +280,19 @@ def parse_vip(entry: str) -> dict[str, Any]:
         i += 2
     return out
 
+
+
+def instance_family(vips: Any) -> int:
+    """The address family (4 or 6) of a VRRP instance from its ``virtual_ipaddress`` entries in config order:
+    the first VIP's (keepalived vrrp_parser: the first address sets the instance's family; a later one of the
+    other family is ignored, "address family must match VRRP instance"). 4 without VIPs. An entry's flags
+    (``dev``, ``label eth2:1``) are not its address. One VRID in the two families is two virtual routers
+    (RFC 5798 §5.2.3)."""
+    for v in vips or ():
+        text = str(v)
+        try:
+            addr = parse_vip(text)["address"]
+        except ValueError:
+            addr = text.split()[0] if text.split() else ""
+        return 6 if ":" in addr else 4
+    return 4

@@ -163,14 +163,58 @@ def ensure_node_image(client: docker.DockerClient, quiet: bool = False) -> str:
     if _exists(client, tag):
         return tag
     base = ensure_base(client)
-    ctx = images_dir() / "node"
+    _build(client, tag, f"building {tag} from {base}", quiet, path=str(images_dir() / "node"),
+           buildargs={"BASE": base}, labels={"io.kalab.image": "node"})
+    return tag
+
+
+#: a Debian package name (Debian Policy §5.6.1: lower case letters, digits, + - . ; at least two characters)
+PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+
+
+def extra_image_tag(base_tag: str, packages: list[str]) -> str:
+    """The tag of ``base_tag`` with ``packages`` installed: ``kalab/node-extra:<hash>``, the SHA-256 (12 hex
+    digits) of the base tag and the sorted package names (one image per set, whatever the order given)."""
+    digest = hashlib.sha256("\n".join([base_tag, *sorted(set(packages))]).encode()).hexdigest()[:12]
+    return f"{NODE_REPO}-extra:{digest}"
+
+
+def ensure_extra_image(client: docker.DockerClient, base_tag: str, packages: list[str], quiet: bool = False) -> str:
+    """The node image ``base_tag`` with the Debian ``packages`` a user's scripts need (``apt-get install
+    --no-install-recommends``, from the base image's own apt sources), built once per set and tagged by its
+    hash (:func:`extra_image_tag`). ``packages`` empty: ``base_tag`` itself.
+
+    Raises:
+        ImageError: a name is not a Debian package name, or apt cannot install one (apt's last lines).
+    """
+    if not packages:
+        return base_tag
+    bad = [p for p in packages if not PACKAGE_NAME.match(p)]
+    if bad:
+        raise ImageError(f"packages: {', '.join(map(repr, bad))} is not a Debian package name (lower case letters, "
+                         f"digits, + - .), e.g. haproxy")
+    tag = extra_image_tag(base_tag, packages)
+    if _exists(client, tag):
+        return tag
+    names = " ".join(sorted(set(packages)))
+    dockerfile = (f"FROM {base_tag}\n"
+                  f"RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "
+                  f"{names} && apt-get clean && rm -rf /var/lib/apt/lists/*\n")
+    import io
+    _build(client, tag, f"building {tag}: {base_tag} + {names}", quiet, fileobj=io.BytesIO(dockerfile.encode()),
+           labels={"io.kalab.image": "node-extra", "io.kalab.packages": names, "io.kalab.base": base_tag})
+    return tag
+
+
+def _build(client: docker.DockerClient, tag: str, what: str, quiet: bool, **kw) -> None:
+    """``docker build`` with a progress line (its steps); ``kw``: ``path=`` or ``fileobj=``, ``buildargs=``,
+    ``labels=``. Raises ImageError with the failing step's last lines."""
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console, disable=quiet) as prog:
-        task = prog.add_task(f"building {tag} from {base}", total=None)
+        task = prog.add_task(what, total=None)
         last: list[str] = []
         try:
-            for chunk in client.api.build(path=str(ctx), tag=tag, buildargs={"BASE": base}, decode=True,
-                                          rm=True, forcerm=True, labels={"io.kalab.image": "node"}):
+            for chunk in client.api.build(tag=tag, decode=True, rm=True, forcerm=True, **kw):
                 if "error" in chunk:
                     raise ImageError(f"building {tag} failed: {chunk['error'].strip()}\n  " + "\n  ".join(last))
                 line = (chunk.get("stream") or "").strip()
@@ -186,7 +230,6 @@ def ensure_node_image(client: docker.DockerClient, quiet: bool = False) -> str:
         except (APIError, BuildError) as e:
             raise ImageError(f"building {tag} failed: {e}") from None
         prog.update(task, completed=prog.tasks[0].total or 1, description=f"{tag} built")
-    return tag
 
 
 def main() -> int:

@@ -92,13 +92,14 @@ def _addr(s: Optional[str]) -> Optional[ipaddress.IPv4Address]:
 def topology_from_configs(configs: Sequence[tuple[str | Path, str]], name: str = "configs",
                           client: bool = True, *, unavailable: Optional[Sequence[tuple[ipaddress.IPv4Network, str]]] = None,
                           exact: bool = False, pool: Optional[ipaddress.IPv4Network] = None,
-                          _moves: Sequence[SubnetMove] = ()) -> Topology:
+                          packages: Sequence[str] = (), _moves: Sequence[SubnetMove] = ()) -> Topology:
     """Build and validate the topology that runs ``configs`` [(path, config id = node name), ...].
 
     ``unavailable``: (subnet, what holds it) this host cannot give a lab network (its routes, Docker networks that
     are not a lab's): a segment whose subnet overlaps one is moved to a free subnet of ``pool`` and the
     configs' addresses in it are rewritten (lab.topology.subnet_map; ``topo.subnet_moves`` lists the moves,
     each node's ``NodeConfig.original`` keeps the user's bytes); with ``exact`` that is refused instead.
+    ``packages``: Debian packages every keepalived node gets (what the configs' scripts need, e.g. haproxy).
 
     Raises:
         ConfigError: a file cannot be read or parsed (file and line), has no vrrp_instance for its config
@@ -154,7 +155,9 @@ def topology_from_configs(configs: Sequence[tuple[str | Path, str]], name: str =
     groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for key in seg.parent:
         groups.setdefault(seg.find(key), []).append(key)
-    networks, nodes = {}, {n: {"interfaces": {}, "config_file": str(nc.path)} for n, nc in read.items()}
+    networks, nodes = {}, {n: {"interfaces": {}, "config_file": str(nc.path), **({"packages": list(packages)}
+                                                                                     if packages else {})}
+                           for n, nc in read.items()}
     free: dict[str, Iterator[int]] = {}
     for i, (root, members) in enumerate(sorted(groups.items(), key=lambda kv: sorted(kv[1]))):
         net = f"seg{i + 1}" if len(groups) > 1 else "lan"
@@ -226,7 +229,7 @@ def topology_from_configs(configs: Sequence[tuple[str | Path, str]], name: str =
                              unavailable, pool or ipaddress.IPv4Network("10.213.0.0/16"), exact=exact,
                              source=", ".join(str(nc.path) for nc in read.values()))
         if moves:
-            return topology_from_configs(configs, name, client, _moves=moves)
+            return topology_from_configs(configs, name, client, packages=packages, _moves=moves)
     topo = validate({"name": name, "networks": networks, "nodes": nodes}, "<configs>", node_configs=read)
     topo.subnet_moves.extend(_moves)
     return topo

@@ -15,6 +15,7 @@ each subnet, so VIPs must use the upper half.
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any, Literal, Optional
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
@@ -105,12 +106,24 @@ class NodeSpec(StrictModel):
     config_template: Optional[str] = None
     config_file: Optional[str] = None
     config_id: Optional[str] = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    #: Debian packages the node's scripts need (e.g. haproxy): the node runs a derived image with them installed
+    #: (lab.runtime.images.ensure_extra_image, tagged by the hash of the node image and the package set)
+    packages: list[str] = Field(default_factory=list)
     limits: Limits = Field(default_factory=Limits)
     #: Linux capabilities added to / dropped from Docker's default set (capabilities(7) names, without
     #: CAP_). The lab needs NET_ADMIN (its own network set-up and faults); keepalived needs NET_RAW for
     #: its VRRP socket, which ``cap_drop: [NET_RAW]`` takes away to reproduce "NET_ADMIN alone".
     cap_add: list[str] = Field(default_factory=lambda: list(LAB_CAPS))
     cap_drop: list[str] = Field(default_factory=list)
+
+    @field_validator("packages")
+    @classmethod
+    def _packages(cls, v: list[str]) -> list[str]:
+        for p in v:
+            if not re.match(r"^[a-z0-9][a-z0-9+.-]+$", str(p)):
+                raise ValueError(f"{p!r} is not a Debian package name (Debian Policy §5.6.1: lower case letters, "
+                                 f"digits, + - .), e.g. haproxy")
+        return list(dict.fromkeys(v))
 
     @field_validator("cap_add", "cap_drop")
     @classmethod

@@ -334,3 +334,22 @@ def test_docs_lint_rules_md_is_generated_from_the_registry():
     assert doc.read_text() == rules_markdown(), (
         "docs/lint-rules.md is stale; regenerate: python -c \"from lab.kaconf.lint import rules_markdown; "
         "print(rules_markdown(), end='')\" > docs/lint-rules.md")
+
+
+def test_one_vrid_in_ipv4_and_ipv6_is_two_virtual_routers_not_a_reuse():
+    # RFC 5798 §5.2.3: an IPv4 and an IPv6 virtual router may share a VRID; the example pair does (VI_WEB, VI_WEB6)
+    from pathlib import Path
+
+    from lab.kaconf.lint import lint_files
+    pair = Path(__file__).resolve().parents[2] / "topologies" / "configs" / "prod_pair"
+    res = lint_files([pair / "lb1.conf", pair / "lb2.conf"], config_id=["lb1", "lb2"])
+    bad = [d for d in res.diagnostics if d.rule in ("vrid-reuse", "auth-mismatch", "advert-mismatch")]
+    assert bad == [], bad
+
+
+def test_an_instance_has_the_family_of_its_first_vip():
+    from lab.kaconf.schema import instance_family
+    assert instance_family(["10.0.0.1/24 dev eth2 label eth2:1"]) == 4, "a label's colon is no IPv6 address"
+    assert instance_family(["fd00::1/64", "10.0.0.1"]) == 6
+    assert instance_family(["lan+200", "2001:db8::1/64"]) == 4, "keepalived ignores the later VIP of the other family"
+    assert instance_family([]) == 4

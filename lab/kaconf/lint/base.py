@@ -14,7 +14,7 @@ from typing import Callable, Iterator, Optional
 
 from ..from_config import KeepalivedConfig
 from ..parse import Stmt
-from ..schema import VrrpInstance, parse_vip
+from ..schema import VrrpInstance, instance_family, parse_vip
 
 __all__ = ["Diagnostic", "Member", "LintResult", "RuleInfo", "Check", "RULES", "RULE_INFO", "BUILTIN_FINDINGS",
            "register", "diag", "where", "vrrp_version", "strict_mode", "peer_groups", "sync_group_member",
@@ -149,17 +149,19 @@ def strict_mode(m: Member, iname: str) -> bool:
     return m.kc.global_defs.vrrp_strict
 
 
-def peer_groups(members: list[Member]) -> dict[tuple[str, int], list[tuple[Member, str, VrrpInstance]]]:
-    """(interface, vrid) -> [(member, instance name, instance)] across the cluster.
+def peer_groups(members: list[Member]) -> dict[tuple[str, int, int], list[tuple[Member, str, VrrpInstance]]]:
+    """(interface, vrid, address family) -> [(member, instance name, instance)] across the cluster.
 
-    The lint cannot see the users' networks, so the same interface name stands for the same network.
+    The lint cannot see the users' networks, so the same interface name stands for the same network. One
+    VRID in IPv4 and in IPv6 is two virtual routers (RFC 5798 §5.2.3), so the family is part of the key.
     """
-    out: dict[tuple[str, int], list] = {}
+    out: dict[tuple[str, int, int], list] = {}
     for m in members:
         for name, inst in m.kc.instances.items():
             if inst.virtual_router_id is None:
                 continue
-            out.setdefault((inst.interface or "", inst.virtual_router_id), []).append((m, name, inst))
+            key = (inst.interface or "", inst.virtual_router_id, instance_family(inst.virtual_ipaddress))
+            out.setdefault(key, []).append((m, name, inst))
     return out
 
 

@@ -28,13 +28,15 @@ FLAG_SCRIPT = "/bin/sh -c 'test ! -e /tmp/fail-{name}'"
 
 def pair(a: dict[str, Any], b: dict[str, Any], *, shared: dict[str, Any] | None = None,
          scripts: dict[str, dict[str, Any]] | None = None, global_defs: dict[str, Any] | None = None,
-         name: str = "seed_pair", client: bool = True, extra_nodes: dict[str, Any] | None = None) -> Topology:
+         name: str = "seed_pair", client: bool = True, extra_nodes: dict[str, Any] | None = None,
+         networks: dict[str, Any] | None = None) -> Topology:
     """Two keepalived nodes ``s1`` and ``s2`` (the seed's Server1/Server2) plus a client.
 
     Args:
         a, b: VRRP instance fields of VI_1 for s1 and s2 (e.g. {"state": "MASTER", "priority": 100}).
         shared: fields of VI_1 common to both (merged over BASE_INSTANCE).
         scripts: vrrp_script blocks by name (shared by both nodes).
+        networks: the topology's networks (default ``{"lan": {}}``; e.g. with a ``subnet6``).
     """
     inst = {**copy.deepcopy(BASE_INSTANCE), **(shared or {})}
     nodes: dict[str, Any] = {
@@ -44,7 +46,7 @@ def pair(a: dict[str, Any], b: dict[str, Any], *, shared: dict[str, Any] | None 
     if client:
         nodes["client"] = {"kind": "client", "interfaces": {"eth0": {"network": "lan"}}}
     nodes.update(extra_nodes or {})
-    return validate({"name": name, "networks": {"lan": {}}, "global_defs": global_defs or {},
+    return validate({"name": name, "networks": networks or {"lan": {}}, "global_defs": global_defs or {},
                      "vrrp_scripts": scripts or {}, "vrrp_instances": {"VI_1": inst}, "nodes": nodes}, "<seed builder>")
 
 

@@ -105,6 +105,29 @@ def test_skip_check_adv_addr(lab_factory, skip):
 
 
 @pytest.mark.claim("5-gna-interval", "§5 vrrp_gna_interval: the delay between unsolicited neighbour adverts (IPv6)")
-def test_gna_interval():
-    pytest.skip("not testable here: lab networks are IPv4-only (Docker IPv6 is off on this engine) and unsolicited "
-                "neighbour adverts exist only for IPv6 VIPs")
+@pytest.mark.parametrize("interval", [None, 0.5], ids=["default", "0.5"])
+def test_gna_interval(lab_factory, interval):
+    # an IPv6 VIP on a dual-stack network: a new master announces it with unsolicited neighbour adverts
+    # (ICMPv6 type 136, RFC 4861 §7.2.6), vrrp_garp_master_repeat (5) of them; vrrp_gna_interval spaces them,
+    # without it they go out back to back (man 5 keepalived.conf: "delay between unsolicited NA messages")
+    from lab.timers import MARGIN as M
+
+    from .builders import Tcpdump
+    topo = pair({"priority": 150}, {"priority": 100}, name="seed_gna",
+                shared={"version": 3, "virtual_ipaddress": ["fd00:6b61:53::100/64"]},
+                networks={"lan": {"subnet6": "fd00:6b61:53::/64"}},
+                global_defs={"vrrp_gna_interval": interval} if interval else {})
+    lab = lab_factory(topo)
+    assert lab.wait_for_master("VI_1").name == "s1"
+    s2 = lab.node("s2")
+    dump = Tcpdump(lab.node("client"), f"icmp6 and ip6[40] == 136 and ether src {s2.mac()}", count=3)
+    t = lab.node("s1").kill()
+    lab.wait_for_transition("VI_1", "MASTER", node="s2", since=t, timeout=mdi(100) + M)
+    lines = dump.lines(timeout=10)
+    times = [float(ln.split()[0]) for ln in lines]
+    assert len(times) == 3 and all("fd00:6b61:53::100" in ln for ln in lines), lines
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    if interval is None:
+        assert max(gaps) < 0.1, f"no vrrp_gna_interval: no delay between neighbour adverts, gaps {gaps}"
+    else:
+        assert min(gaps) >= interval - 0.05, f"gaps {gaps} shorter than vrrp_gna_interval {interval}"

@@ -23,7 +23,7 @@ def rule_advert_mismatch(members: list[Member]) -> list[Diagnostic]:
     VRRPv2 fraction to whole seconds first (0.5 and 1 agree).
     """
     out = []
-    for (_itf, vrid), peers in peer_groups(members).items():
+    for (_itf, vrid, _family), peers in peer_groups(members).items():
         v2 = [(m, n, i) for m, n, i in peers if vrrp_version(m, i) == 2]
         ints = {effective_advert_int(i.advert_int, 2) for _m, _n, i in v2}     # keepalived rounds v2 fractions
         if len(v2) < 2 or len(ints) < 2:

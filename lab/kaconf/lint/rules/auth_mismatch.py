@@ -21,7 +21,7 @@ def rule_auth_mismatch(members: list[Member]) -> list[Diagnostic]:
     MASTER (split brain). Only the first 8 characters count.
     """
     out = []
-    for (_itf, vrid), peers in peer_groups(members).items():
+    for (_itf, vrid, _family), peers in peer_groups(members).items():
         def key(inst):
             a = inst.authentication
             return None if a is None else (a.auth_type, a.auth_pass[:8] if a.auth_type == "PASS" else a.auth_pass)

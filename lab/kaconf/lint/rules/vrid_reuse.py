@@ -23,7 +23,7 @@ def rule_vrid_reuse(members: list[Member]) -> list[Diagnostic]:
     instead of electing.
     """
     out = []
-    for (_itf, vrid), peers in peer_groups(members).items():
+    for (_itf, vrid, _family), peers in peer_groups(members).items():
         mc = [(m, n, i) for m, n, i in peers if not i.unicast_peer]
         sets = {vip_set(i) for _m, _n, i in mc}
         if len(sets) < 2:

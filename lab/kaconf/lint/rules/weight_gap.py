@@ -48,7 +48,7 @@ def rule_weight_gap(members: list[Member]) -> list[Diagnostic]:
     arithmetic is :mod:`lab.priority`'s, the same the election model uses.
     """
     out = []
-    for (_itf, vrid), peers in peer_groups(members).items():
+    for (_itf, vrid, _family), peers in peer_groups(members).items():
         if len(peers) < 2:
             continue
         ok = {}
