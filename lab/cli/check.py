@@ -125,6 +125,7 @@ def check(configs: list[str] = typer.Argument(..., help="keepalived.conf files, 
         return
     client = ensure_engine(install=True, say=lambda m: console.print(f"[dim]{m}[/]"))
     ensure_node_image(client)
+    _keepalived_says(topo, client)
     with Lab(topo, say=lambda m: console.print(f"[dim]{m}[/]")) as lab:
         results = run_battery(lab, only, say=lambda m: console.print(f"[dim]{escape(m)}[/]"))
         console.print(results_table(results, f"kalab check: {', '.join(topo.keepalived_nodes())} (lab {lab.id})"))
@@ -137,3 +138,34 @@ def check(configs: list[str] = typer.Argument(..., help="keepalived.conf files, 
     verdict = merge(r.verdict for r in results if r.verdict is not None)
     console.print(f"verdict: [{VERDICT_STYLE[verdict.value]}]{verdict.value}[/]")
     raise typer.Exit(verdict.exit_code)
+
+
+def _keepalived_says(topo, client) -> None:
+    """Print what ``keepalived -t`` (the node image's keepalived) says of each node's files before the run: a
+    misspelt keyword (``advert_intt``) is ignored by keepalived, which then runs with the default; the run
+    judges what keepalived does, and the user learns why it may differ from the file. Notes only: keepalived
+    runs such a config, so the check runs it too."""
+    from ..errors import LabError
+    from ..runtime.ktest import run_config_test
+    from ..kaconf.ktest_output import parse_output
+    nodes = topo.keepalived_nodes()
+    ncs = [topo.node_configs[n] for n in nodes]
+    extra = {p: data for nc in ncs for p, data in nc.files.items() if p != str(nc.path)}
+    itfs = sorted({i for n in nodes for i in topo.nodes[n].interfaces})
+    try:
+        runs = run_config_test([str(nc.path) for nc in ncs], extra_files=extra, interfaces=itfs,
+                               config_id=[nc.config_id for nc in ncs], client=client)
+    except LabError as e:
+        err_console.print(f"  [yellow]note:[/] keepalived -t could not run ({escape(str(e))}); the run goes on")
+        return
+    said = 0
+    for n, run in zip(nodes, runs):
+        for km in parse_output(run.stderr, run.file, run.exit_code):
+            if km.severity in ("error", "warning"):
+                where = f"{km.file}:{km.line}" if km.line else (km.file or run.file)
+                err_console.print(f"  [yellow]keepalived -t ({n}):[/] {escape(where)}: {km.severity}: {escape(km.message)}",
+                                  soft_wrap=True)
+                said += 1
+    if said:
+        err_console.print(f"  [dim]keepalived runs these files as they are, so the check does too (`kalab lint` lists "
+                          f"every finding)[/]")
