@@ -159,7 +159,8 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         self.history.append("note", text=f"lab {self.id} starting topology {self.topology.name}")
         for name, spec in self.topology.networks.items():
             net, subnet = create_network(self.docker, f"kalab-{self.id}-{name}", net_labels, name, spec.subnet,
-                                         spec.prefix(), say=self.say, subnet6=spec.subnet6)
+                                         spec.prefix(), say=self.say, subnet6=spec.subnet6,
+                                         gateway_host=self.topology.gateway_host(name))
             self.networks[name], self.subnets[name] = net, subnet
         phase("networks")
         self.docker.volumes.create(f"kalab-{self.id}-shared", labels=labels)

@@ -124,7 +124,8 @@ def unavailable_subnets(client: "docker.DockerClient | None" = None) -> list[tup
 def create_network(client: docker.DockerClient, name: str, lab_labels: dict[str, str], network: str,
                    subnet: ipaddress.IPv4Network | None, prefixlen: int = 24,
                    say: Callable[[str], None] = lambda m: None,
-                   subnet6: ipaddress.IPv6Network | None = None) -> tuple[docker.models.networks.Network, ipaddress.IPv4Network]:
+                   subnet6: ipaddress.IPv6Network | None = None,
+                   gateway_host: int = 1) -> tuple[docker.models.networks.Network, ipaddress.IPv4Network]:
     """Create a labelled bridge network; return it and its subnet.
 
     Args:
@@ -135,6 +136,8 @@ def create_network(client: docker.DockerClient, name: str, lab_labels: dict[str,
         prefixlen: size of an allocated subnet.
         say: progress messages (waiting for another lab to release a fixed subnet).
         subnet6: also IPv6 on this subnet (the topology's ``subnet6``), or None for IPv4 only.
+        gateway_host: the host number the engine reserves as the gateway (``Topology.gateway_host``: 1 unless a
+            node needs .1); the bridge holds no IPv4 address, so nothing answers there.
     Raises:
         SubnetError: the fixed subnet overlaps an existing network that is not a lab's (names it), or another
             lab holds it longer than ``$KALAB_SUBNET_WAIT`` seconds (default 900), or the pool is full.
@@ -157,7 +160,7 @@ def create_network(client: docker.DockerClient, name: str, lab_labels: dict[str,
                     raise SubnetError(f"networks.{network}.subnet {subnet} overlaps the host's route {route} on "
                                       f"{dev}: a lab there would cut this host off from that network; choose "
                                       f"another subnet or drop `subnet:` to allocate one from the pool.")
-        return _create_fixed(client, name, labels, network, subnet, say, subnet6), subnet
+        return _create_fixed(client, name, labels, network, subnet, say, subnet6, gateway_host), subnet
     p = pool()
     if prefixlen < p.prefixlen:
         raise SubnetError(f"networks.{network}.prefixlen {prefixlen} is larger than the pool {p}.")
@@ -172,7 +175,7 @@ def create_network(client: docker.DockerClient, name: str, lab_labels: dict[str,
             if any(cand.overlaps(n) for n in used_subnets(client)):
                 continue
             try:
-                return _create(client, name, labels, cand, subnet6), cand
+                return _create(client, name, labels, cand, subnet6, gateway_host), cand
             except APIError as e:
                 if "overlap" not in str(e).lower():
                     raise
@@ -237,26 +240,27 @@ def _wait_until_free(client, network: str, subnets: list, say: Callable[[str], N
 
 
 def _create_fixed(client, name: str, labels: dict[str, str], network: str, subnet: ipaddress.IPv4Network,
-                  say: Callable[[str], None], subnet6: ipaddress.IPv6Network | None = None):
+                  say: Callable[[str], None], subnet6: ipaddress.IPv6Network | None = None, gateway_host: int = 1):
     """Create the network on a fixed subnet (and ``subnet6``), once no other network holds either
     (:func:`_wait_until_free`; deadline ``$KALAB_SUBNET_WAIT`` s, default 900)."""
     deadline = time.time() + float(os.environ.get("KALAB_SUBNET_WAIT", "900"))
     while True:
         _wait_until_free(client, network, [subnet] + ([subnet6] if subnet6 is not None else []), say, deadline)
         try:
-            return _create(client, name, labels, subnet, subnet6)
+            return _create(client, name, labels, subnet, subnet6, gateway_host)
         except APIError as e:
             if "overlap" not in str(e).lower():
                 raise
             continue                                     # another lab took it first: wait for that one
 
 
-def _create(client, name, labels, subnet: ipaddress.IPv4Network, subnet6: ipaddress.IPv6Network | None = None):
+def _create(client, name, labels, subnet: ipaddress.IPv4Network, subnet6: ipaddress.IPv6Network | None = None,
+            gateway_host: int = 1):
     size = subnet.num_addresses
     ip_range = ipaddress.IPv4Network((subnet.network_address, subnet.prefixlen + 1))
-    pools = [IPAMPool(subnet=str(subnet), iprange=str(ip_range), gateway=str(subnet.network_address + 1))]
-    if subnet6 is not None:     # every node's IPv6 address is given (lab.Lab): no range; the engine's gateway ::1
-        pools.append(IPAMPool(subnet=str(subnet6), gateway=str(subnet6.network_address + 1)))
+    pools = [IPAMPool(subnet=str(subnet), iprange=str(ip_range), gateway=str(subnet.network_address + gateway_host))]
+    if subnet6 is not None:     # every node's IPv6 address is given (lab.Lab, the same host number): no range
+        pools.append(IPAMPool(subnet=str(subnet6), gateway=str(subnet6.network_address + gateway_host)))
         labels = {**labels, L.SUBNET6: str(subnet6)}
     ipam = IPAMConfig(pool_configs=pools)
     assert size >= 16

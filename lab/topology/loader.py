@@ -371,7 +371,7 @@ def _semantic_problems(t: Topology) -> list[tuple[tuple, str]]:
     hosts = t.host_numbers()
     for (node, itf), h in hosts.items():
         net = t.networks[t.nodes[node].interfaces[itf].network] if t.nodes[node].interfaces[itf].network in t.networks else None
-        if net is not None and not 2 <= h < 2 ** (32 - net.prefix()) // 2:
+        if net is not None and not 1 <= h < 2 ** (32 - net.prefix()) // 2:
             P.append((("nodes", node, "interfaces", itf, "host"),
                       f"host {h} is outside the lower half of the /{net.prefix()} subnet reserved for nodes"))
     return P

@@ -59,7 +59,7 @@ class InterfaceSpec(StrictModel):
     """A node's interface on one lab network. ``host`` is the host number in the subnet (auto if None)."""
 
     network: str
-    host: Optional[int] = Field(None, ge=2)
+    host: Optional[int] = Field(None, ge=1)
 
 
 #: capabilities every node gets by default: NET_ADMIN (addresses, routes, iptables), NET_RAW (keepalived's
@@ -260,6 +260,32 @@ class Topology(StrictModel):
         """``node``'s IPv6 address per interface on a network with ``subnet6``: ``subnet6 + host`` (the same
         host number as its IPv4 address). {} when none of its networks has IPv6."""
         return _addresses6(self, node)
+
+    def gateway_host(self, network: str) -> int:
+        """The host number the lab gives the engine as ``network``'s gateway (Docker's IPAM reserves it; the
+        bridge holds no IPv4 address, so nothing answers there): 1, unless a node has host 1 there (a config's
+        ``unicast_src_ip`` on ``.1``); then the highest host number of the subnet that no node and no VIP uses."""
+        hosts = self.host_numbers()
+        used = {h for (n, itf), h in hosts.items() if self.nodes[n].interfaces[itf].network == network}
+        if 1 not in used:
+            return 1
+        net = self.networks[network]
+        size = 2 ** (32 - net.prefix())
+        for n in self.keepalived_nodes():
+            for inst in self.instances(n).values():
+                for v in inst.virtual_ipaddress:
+                    a = v.split()[0].split("/")[0]
+                    m = LAB_REF.match(a)
+                    if m and m["net"] == network:
+                        used.add(int(m["host"]))
+                    elif not m and net.subnet is not None and ":" not in a:
+                        try:
+                            ip = ipaddress.IPv4Address(a)
+                        except ValueError:
+                            continue
+                        if ip in net.subnet:
+                            used.add(int(ip) - int(net.subnet.network_address))
+        return next(h for h in range(size - 2, 1, -1) if h not in used)
 
     def host_numbers(self) -> dict[tuple[str, str], int]:
         """(node, interface) -> host number, auto-assigned from 11 upward per network."""

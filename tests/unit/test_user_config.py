@@ -203,3 +203,18 @@ def test_a_history_of_a_config_file_lab_can_be_judged_where_the_files_are_not(tm
     assert {n: {i: x.priority for i, x in back.instances(n).items()} for n in ("lb1", "lb2")} == \
         {n: {i: x.priority for i, x in t.instances(n).items()} for n in ("lb1", "lb2")}
     assert back.sync_groups("lb2").keys() == {"G_DB"}
+
+
+def test_a_node_on_host_1_moves_the_engines_gateway_out_of_its_way(tmp_path):
+    # a production pair whose unicast_src_ip is .1 (newcomer finding: "host: Input should be greater than or equal
+    # to 2", naming no file): the lab gives lb1 .1 and the engine's reserved gateway another free address
+    import shutil
+    shutil.copytree(PAIR, tmp_path / "pair")
+    db = tmp_path / "pair" / "conf.d" / "vi_db.conf"
+    db.write_text(db.read_text().replace("192.168.100.2", "192.168.100.1"))
+    t = topology_from_configs([(tmp_path / "pair" / "lb1.conf", "lb1"), (tmp_path / "pair" / "lb2.conf", "lb2")])
+    assert t.nodes["lb1"].interfaces["bond0.100"].host == 1
+    seg = t.nodes["lb1"].interfaces["bond0.100"].network
+    # not a node's host (1, 3, the client's 11) nor a VIP's (.10, .20): the highest free one
+    assert t.gateway_host(seg) == 254
+    assert t.gateway_host(t.nodes["lb1"].interfaces["ens224"].network) == 1
