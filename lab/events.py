@@ -132,6 +132,8 @@ NODE_ACTIONS: dict[str, str] = {
     "pause": "every process of the node frozen (cgroup freezer): it keeps its VIPs and sends nothing",
     "unpause": "the node thawed",
     "ready": "keepalived logged 'Startup complete' (the protocol's clocks of a new run start here)",
+    "reloaded": "keepalived logged 'Reload complete' after a SIGHUP: every instance's timers restarted there "
+                "(keepalived vrrp_scheduler.c vrrp_init_sands)",
     "socket_error": "keepalived logged that it cannot open a VRRP raw socket (field ``errno``; 1 = EPERM, the "
                     "container lacks CAP_NET_RAW): it neither sends nor hears adverts, which no rule covers",
 }
@@ -166,7 +168,7 @@ def node_effect(action: str, signal: Optional[str] = None) -> Optional[str]:
             return "none"
         return None
     return {"start": "up", "restart": "restart", "kill": "down", "stop": "down-graceful", "exited": "down",
-            "died": "down", "pause": "pause", "unpause": "unpause", "ready": "none"}.get(action)
+            "died": "down", "pause": "pause", "unpause": "unpause", "ready": "none", "reloaded": "none"}.get(action)
 
 
 #: model inputs a fault may declare (``{"input": NAME, ...fields}``); lab.election.inputs builds them

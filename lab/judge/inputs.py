@@ -42,6 +42,29 @@ def _reload(e: Event) -> bool:
         and e.get("config_changed", None) is not False
 
 
+def _sighup(e: Event) -> bool:
+    """Any SIGHUP to keepalived (a reload, changed config or not)."""
+    return e["action"] == "signal" and str(e.get("signal", "")).upper().removeprefix("SIG") in ("HUP", "1")
+
+
+def _reload_windows(history: History, nodes: set) -> list[tuple[str, Event, float, float]]:
+    """(node, its SIGHUP event, from, to): while each SIGHUP's reload was in flight, from its issue to the node's
+    'Reload complete' (a ``reloaded`` event, which may carry an earlier stamp than the SIGHUP's own record: that
+    one is stamped when the signal call returned) or the node's next run. Empty for a record that notes no
+    reload completion at all (made before the lab noted them: nothing to go by)."""
+    evs = history.events("node")
+    if not any(x["action"] == "reloaded" for x in evs):
+        return []
+    out = []
+    for e in evs:
+        if e["node"] in nodes and _sighup(e):
+            t0 = e.get("t_issued", e.t)
+            ends = [x.t for x in evs if x["node"] == e["node"] and x.t >= t0 and x is not e
+                    and x["action"] in ("reloaded", "exited", "died", "kill", "stop", "start", "restart")]
+            out.append((e["node"], e, t0, min(ends) if ends else float("inf")))
+    return out
+
+
 def _declared_reload(history: History, e: Event) -> bool:
     """Whether a fault that declares a reload of ``e``'s node was in progress when ``e`` happened (the
     reload fault sends the SIGHUP between its issue and its record)."""
@@ -74,7 +97,18 @@ def model_inputs(history: History, nodes: Iterable[str]) -> tuple[list[tuple[Eve
     out: list[tuple[Event, list[ModelEvent]]] = []
     up: set[str] = set()
     paused: set[str] = set()
+    windows = _reload_windows(history, nodes)
     for e in history.events():
+        if windows and e.kind in ("node", "fault"):
+            who = e["node"] if e.kind == "node" else e.get("target")
+            hit = next(((n, r) for n, r, t0, t1 in windows if n != who and t0 <= e.t <= t1), None)
+            if hit is not None and not (e.kind == "node" and e["action"] in ("reloaded", "ready")):
+                n, r = hit
+                return out, Unjudgeable(e, f"{e.summary()} came while {n} was reloading (SIGHUP issued at "
+                                        f"{r.get('t_issued', r.t) - history.t0:.3f} s, 'Reload complete' not yet logged): "
+                                        f"a reload restarts every instance's timers when it completes (keepalived "
+                                        f"vrrp_scheduler.c vrrp_init_sands) and the node may miss adverts meanwhile; "
+                                        f"the model has no rule for a reload in flight")
         if e.kind == "node":
             if e["node"] not in nodes:
                 continue

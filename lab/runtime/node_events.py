@@ -163,7 +163,7 @@ class NodeEventsMixin:
         """Follow keepalived's log for this run (a daemon thread, event driven, until the container stops):
         record a ``ready`` node event at 'Startup complete' (the protocol's clocks of a new run start there,
         man 5 keepalived.conf ``state``, so the judge's start-up windows need no allowance once it is
-        seen) and a ``script`` event for every vrrp_script result keepalived logs (see :func:`parse_script_line`)."""
+        seen), a ``reloaded`` one at 'Reload complete' (the end of a SIGHUP reload) and a ``script`` event for every vrrp_script result keepalived logs (see :func:`parse_script_line`)."""
         stream = self._log_stream()
 
         def run() -> None:
@@ -176,6 +176,9 @@ class NodeEventsMixin:
                         mine = [e for e in self._history.events("node", node=self.name) if e["action"] in ("start", "ready")]
                         if not (mine and mine[-1]["action"] == "ready"):
                             self._history.append("node", t=t, node=self.name, action="ready")
+                        continue
+                    if "Reload complete" in text:    # the end of a SIGHUP reload (lab.judge.inputs: one in flight)
+                        self._history.append("node", t=t, node=self.name, action="reloaded")
                         continue
                     errno = parse_socket_error(text)
                     if errno is not None and not socket_error:

@@ -490,3 +490,28 @@ def test_a_script_keepalived_disabled_changes_nothing():
     pos = specs_from_topology(_script_topology("/usr/local/bin/check-app", 60, node="b"))
     rep = judge(hist(*START, scr(0.45, "b", None), END), pos, margin=1.0, startup=15.0)
     assert rep.verdict is Verdict.HOLDS, [j.problem for j in rep.judgements]
+
+
+def test_an_input_while_another_node_reloads_cannot_be_judged_one_after_its_reload_can():
+    # keepalived restarts every instance's timers when a reload completes (vrrp_scheduler.c vrrp_init_sands) and
+    # misses adverts while it reloads (CI, stop 24: a's priority-0 advert reached b mid-reload; b took over a
+    # master down interval later, and the judge called that violated); after 'Reload complete' the rules hold again
+    hup = nd(10.0, "b", "signal", signal="SIGHUP", config_changed=False)
+    during = START + [hup, nd(10.01, "a", "stop"), nd(10.02, "a", "exited"), nd(10.2, "b", "reloaded"),
+                      st(10.2 + MDI_B, "b", "MASTER", 100), END]
+    rep = verdict(during)
+    assert rep.verdict is Verdict.CANNOT_JUDGE and "while b was reloading" in rep.stopped_at.reason, rep.stopped_at
+    after = START + [hup, nd(10.1, "b", "reloaded"), nd(10.2, "a", "stop"), nd(10.21, "a", "exited"),
+                     st(10.21 + (256 - 100) / 256, "b", "MASTER", 100), END]
+    rep = verdict(after)
+    assert rep.verdict is Verdict.HOLDS, [j.problem for j in rep.judgements] + [rep.stopped_at]
+    # the SIGHUP's record is stamped when the signal call returned, which may be after keepalived's own 'Reload
+    # complete' (CI, -n 4): the reload ran from the SIGHUP's issue to that line
+    late = START + [nd(10.1, "b", "reloaded"), nd(10.15, "b", "signal", signal="SIGHUP", config_changed=False, t_issued=10.0),
+                    nd(10.2, "a", "stop"), nd(10.21, "a", "exited"), st(10.21 + (256 - 100) / 256, "b", "MASTER", 100), END]
+    rep = verdict(late)
+    assert rep.verdict is Verdict.HOLDS, [j.problem for j in rep.judgements] + [rep.stopped_at]
+    # the reloading node's own input (a kill of b mid-reload) is a new run of b, not a reload in flight
+    own = START + [hup, nd(10.01, "b", "kill"), END]
+    rep = verdict(own)
+    assert rep.verdict is Verdict.HOLDS, [j.problem for j in rep.judgements] + [rep.stopped_at]
