@@ -169,6 +169,10 @@ def _describe(j, history=None, margin: float = MARGIN) -> tuple[str, str, str]:
     master after the input (seconds from the input's event) against the model's window and the lab's margin
     (lab.timers.MARGIN, the judge's allowance for a loaded host)."""
     e = j.expectation
+    if len(e.options) != 1:             # equal priorities: the tie-break is the primary IP (R_EQUAL_MASTERS)
+        return (f"{e.instance}: MASTER one of {e.describe_options()} (tie)",
+                f"{e.instance}: MASTER {'/'.join(sorted(j.observed or ())) or 'none'}" if j.observed is not None else "?",
+                f"window {e.earliest:.2f}-{e.latest:.2f} s (+{margin:g} s margin)" if e.changed else "no change expected")
     expected = f"{e.instance}: MASTER {'/'.join(sorted(e.masters)) or 'none'}"
     observed = f"{e.instance}: MASTER {'/'.join(sorted(j.observed or ())) or 'none'}" if j.observed is not None else "?"
     if not e.changed:

@@ -1,6 +1,7 @@
 """Status rows of a running lab (used by the CLI table and the demo)."""
 from __future__ import annotations
 
+import ipaddress
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Optional
@@ -32,7 +33,7 @@ def status_rows(lab) -> list[StatusRow]:
     def one(node):
         running = node.status()
         try:
-            addrs = node.ipv4_addresses() if running == "running" else {}
+            addrs = node.ip_addresses() if running == "running" else {}
             nginx = running == "running" and node.exec(["curl", "-s", "-m", "1", "-o", "/dev/null", "http://127.0.0.1/"],
                                                        idempotent=True).ok
         except NodeNotRunning as e:             # paused or gone since it was asked: shown as such
@@ -40,7 +41,8 @@ def status_rows(lab) -> list[StatusRow]:
         rows = []
         for inst_name, inst in lab.topology.instances(node.name).items():
             vips = lab.vips(inst_name)
-            held = bool(addrs) and all(any(i.ip == v for l in addrs.values() for i in l) for v in vips)
+            held = bool(addrs) and all(any(i.ip == ipaddress.ip_address(str(v)) for l in addrs.values() for i in l)
+                                       for v in vips)
             evs = [e for e in lab.history.events("state", node=node.name, instance=inst_name) if e["state"] in STATES]
             state = lab.history.states(inst_name).get(node.name) or "?"
             if running != "running":

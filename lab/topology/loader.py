@@ -368,6 +368,12 @@ def _semantic_problems(t: Topology) -> list[tuple[tuple, str]]:
                 if member not in mine:
                     P.append((base + ("vrrp_sync_groups", gname, "group", j),
                               f"node {node} has no vrrp_instance {member!r}; it has: {', '.join(sorted(mine)) or 'none'}"))
+    six = [(n, net.subnet6) for n, net in t.networks.items() if net.subnet6 is not None]
+    for i, (n, a) in enumerate(six):
+        for m, b in six[:i]:
+            if a.overlaps(b):
+                P.append((("networks", n, "subnet6"), f"{a} overlaps networks.{m}.subnet6 {b}: one IPv6 subnet is one "
+                                                      f"network (the engine refuses overlapping ones); give each its own"))
     hosts = t.host_numbers()
     for (node, itf), h in hosts.items():
         net = t.networks[t.nodes[node].interfaces[itf].network] if t.nodes[node].interfaces[itf].network in t.networks else None

@@ -29,6 +29,10 @@ def test_ipv6_instance_elects_on_its_own_adverts_and_fails_over_with_the_ipv4_on
     assert lab.vip_holders("VI_6") == ["a"]
     assert lab.vip_holders("VI_1") == ["a"]
     assert lab.http_get_vip("VI_6") == "a", "the client reaches the IPv6 VIP on its master"
+    # kalab status's view too (newcomer finding: it compared IPv4 addresses only and said a held no IPv6 VIP)
+    from lab.status import status_rows
+    held = {(r.node, r.instance): r.holds_vip for r in status_rows(lab)}
+    assert held[("a", "VI_6")] and not held[("b", "VI_6")] and held[("a", "VI_1")], held
 
     a, b = lab.node("a"), lab.node("b")
     a_ll = {str(x) for x in a.link_local()}
