@@ -23,7 +23,8 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 
 from .election import (AdvertsBlocked, ElectionModel, Expectation, Hearing, InterfaceChange, NodeDown, NodePaused,
                        ScriptResult)
-from .election.specs import advert_family_of, specs_from_running
+from .election.specs import specs_from_running
+from .kaconf.schema import instance_family
 from .events import Event, advert_family
 from .history import History
 from .judge import (Judgement, ModelReport, Verdict, deadline as model_deadline, failure_text, is_start, judge,
@@ -363,7 +364,7 @@ class Checks:
             spec = self.topology.instances(node)[instance]
             src = self.advert_sources(node)
             since = self._now()
-            fam = advert_family_of(spec.virtual_ipaddress)
+            fam = instance_family(spec.virtual_ipaddress)
             match = lambda e: e["vrid"] == spec.virtual_router_id and e["src"] in src and advert_family(e) == fam
             get = lambda h: next((e for e in h.events("advert", since=since) if match(e)), None)
             a = self.history.wait_for(get, 2 * spec.advert_int + self.margin) if self.lab else \

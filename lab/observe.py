@@ -74,7 +74,8 @@ class ObserveMixin:
         import time
 
         from .crosscheck import Finding, compare_node
-        from .election.specs import RunningView, advert_family_of
+        from .election.specs import RunningView
+        from .kaconf.schema import instance_family
         from .runtime.dump import dump_json
         from .runtime.node_events import EVENTS_LOG
 
@@ -98,7 +99,7 @@ class ObserveMixin:
                 continue
             addrs = sorted(node.advert_sources())
             unicast = {k: bool(getattr(v, "unicast_peer", None)) for k, v in view.instances(node.name).items()}
-            families = {k: advert_family_of(getattr(v, "virtual_ipaddress", None) or ())
+            families = {k: instance_family(getattr(v, "virtual_ipaddress", None) or ())
                         for k, v in view.instances(node.name).items()}
 
             def compare():

@@ -17,11 +17,6 @@ from .trackers import FILE_TRACK, IFACE_TRACK, TrackSpec, instance_tracks  # noq
 from ..timers import effective_advert_int, master_down_interval, skew_time
 from .rules import R_CLAMP, R_IFACE, R_MDI, R_NOPREEMPT, R_OWNER, R_PREEMPT_DELAY, R_REVERSE, R_WEIGHT0, R_WEIGHT_NEG, R_WEIGHT_POS  # noqa: F401 (cited in docstrings)
 
-def advert_family_of(vips: Optional[Iterable[Any]]) -> int:
-    """:func:`lab.kaconf.schema.instance_family` (the first VIP's family, keepalived's rule)."""
-    return instance_family(vips)
-
-
 @dataclass(frozen=True)
 class InstanceSpec:
     """One node's view of one VRRP instance (units: seconds; priority 1..255)."""
@@ -118,7 +113,8 @@ def specs_from_topology(topo: Any, addresses: Optional[Mapping[str, Mapping[str,
             # an instance with IPv6 VIPs and no version runs VRRPv3 (keepalived vrrp.c vrrp_complete_instance:
             # family AF_INET6 and no version -> VRRP_VERSION_3); an explicit version 2 stays VRRPv2 over IPv6
             # unless strict mode, outside both RFCs (VRRPv2 is IPv4 only, RFC 3768 §1): not modelled
-            six = advert_family_of(inst.virtual_ipaddress) == 6
+            family = instance_family(inst.virtual_ipaddress)
+            six = family == 6
             ver = inst.version or (3 if six else 2)
             if six and ver == 2:
                 unmodelled = list(unmodelled) + [f"{name} on {node}: version 2 with IPv6 VIPs (keepalived sends "
@@ -126,7 +122,7 @@ def specs_from_topology(topo: Any, addresses: Optional[Mapping[str, Mapping[str,
                                                  f"IPv4 only)"]
             ip = None
             if addresses and node in addresses and inst.interface in addresses[node] \
-                    and advert_family_of(inst.virtual_ipaddress) == 4:      # IPv6: the link-local (unknown here)
+                    and not six:      # IPv6: the link-local (unknown here)
                 ip = ipaddress.IPv4Address(str(addresses[node][inst.interface]))
             out.setdefault(name, {})[node] = InstanceSpec(
                 node=node, instance=name, priority=inst.priority, state=state, nopreempt=nopreempt,
@@ -135,7 +131,7 @@ def specs_from_topology(topo: Any, addresses: Optional[Mapping[str, Mapping[str,
                 auth=(inst.authentication.auth_type, inst.authentication.auth_pass[:8]) if inst.authentication else None,
                 vips=frozenset(_vip_address(v, subnets) for v in inst.virtual_ipaddress),
                 sync_group=group[0] if group else None, unmodelled=tuple(unmodelled),
-                family=advert_family_of(inst.virtual_ipaddress))
+                family=family)
     return sync_congruence(vrid_sharing(out, topo))
 
 

@@ -37,15 +37,16 @@ def pool() -> ipaddress.IPv4Network:
         raise SubnetError(f"KALAB_SUBNET_POOL={raw!r} is not an IPv4 CIDR such as {DEFAULT_POOL}.") from None
 
 
-def _ipv4_subnets(client: docker.DockerClient):
-    """(network API record, IPv4 subnet) for every IPv4 subnet of every Docker network on this engine."""
+def _ipv4_subnets(client: docker.DockerClient, version: int = 4):
+    """(network API record, subnet) for every subnet of IP ``version`` (4 or 6) of every Docker network on this
+    engine."""
     for net in client.api.networks():
         for cfg in (net.get("IPAM") or {}).get("Config") or []:
             try:
                 n = ipaddress.ip_network(cfg.get("Subnet", ""), strict=False)
             except ValueError:
                 continue
-            if n.version == 4:
+            if n.version == version:
                 yield net, n
 
 
@@ -192,16 +193,10 @@ def create_network(client: docker.DockerClient, name: str, lab_labels: dict[str,
 
 def _holders(client: docker.DockerClient, subnet: ipaddress.IPv4Network | ipaddress.IPv6Network) -> list[dict]:
     """The Docker networks with a subnet (of ``subnet``'s family) that overlaps ``subnet`` (their API records)."""
-    out = []
-    for net in client.api.networks():
-        for cfg in (net.get("IPAM") or {}).get("Config") or []:
-            try:
-                n = ipaddress.ip_network(cfg.get("Subnet", ""), strict=False)
-            except ValueError:
-                continue
-            if n.version == subnet.version and n.overlaps(subnet):
-                out.append(net)
-                break
+    out: list[dict] = []
+    for net, n in _ipv4_subnets(client, subnet.version):
+        if n.overlaps(subnet) and not any(net is o for o in out):
+            out.append(net)
     return out
 
 

@@ -57,6 +57,23 @@ def parse_config_arg(arg: str) -> tuple[Path, str]:
     return path, cid
 
 
+def _segment_subnet(vips: list, addresses: list, default_len: int, of_what: str, culprit) -> Optional[object]:
+    """One segment's subnet in one address family: the shortest prefix among its VIPs that have one, else the
+    /``default_len`` around the first of ``addresses`` (None without any).
+
+    Raises:
+        ConfigError: one of ``addresses`` is outside it, naming the file that wrote it (``culprit(address)``, a
+            NodeConfig) and ``of_what`` the subnet is.
+    """
+    prefixed = [v.network for v in vips if v.network.prefixlen < v.max_prefixlen]
+    subnet = min(prefixed, key=lambda n: n.prefixlen) if prefixed else (
+        ipaddress.ip_network(f"{addresses[0]}/{default_len}", strict=False) if addresses else None)
+    outside = [a for a in addresses if subnet is not None and a not in subnet]
+    if outside:
+        raise ConfigError(str(culprit(outside[0]).path), None, f"{outside[0]} is outside {subnet}, {of_what}")
+    return subnet
+
+
 def _free_hosts(subnet: Optional[ipaddress.IPv4Network], taken: set) -> Iterator[int]:
     """Host numbers from 11 up that are none of ``taken`` (addresses) in ``subnet``."""
     if subnet is None:
@@ -164,30 +181,15 @@ def topology_from_configs(configs: Sequence[tuple[str | Path, str]], name: str =
         known = [v for m in members for v in vips.get(m, [])]
         everything = [v.ip for v in known] + [own[m] for m in members if m in own] + \
             [p for m in members for p in peers.get(m, [])]
-        prefixed = [v.network for v in known if v.network.prefixlen < 32]
-        subnet = min(prefixed, key=lambda n: n.prefixlen) if prefixed else None
-        if subnet is None and everything:
-            subnet = ipaddress.IPv4Network(f"{everything[0]}/24", strict=False)
-        outside = [a for a in everything if subnet is not None and a not in subnet]
-        if outside:
-            culprit = read[whose.get(outside[0], members[0][0])]
-            raise ConfigError(str(culprit.path), None, f"{outside[0]} is outside {subnet}, the subnet of the other "
-                                                       f"addresses on the segment of "
-                                                       f"{', '.join(f'{n}:{i}' for n, i in sorted(members))}: "
-                                                       f"a lab network is one subnet")
+        where = ", ".join(f"{n}:{i}" for n, i in sorted(members))
+        subnet = _segment_subnet(known, everything, 24, f"the subnet of the other addresses on the segment of {where}: "
+                                 f"a lab network is one subnet", lambda a: read[whose.get(a, members[0][0])])
         networks[net] = {"subnet": str(subnet)} if subnet else {}
         known6 = [v for m in members for v in vips6.get(m, [])]
-        if known6:                  # the VIPs' own prefix (the shortest), else the /64 around them
-            prefixed6 = [v.network for v in known6 if v.network.prefixlen < 128]
-            subnet6 = min(prefixed6, key=lambda n: n.prefixlen) if prefixed6 else \
-                ipaddress.IPv6Network(f"{known6[0].ip}/64", strict=False)
-            outside6 = [v.ip for v in known6 if v.ip not in subnet6]
-            if outside6:
-                culprit = read[whose.get(outside6[0], members[0][0])]
-                raise ConfigError(str(culprit.path), None, f"{outside6[0]} is outside {subnet6}, the IPv6 subnet of the "
-                                                           f"other VIPs on the segment of "
-                                                           f"{', '.join(f'{n}:{i}' for n, i in sorted(members))}: "
-                                                           f"a lab network is one IPv6 subnet")
+        subnet6 = _segment_subnet(known6, [v.ip for v in known6], 64, f"the IPv6 subnet of the other VIPs on the "
+                                  f"segment of {where}: a lab network is one IPv6 subnet",
+                                  lambda a: read[whose.get(a, members[0][0])])
+        if subnet6 is not None:
             networks[net]["subnet6"] = str(subnet6)
         taken = {a for a in everything}
         claimed = {m: own[m] for m in members if m in own}
