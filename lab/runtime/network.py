@@ -37,7 +37,7 @@ def pool() -> ipaddress.IPv4Network:
         raise SubnetError(f"KALAB_SUBNET_POOL={raw!r} is not an IPv4 CIDR such as {DEFAULT_POOL}.") from None
 
 
-def _ipv4_subnets(client: docker.DockerClient, version: int = 4):
+def _engine_subnets(client: docker.DockerClient, version: int = 4):
     """(network API record, subnet) for every subnet of IP ``version`` (4 or 6) of every Docker network on this
     engine."""
     for net in client.api.networks():
@@ -52,7 +52,7 @@ def _ipv4_subnets(client: docker.DockerClient, version: int = 4):
 
 def used_subnets(client: docker.DockerClient) -> list[ipaddress.IPv4Network]:
     """Every IPv4 subnet any Docker network on this engine uses."""
-    return [n for _, n in _ipv4_subnets(client)]
+    return [n for _, n in _engine_subnets(client)]
 
 
 def host_routes(path: str = "/proc/net/route") -> list[tuple[ipaddress.IPv4Network, str]]:
@@ -117,7 +117,7 @@ def unavailable_subnets(client: "docker.DockerClient | None" = None) -> list[tup
     if engine_is_local(client):
         out += [(r, f"this host's route on {dev}") for r, dev in host_routes() if r.prefixlen > 0]
     if client is not None:
-        out += [(n, f"Docker network {net.get('Name')}") for net, n in _ipv4_subnets(client)
+        out += [(n, f"Docker network {net.get('Name')}") for net, n in _engine_subnets(client)
                 if not (net.get("Labels") or {}).get(L.LAB)]
     return out
 
@@ -194,7 +194,7 @@ def create_network(client: docker.DockerClient, name: str, lab_labels: dict[str,
 def _holders(client: docker.DockerClient, subnet: ipaddress.IPv4Network | ipaddress.IPv6Network) -> list[dict]:
     """The Docker networks with a subnet (of ``subnet``'s family) that overlaps ``subnet`` (their API records)."""
     out: list[dict] = []
-    for net, n in _ipv4_subnets(client, subnet.version):
+    for net, n in _engine_subnets(client, subnet.version):
         if n.overlaps(subnet) and not any(net is o for o in out):
             out.append(net)
     return out
