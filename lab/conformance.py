@@ -5,12 +5,15 @@ Tests declare the claim they check:
     @pytest.mark.claim("2.1-preempt", "§2.1: a higher-priority router that joins becomes MASTER at once",
                        source="seed")
 
-Verdicts per claim, from the outcomes of all its tests:
+A claim's tests may run on several keepalived releases (lab.releases; ``@pytest.mark.every_release`` or
+``--lab-keepalived``); each outcome carries its release and the table has one verdict column per release
+that ran. Verdicts per claim and release, from the outcomes of its tests on that release:
   holds          every test passed
   differs        at least one strict xfail (the reason states the documented claim and what
-                 keepalived 2.2.7 does)
+                 keepalived does instead)
   not testable   every test skipped (the skip reason says why)
   FAILING        a test failed: the lab or the expectation is broken (never published as a verdict)
+Claims whose verdicts differ between releases are listed again under the table, with the reasons.
 """
 from __future__ import annotations
 
@@ -18,21 +21,29 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .releases import DEFAULT_VERSION, RELEASES
+
 START, END = "<!-- conformance:start -->", "<!-- conformance:end -->"
 
 
 @dataclass
 class Claim:
-    """One documented claim and the outcomes of the tests that check it."""
+    """One documented claim and the outcomes of the tests that check it:
+    ``(test nodeid, outcome, reason, keepalived version)`` each."""
 
     id: str
     text: str
     source: str = "seed"
-    outcomes: list[tuple[str, str, str]] = field(default_factory=list)   # (test nodeid, outcome, reason)
+    outcomes: list[tuple[str, str, str, str]] = field(default_factory=list)
 
-    @property
-    def verdict(self) -> str:
-        kinds = {o for _, o, _ in self.outcomes}
+    def releases(self) -> list[str]:
+        """The keepalived versions the claim's tests ran on, oldest first."""
+        have = {o[3] for o in self.outcomes}
+        return [r.version for r in RELEASES if r.version in have] + sorted(have - {r.version for r in RELEASES})
+
+    def verdict_on(self, release: str | None = None) -> str:
+        """The verdict from the outcomes on ``release`` (None: all of them)."""
+        kinds = {o[1] for o in self.outcomes if release is None or o[3] == release}
         if "failed" in kinds:
             return "FAILING"
         if "xfailed" in kinds:
@@ -43,8 +54,18 @@ class Claim:
             return "holds"
         return "no result"
 
-    def why(self) -> str:
-        reasons = [r for _, o, r in self.outcomes if o in ("xfailed", "skipped", "failed") and r]
+    @property
+    def verdict(self) -> str:
+        """One verdict when every release agrees; ``varies`` when they do not (FAILING wins)."""
+        per = {self.verdict_on(r) for r in self.releases()}
+        if "FAILING" in per:
+            return "FAILING"
+        return per.pop() if len(per) == 1 else "varies"
+
+    def why(self, release: str | None = None) -> str:
+        """The reasons of the xfails, skips and failures (on ``release``; None: all), without repeats."""
+        reasons = [o[2] for o in self.outcomes if o[1] in ("xfailed", "skipped", "failed") and o[2]
+                   and (release is None or o[3] == release)]
         return "; ".join(dict.fromkeys(reasons))
 
 
@@ -53,31 +74,75 @@ def _key(claim_id: str):
     return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[.\-]", claim_id)]
 
 
+def _test_name(nodeid: str) -> str:
+    """The test's name without its release parameter (``test_x[ka2.3.4]`` -> ``test_x``)."""
+    name = nodeid.split("::")[-1]
+    name = re.sub(r"(?<=[\[-])ka\d+(\.\d+)*-?|-ka\d+(\.\d+)*(?=\])", "", name)
+    return name.replace("[]", "")
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _columns(claims: dict[str, Claim]) -> list[str]:
+    have = {v for c in claims.values() for v in c.releases()} or {DEFAULT_VERSION}
+    return [r.version for r in RELEASES if r.version in have] + sorted(have - {r.version for r in RELEASES})
+
+
 def table(claims: dict[str, Claim]) -> str:
-    """Markdown table: claim -> verdict -> why -> tests."""
-    rows = ["| claim | source | verdict | what keepalived 2.2.7 does / why | tests |", "|---|---|---|---|---|"]
+    """Markdown table: claim, source, one verdict column per keepalived release, why, tests."""
+    cols = _columns(claims)
+    rows = ["| claim | source | " + " | ".join(f"keepalived {v}" for v in cols) + " | what keepalived does / why | tests |",
+            "|---|---|" + "---|" * len(cols) + "---|---|"]
     for c in sorted(claims.values(), key=lambda c: _key(c.id)):
-        tests = "<br>".join(f"`{t.split('::')[-1]}`" for t, _, _ in c.outcomes)
-        why = c.why().replace("|", "\\|").replace("\n", " ")
-        rows.append(f"| {c.text} | {c.source} | **{c.verdict}** | {why} | {tests} |")
+        tests = "<br>".join(f"`{t}`" for t in dict.fromkeys(_test_name(o[0]) for o in c.outcomes))
+        cells = " | ".join(f"**{c.verdict_on(v)}**" if v in c.releases() else "not run" for v in cols)
+        rows.append(f"| {c.text} | {c.source} | {cells} | {_cell(c.why())} | {tests} |")
     return "\n".join(rows)
 
 
+def differences(claims: dict[str, Claim]) -> str:
+    """Markdown list of the claims whose verdict is not the same on every release that ran them ('' if none)."""
+    lines = []
+    for c in sorted(claims.values(), key=lambda c: _key(c.id)):
+        per = {v: c.verdict_on(v) for v in c.releases()}
+        if len(set(per.values())) > 1:
+            lines.append(f"- **{c.text}**: " + ", ".join(f"{v} {verdict}" for v, verdict in per.items()) + ". "
+                         + " ".join(f"On {v}: {_cell(c.why(v))}." for v in per if c.why(v)))
+    return "\n".join(lines)
+
+
+def summary(claims: dict[str, Claim]) -> str:
+    """Verdict counts per release: ``keepalived 2.2.7: 33 holds, 11 differs; keepalived 2.3.4: ...``."""
+    parts = []
+    for v in _columns(claims):
+        counts: dict[str, int] = {}
+        for c in claims.values():
+            if v in c.releases():
+                verdict = c.verdict_on(v)
+                counts[verdict] = counts.get(verdict, 0) + 1
+        parts.append(f"keepalived {v}: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    return "; ".join(parts)
+
+
 def write(claims: dict[str, Claim], out: Path, readme: Path | None = None, header: str = "") -> None:
-    """Write the table to ``out`` (a markdown file) and into ``readme`` between the conformance markers."""
+    """Write the table (and the differences between releases) to ``out`` (a markdown file) and into ``readme``
+    between the conformance markers."""
     body = table(claims)
-    counts = {}
-    for c in claims.values():
-        counts[c.verdict] = counts.get(c.verdict, 0) + 1
-    summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
+    diff = differences(claims)
+    if diff:
+        body += "\n\nWhere the releases differ:\n\n" + diff
+    head = summary(claims)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(f"# Conformance: documented claims vs keepalived 2.2.7\n\n{header}\n\n{summary}\n\n{body}\n")
+    out.write_text(f"# Conformance: documented claims vs keepalived {', '.join(_columns(claims))}\n\n{header}\n\n"
+                   f"{head}\n\n{body}\n")
     if readme and readme.exists():
         text = readme.read_text()
         if START in text and END in text:
             pre, rest = text.split(START, 1)
             _, post = rest.split(END, 1)
-            readme.write_text(f"{pre}{START}\n{summary}\n\n{body}\n{END}{post}")
+            readme.write_text(f"{pre}{START}\n{head}\n\n{body}\n{END}{post}")
 
 
 class ClaimDiffers(AssertionError):

@@ -7,6 +7,13 @@ appear in every user's ``pytest --help``; a user who wants the table for their o
 Options:
     --conformance-out FILE      write the table of ``@pytest.mark.claim`` tests to FILE (markdown)
     --conformance-readme FILE   also put it into FILE between the conformance markers
+
+Markers:
+    claim(id, text, source='seed')      the documented claim a test checks; its verdict is kept per keepalived
+                                        release (the test's ``lab_keepalived``, lab.pytest_plugin.item_release)
+    differs(*releases, reason=...)      keepalived differs from the claim on these releases (versions or suites;
+                                        none: every release): there the test is a strict xfail that must raise
+                                        lab.conformance.ClaimDiffers; on the others the claim must hold
 """
 from __future__ import annotations
 
@@ -28,8 +35,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "claim(id, text, source='seed'): the documented claim a test checks "
                                        "(feeds the conformance table)")
+    config.addinivalue_line("markers", "differs(*releases, reason): keepalived differs from the claim on these "
+                                       "releases (none named: all); there the test is a strict xfail raising "
+                                       "ClaimDiffers, elsewhere the claim must hold")
     config.stash[_CLAIMS_KEY] = {}
     config.pluginmanager.register(_Collector(config), "keepalived-lab-claims")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Turn each ``differs`` marker into a strict xfail on the releases it names (one marker per release set)."""
+    from .conformance import ClaimDiffers
+    from .pytest_plugin import item_release
+    from .releases import UnknownRelease, release
+    for item in items:
+        for m in item.iter_markers("differs"):
+            reason = m.kwargs.get("reason")
+            if not reason:
+                raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.differs needs reason=... (the claim and what "
+                                        f"keepalived does instead)")
+            try:
+                on = {release(r).version for r in m.args}
+            except UnknownRelease as e:
+                raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.differs: {e}") from None
+            if not on or item_release(item) in on:
+                item.add_marker(pytest.mark.xfail(strict=True, raises=ClaimDiffers, reason=reason))
 
 
 #: the name under which a claim's outcome travels in the test's report (xdist sends user_properties to the
@@ -62,8 +91,9 @@ def _attach_claim(item: pytest.Item, rep) -> None:
     else:
         outcome, reason = rep.outcome, ""
     cid, text = marker.args[:2]
+    from .pytest_plugin import item_release
     rep.user_properties.append((_PROP, {"id": str(cid), "text": str(text), "source": marker.kwargs.get("source", "seed"),
-                                        "outcome": outcome, "reason": str(reason)}))
+                                        "outcome": outcome, "reason": str(reason), "release": item_release(item)}))
 
 
 class _Collector:
@@ -85,7 +115,9 @@ def record(claims: dict, nodeid: str, d: dict) -> None:
     phase's outcome of the same test replaces an earlier one."""
     from .conformance import Claim
     c = claims.setdefault(d["id"], Claim(d["id"], d["text"], d.get("source", "seed")))
-    c.outcomes = sorted([o for o in c.outcomes if o[0] != nodeid] + [(nodeid, d["outcome"], d.get("reason", ""))],
+    from .releases import DEFAULT_VERSION
+    c.outcomes = sorted([o for o in c.outcomes if o[0] != nodeid]
+                        + [(nodeid, d["outcome"], d.get("reason", ""), d.get("release") or DEFAULT_VERSION)],
                         key=lambda o: _natural(o[0]))     # the same table whatever order workers finish in
 
 

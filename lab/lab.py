@@ -81,8 +81,14 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
     """
 
     def __init__(self, topology: Topology | str | Path, *, keep: bool = False, lab_id: Optional[str] = None,
-                 say: Callable[[str], None] = lambda m: None, capture: bool | str = True):
+                 say: Callable[[str], None] = lambda m: None, capture: bool | str = True,
+                 keepalived: Optional[str] = None):
         self.topology = topology if isinstance(topology, Topology) else load(topology)
+        if keepalived and not self.topology.keepalived:
+            # the run's release (--lab-keepalived) for the nodes that name none, kept in the topology so that
+            # what the lab labels and records (kalab attach, kalab judge) says which release each node ran
+            from .releases import release
+            self.topology = self.topology.model_copy(update={"keepalived": release(keepalived).version})
         self.keep = keep
         self.id = lab_id or secrets.token_hex(4)
         self.say = say
@@ -93,6 +99,7 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         self.docker = None
         self.image: Optional[str] = None
         self._images: dict[str, str] = {}
+        self.releases: dict = {}
         self.started_at: Optional[float] = None
         self._atexit = False
         #: faults applied and not yet healed (objects with apply()/heal(); see lab.nemesis)
@@ -139,11 +146,16 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         phase("reap")
         if reaped:
             self.say(f"removed {len(reaped)} leftover lab(s) of crashed runs: {', '.join(reaped)}")
-        self.image = ensure_node_image(self.docker)
         from .runtime.images import ensure_extra_image
-        #: the image of each node with extra Debian packages (NodeSpec.packages), built before any node starts
-        self._images = {n: ensure_extra_image(self.docker, self.image, spec.packages)
-                        for n, spec in self.topology.nodes.items() if spec.packages}
+        #: {node: keepalived release} (lab.releases): the node's own, the topology's, or the default
+        self.releases = self.topology.releases()
+        #: the image of the lab's default release (the capture sidecar, the engine probe)
+        self.image = ensure_node_image(self.docker, release=self.topology.keepalived)
+        bases = {r.version: ensure_node_image(self.docker, release=r) for r in set(self.releases.values())}
+        #: each node's image: its release's, with its extra Debian packages (NodeSpec.packages) if any; all are
+        #: built before any node starts
+        self._images = {n: ensure_extra_image(self.docker, bases[self.releases[n].version], spec.packages)
+                        for n, spec in self.topology.nodes.items()}
         phase("image")
         if not self.keep and not self._atexit:
             atexit.register(self.stop)
@@ -222,7 +234,8 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         return {"lab": self.id, "topology": _json.loads(self.topology.model_dump_json(exclude_none=True)),
                 "addresses": {n: {i: str(a) for i, a in node.addresses.items()} for n, node in self.nodes.items()},
                 "advert_sources": {n: sorted(node.advert_sources()) for n, node in self.nodes.items()},
-                "image": self.image, "clock": "host monotonic seconds (time.monotonic)", "configs": dict(self.configs),
+                "image": self.image, "images": dict(self._images),
+                "releases": {n: r.version for n, r in self.releases.items()}, "clock": "host monotonic seconds (time.monotonic)", "configs": dict(self.configs),
                 "margin": MARGIN, "startup_allowance": STARTUP_ALLOWANCE}
 
     def _watch_deaths(self, labels: dict[str, str]) -> None:
@@ -373,6 +386,36 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         self._phase(f"{name}: followed")
         return node
 
+    def replace_node(self, name: str, keepalived: str, timeout: int = 10) -> tuple[float, float]:
+        """Run node ``name`` on another keepalived release, as an operator's rolling upgrade does: stop it
+        gracefully (SIGTERM, as ``docker stop``; SIGKILL after ``timeout`` s), remove its container and start a
+        new one of the same spec, addresses and configuration on the release's image (built if needed).
+        The history records the stop and the start (the model reads them as node down and node up).
+
+        Args:
+            keepalived: a version or Debian suite (lab.releases).
+        Returns:
+            (t_stop, t_start): host monotonic seconds when the stop and the new start were issued.
+        Raises:
+            UnknownRelease (a LabError) for an unknown release, ImageError when its image cannot be built.
+        """
+        from .releases import release
+        from .runtime.images import ensure_extra_image, ensure_node_image
+        r = release(keepalived)
+        spec = self.topology.nodes[name]
+        image = ensure_extra_image(self.docker, ensure_node_image(self.docker, release=r), spec.packages)
+        old = self.nodes[name]
+        t_stop = old.stop(timeout=timeout)
+        old.end_follow()
+        old.container.remove(force=True)
+        self.history.append("note", text=f"{name}: keepalived {self.releases[name].version} -> {r.version} "
+                                         f"({image})")
+        spec.keepalived = r.version               # what the lab records says which release each node runs
+        self.releases[name], self._images[name] = r, image
+        self.nodes[name] = self._create_node(name, self.topology.host_numbers(), self._labels)
+        self.history.meta.update(self.self_description())
+        return t_stop, self.history.events("node", since=t_stop, node=name, action="start")[-1].t
+
     def _engine_clock(self):
         """The engine host's clocks against this host's (one kernel for every container): a measured node's."""
         from .runtime.clock import LOCAL
@@ -477,7 +520,9 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
             spec = topo.nodes[name]
             addrs = {itf: lab.subnets[i.network].network_address + hosts[(name, itf)] for itf, i in spec.interfaces.items()}
             lab.nodes[name] = Node(name, spec.kind, c, addrs, lab.history, addresses6=topo.addresses6(name))
-        lab.image = next(iter(lab.nodes.values())).container.image.tags[0] if lab.nodes else None
+        lab.releases = topo.releases()
+        lab._images = {n: (node.container.image.tags or [node.container.image.id])[0] for n, node in lab.nodes.items()}
+        lab.image = next(iter(lab._images.values()), None)
         running = [n for n in lab.keepalived_nodes() if n.status() == "running"]
         if running:                 # one engine host, one kernel: every node shares the measured clocks
             lab._measure_clock(running[0])

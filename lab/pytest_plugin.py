@@ -14,6 +14,10 @@ Options:
     --lab-timing FILE        write the time accounting (JSON): each lab test's duration and the
                              protocol waits it needed (see lab.history.Wait); the terminal summary
                              prints the totals and their ratio either way
+    --lab-keepalived LIST    run every lab test once per keepalived release (``2.2.7,2.3.4`` or ``all``;
+                             lab.releases); the test ids carry it (``[ka2.3.4]``). Without it a test marked
+                             ``@pytest.mark.every_release`` runs on every release and the others on 2.2.7.
+                             A topology or node that names its ``keepalived`` keeps it.
 
 On failure the test report gets two sections: the lab's history tail and each node's log tail.
 At session end the plugin checks that no container or network of this process's labs remains.
@@ -47,6 +51,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--lab-report", default=None, metavar="DIR", help="write each lab test's history and report to DIR")
     g.addoption("--lab-timing", default=None, metavar="FILE",
                 help="write each lab test's duration and the protocol waits it needed to FILE (JSON)")
+    g.addoption("--lab-keepalived", default=None, metavar="LIST",
+                help="run every lab test on each of these keepalived releases: versions or Debian suites, "
+                     "comma-separated (2.2.7,2.3.4), or all")
     g.addoption("--lab-configs", nargs="+", default=None, metavar="FILE[@ID]",
                 help="keepalived.conf files (one per node, run unchanged): add kalab check's failover battery "
                      "as test items, one per scenario (lab.pytest_configs)")
@@ -64,6 +71,14 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "judge checks the whole history against the election model (default on); "
                                        "allow=[fault kinds] accepts inputs without a rule; judge(False, reason=...) "
                                        "turns it off and must say why")
+    config.addinivalue_line("markers", "every_release: the lab test runs once per keepalived release "
+                                       "(lab.releases), unless --lab-keepalived names the releases of the run")
+    if config.getoption("--lab-keepalived", None):
+        from .releases import UnknownRelease, releases
+        try:
+            releases(config.getoption("--lab-keepalived"))
+        except UnknownRelease as e:
+            raise pytest.UsageError(f"--lab-keepalived: {e}") from None
     config.stash[_LABS_KEY] = []
     config.stash[_TIMING_KEY] = {"session_start": time.monotonic(), "tests": {},
                                  "crosscheck": {"labs": 0, "compared": 0, "mismatches": 0, "skipped": 0}}
@@ -327,9 +342,45 @@ def _safe(nodeid: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in nodeid)[-120:]
 
 
+def run_releases(config: pytest.Config, marked_every_release: bool) -> list[str]:
+    """The keepalived versions a lab test runs on: ``--lab-keepalived``'s, else every release for a test marked
+    ``every_release``, else none (the test is not parametrized: the default release, or its topology's)."""
+    from .releases import RELEASES, releases
+    opt = config.getoption("--lab-keepalived", None)
+    if opt:
+        return [r.version for r in releases(opt)]
+    return [r.version for r in RELEASES] if marked_every_release else []
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize every test that starts labs (it uses ``lab_factory``, also through ``lab``) by the keepalived
+    releases of the run (:func:`run_releases`); ids ``ka<version>``."""
+    if "lab_keepalived" not in metafunc.fixturenames:
+        return
+    versions = run_releases(metafunc.config, metafunc.definition.get_closest_marker("every_release") is not None)
+    if versions:
+        metafunc.parametrize("lab_keepalived", versions, indirect=True, ids=[f"ka{v}" for v in versions])
+
+
+def item_release(item: pytest.Item) -> str:
+    """The keepalived version a collected test runs on: its ``lab_keepalived`` parameter, else the default
+    (lab.releases.DEFAULT_VERSION)."""
+    from .releases import DEFAULT_VERSION
+    callspec = getattr(item, "callspec", None)
+    return (callspec.params.get("lab_keepalived") if callspec else None) or DEFAULT_VERSION
+
+
 @pytest.fixture
-def lab_factory(request: pytest.FixtureRequest, lab_docker):
-    """Start labs from a Topology, a YAML path or a topology name; all are removed after the test."""
+def lab_keepalived(request: pytest.FixtureRequest) -> Optional[str]:
+    """The keepalived release this test's labs run (a version, lab.releases), or None: the default (2.2.7), or
+    what the topology names. Parametrized by ``--lab-keepalived`` and ``@pytest.mark.every_release``."""
+    return getattr(request, "param", None)
+
+
+@pytest.fixture
+def lab_factory(request: pytest.FixtureRequest, lab_docker, lab_keepalived):
+    """Start labs from a Topology, a YAML path or a topology name; all are removed after the test. A lab gets the
+    test's keepalived release (``lab_keepalived``) unless the call names one (``keepalived=``)."""
     from .lab import Lab
     from .topology import Topology, find
 
@@ -342,6 +393,7 @@ def lab_factory(request: pytest.FixtureRequest, lab_docker):
                 p = Path(str(topology))
                 topology = p if p.suffix in (".yaml", ".yml") else find(str(topology), _search_dirs(request.config))
             kw.setdefault("keep", bool(request.config.getoption("--lab-keep-on-failure")))
+            kw.setdefault("keepalived", lab_keepalived)
             lab = Lab(topology, **kw)
             made.append(lab)
             request.config.stash[_LABS_KEY].append(lab.id)

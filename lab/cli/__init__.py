@@ -24,6 +24,7 @@ from . import faults  # noqa: F401,E402
 from . import observe  # noqa: F401,E402
 from . import offline  # noqa: F401,E402
 from . import check  # noqa: F401,E402
+from . import upgrade  # noqa: F401,E402
 from .common import app, console, err_console  # noqa: F401 (console: re-exported)
 
 __all__ = ["app", "main"]

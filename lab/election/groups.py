@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any, Optional
 
 from ..kaconf.schema import LAB_REF
+from .rules import R_ADDR_LIST, applies
 
 
 def _segment(topo: Any, node: str, interface: Optional[str]) -> str:
@@ -31,7 +32,8 @@ def vrid_sharing(specs: dict[str, dict[str, Any]], topo: Any) -> dict[str, dict[
 
     * instances of different names sharing one VRID on one segment with the same VIPs form one virtual
       router in keepalived (the model would judge them apart); with different VIPs they discard each
-      other's adverts (R_ADDR_LIST), which judging them apart gets right;
+      other's adverts (R_ADDR_LIST), which judging them apart gets right, up to keepalived 2.3.2: from
+      2.3.3 on they hear each other (R_ADDR_LIST_ACCEPTED), one virtual router again;
     * VIP sets written one as the lab's ``net+host`` and one as an address cannot be compared.
     """
     by_key: dict[tuple, list[tuple[str, str]]] = {}
@@ -52,6 +54,11 @@ def vrid_sharing(specs: dict[str, dict[str, Any]], topo: Any) -> dict[str, dict[
                     notes.setdefault((inst, node), []).append(
                         f"VRID {vrid} on {seg} is shared by instance {inst} ({node}) and {other} ({onode}) with the "
                         f"same VIPs: keepalived treats them as one virtual router, the model judges instances by name")
+                elif other != inst and mine.vips != theirs.vips and not applies(R_ADDR_LIST, mine.release):
+                    notes.setdefault((inst, node), []).append(
+                        f"VRID {vrid} on {seg} is shared by instance {inst} ({node}) and {other} ({onode}) with other "
+                        f"VIPs: keepalived {mine.release} processes adverts with another address list "
+                        f"(R_ADDR_LIST_ACCEPTED), so they are one virtual router; the model judges instances by name")
                 elif refs and mine.vips != theirs.vips:
                     notes.setdefault((inst, node), []).append(
                         f"VRID {vrid} on {seg}: the VIPs of {inst} ({node}) and {other} ({onode}) are written one as "

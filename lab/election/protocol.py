@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from .rules import (R_ADDR_LIST, R_BACKUP_ACCEPTS, R_BLOCKED, R_DISCARD, R_VRID, R_ROGUE, R_EQUAL_BACKUP, R_HEARING, R_HIGHEST,  # noqa: F401
+from .rules import (applies, R_ADDR_LIST, R_BACKUP_ACCEPTS, R_BLOCKED, R_DISCARD, R_VRID, R_ROGUE, R_EQUAL_BACKUP, R_HEARING, R_HIGHEST,  # noqa: F401
                     R_MASTERS_MEET, R_NOPREEMPT, R_PREEMPT)
 
 
@@ -56,8 +56,9 @@ class ProtocolMixin:
         """The rule by which ``receiver`` discards every advert of ``sender`` in ``instance``, or None.
 
         R_VRID (another virtual_router_id), R_DISCARD (another version or authentication; in VRRPv2
-        another advert_int), R_ADDR_LIST (another VIP set; both sets known). A forged sender copies
-        the instance's settings: never discarded.
+        another advert_int), R_ADDR_LIST (another VIP set; both sets known; only where the receiver's keepalived
+        release discards such adverts, rules.RELEASE_RANGES: from 2.3.3 on it accepts them,
+        R_ADDR_LIST_ACCEPTED). A forged sender copies the instance's settings: never discarded.
         """
         if ROGUE in (receiver, sender):
             return None
@@ -66,7 +67,7 @@ class ProtocolMixin:
             return R_VRID
         if r.version != s.version or r.auth != s.auth or (r.version == 2 and r.advert_int != s.advert_int):
             return R_DISCARD
-        if r.vips is not None and s.vips is not None and r.vips != s.vips:
+        if r.vips is not None and s.vips is not None and r.vips != s.vips and applies(R_ADDR_LIST, r.release):
             return R_ADDR_LIST
         return None
 

@@ -59,9 +59,30 @@ R_VRID = ("RFC 3768 §7.1 / RFC 5798 §7.1: a receiver MUST verify that the VRID
           "interface, else it discards the advert: instances with different virtual_router_id are separate virtual "
           "routers and never hear each other")
 R_ADDR_LIST = ("RFC 3768 §7.1: a receiver MAY verify the IP address(es) associated with the VRID and MUST discard the "
-               "advert if a check fails; keepalived 2.2.7 does (vrrp.c vrrp_check_packet: an advert whose address count "
-               "or any address differs from the receiver's own virtual_ipaddress set is dropped, addr_list_err), so "
-               "instances reusing one VRID with different VIPs on one segment do not hear each other and each is MASTER")
+               "advert if a check fails; keepalived up to 2.3.2 does (2.1.5 and 2.2.7 vrrp.c vrrp_check_packet: an advert "
+               "whose address count or any address differs from the receiver's own virtual_ipaddress set is dropped, "
+               "addr_list_err), so instances reusing one VRID with different VIPs on one segment do not hear each other "
+               "and each is MASTER")
+R_ADDR_LIST_ACCEPTED = ("keepalived 2.3.3 and later count and log an advert whose address count or addresses differ "
+                        "(addr_list_err; the log line once until the state changes) and then process it like any other "
+                        "(vrrp.c vrrp_check_packet, commit 90555872 'vrrp: check TTL/HL and unicast source ip even when "
+                        "not checking VIPs', first in v2.3.3; RFC 3768 §7.1 makes the check a MAY): instances reusing "
+                        "one VRID with different VIPs on one segment hear each other and elect one MASTER")
+
+#: the keepalived releases a version-dependent rule applies to: rule -> (first version it holds for, first version it
+#: no longer holds for), None for open; the rule text names the change (changelog or source) that bounds it
+RELEASE_RANGES: dict[str, tuple[str | None, str | None]] = {
+    R_ADDR_LIST: (None, "2.3.3"),
+    R_ADDR_LIST_ACCEPTED: ("2.3.3", None),
+}
+
+
+def applies(rule: str, version: str) -> bool:
+    """Whether ``rule`` holds for keepalived ``version`` (``"2.3.4"``): always, unless RELEASE_RANGES bounds it."""
+    lo, hi = RELEASE_RANGES.get(rule, (None, None))
+    key = tuple(int(x) for x in version.split("."))
+    return (lo is None or key >= tuple(int(x) for x in lo.split("."))) and \
+        (hi is None or key < tuple(int(x) for x in hi.split(".")))
 R_TRACK_FILE = ("man 5 keepalived.conf, Track files: the file is read whenever it is modified; with weight 0 a non-zero "
                 "value is a failure (FAULT) and 0 is OK; otherwise value x weight is added to the priority (effective "
                 "priority kept in 1..254) and a result below -253 is FAULT; reverse inverts it. keepalived 2.2.7's own, "

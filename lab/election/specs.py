@@ -12,6 +12,7 @@ from typing import Any, Iterable, Mapping, Optional, Union
 
 from ..kaconf.schema import LAB_REF, instance_family, parse_vip
 from ..priority import effective_priority  # noqa: F401 (re-exported)
+from ..releases import DEFAULT_VERSION
 from .groups import sync_congruence, vrid_sharing
 from .trackers import FILE_TRACK, IFACE_TRACK, TrackSpec, instance_tracks  # noqa: F401 (re-exported)
 from ..timers import effective_advert_int, master_down_interval, skew_time
@@ -45,6 +46,8 @@ class InstanceSpec:
     #: 6 for an instance whose (first) VIP is IPv6 (VRRPv3 over IPv6, RFC 5798), else 4: adverts of one VRID
     #: in the two families are two virtual routers (RFC 5798 §5.2.3)
     family: int = 4
+    #: the keepalived version the node runs (lab.releases): the rules of rules.RELEASE_RANGES depend on it
+    release: str = DEFAULT_VERSION
 
     @property
     def owner(self) -> bool:
@@ -131,8 +134,16 @@ def specs_from_topology(topo: Any, addresses: Optional[Mapping[str, Mapping[str,
                 auth=(inst.authentication.auth_type, inst.authentication.auth_pass[:8]) if inst.authentication else None,
                 vips=frozenset(_vip_address(v, subnets) for v in inst.virtual_ipaddress),
                 sync_group=group[0] if group else None, unmodelled=tuple(unmodelled),
-                family=family)
+                family=family, release=_release(topo, node))
     return sync_congruence(vrid_sharing(out, topo))
+
+
+def _release(topo: Any, node: str) -> str:
+    """The keepalived version ``node`` runs: the topology's ``release_of`` (a RunningView wraps the topology),
+    else the default release."""
+    t = getattr(topo, "topo", topo)
+    of = getattr(t, "release_of", None)
+    return of(node).version if callable(of) else DEFAULT_VERSION
 
 
 def _vip_address(entry: str, subnets: Mapping[str, ipaddress.IPv4Network]) -> str:

@@ -103,6 +103,7 @@ class Node(NodeEventsMixin):
         #: file and its includes) and the sha256 of their bytes in that order as the lab put them there
         self.config_files: list[str] = [CONFIG_PATH]
         self.files_sha: Optional[str] = None
+        self._features: Optional[dict[str, str]] = None
 
     def __repr__(self) -> str:
         return f"Node({self.name!r}, {self.kind})"
@@ -115,6 +116,16 @@ class Node(NodeEventsMixin):
     def address(self) -> ipaddress.IPv4Address:
         """The node's first interface address."""
         return next(iter(self.addresses.values()))
+
+    def features(self) -> dict[str, str]:
+        """What the node's keepalived release and tools can do, as its image's build probed them
+        (``/etc/kalab/features``, images/node/kalab-features.sh): ``{"version": "2.3.4", "json": "1",
+        "signum": "1", "notify_priority_changes": "1", "python_smtpd": "0", "aiosmtpd": "1", ...}``.
+        Read once (the image does not change under a container). Raises ImageError for an image without it."""
+        if self._features is None:
+            from .images import image_features
+            self._features = image_features(self._container.client, self._container.image.id)
+        return self._features
 
     # ---------------------------------------------------------------- commands
     def exec(self, cmd: str | list[str], check: bool = False, user: str = "", idempotent: bool = False) -> ExecResult:

@@ -159,19 +159,31 @@ class NodeEventsMixin:
         finally:
             stream.close()
 
+    def _logs_startup_complete(self) -> bool:
+        """Whether this node's keepalived release logs 'Startup complete' (its image's probed version)."""
+        from ..errors import LabError
+        from ..releases import UnknownRelease, release
+        try:
+            return release(self.features().get("version")).logs_startup_complete
+        except (UnknownRelease, LabError):      # an image the lab did not build: as the default release
+            return True
+
     def watch_ready(self) -> None:
         """Follow keepalived's log for this run (a daemon thread, event driven, until the container stops):
         record a ``ready`` node event at 'Startup complete' (the protocol's clocks of a new run start there,
         man 5 keepalived.conf ``state``, so the judge's start-up windows need no allowance once it is
         seen), a ``reloaded`` one at 'Reload complete' (the end of a SIGHUP reload) and a ``script`` event for every vrrp_script result keepalived logs (see :func:`parse_script_line`)."""
         stream = self._log_stream()
+        # keepalived before 2.2.2 logs no 'Startup complete' (lab.releases.Release.logs_startup_complete): there
+        # the first instance's entry into its initial state ends the start
+        marker = re.compile(r"Startup complete" if self._logs_startup_complete() else r"\) Entering \w+ STATE")
 
         def run() -> None:
             ready = socket_error = False
             try:
                 for line in stream_lines(stream):
                     t, text = log_stamp(line, self.clock.wall)
-                    if not ready and "Startup complete" in text:
+                    if not ready and marker.search(text):
                         ready = True
                         mine = [e for e in self._history.events("node", node=self.name) if e["action"] in ("start", "ready")]
                         if not (mine and mine[-1]["action"] == "ready"):

@@ -39,6 +39,12 @@ class TopologyBuilder:
         self.data["networks"][name] = spec
         return self
 
+    def keepalived(self, release: str) -> "TopologyBuilder":
+        """The keepalived release of every node that names none (a version such as ``"2.3.4"`` or a Debian suite;
+        lab.releases); a node's own is ``node(..., keepalived="2.1.5")``."""
+        self.data["keepalived"] = release
+        return self
+
     def global_defs(self, **kw: Any) -> "TopologyBuilder":
         self.data.setdefault("global_defs", {}).update(kw)
         return self
@@ -66,7 +72,8 @@ class TopologyBuilder:
              scripts: Optional[dict[str, Any]] = None, hosts: Optional[dict[str, int]] = None,
              **fields_or_interfaces: Any) -> "TopologyBuilder":
         """A node. Keyword arguments naming an interface map it to a network (``eth0="lan"``);
-        other keywords are :class:`NodeSpec` fields (``config_template=...``, ``global_defs={...}``)."""
+        other keywords are :class:`NodeSpec` fields (``config_template=...``, ``global_defs={...}``,
+        ``keepalived="2.1.5"``: the node's release)."""
         spec: dict[str, Any] = {"kind": kind, "interfaces": {}}
         for k, v in fields_or_interfaces.items():
             if k in NodeSpec.model_fields:

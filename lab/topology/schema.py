@@ -22,10 +22,24 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from ..kaconf.schema import (LAB_REF, GlobalDefs, StrictModel, VrrpInstance, VrrpScript, VrrpSyncGroup,
                              VrrpTrackFile)
+from ..releases import Release, UnknownRelease, release
 
 __all__ = ["NAME", "NetworkSpec", "InterfaceSpec", "NodeSpec", "Topology", "resolve_address"]
 
 NAME = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
+
+
+def _release_name(v: Any) -> Optional[str]:
+    """A ``keepalived:`` value as the version it names (``sid`` -> ``2.3.4``); a YAML float (``keepalived: 2.3``
+    unquoted) or an unknown name is an error listing the releases."""
+    if v is None:
+        return None
+    if not isinstance(v, str):
+        raise ValueError(f"keepalived: {v!r} must be a release written as a string, e.g. \"2.3.4\" (quoted) or sid")
+    try:
+        return release(v).version
+    except UnknownRelease as e:
+        raise ValueError(str(e)) from None
 
 
 class NetworkSpec(StrictModel):
@@ -109,6 +123,9 @@ class NodeSpec(StrictModel):
     #: Debian packages the node's scripts need (e.g. haproxy): the node runs a derived image with them installed
     #: (lab.runtime.images.ensure_extra_image, tagged by the hash of the node image and the package set)
     packages: list[str] = Field(default_factory=list)
+    #: the keepalived release the node runs (a version such as ``2.3.4``, or its Debian suite ``sid``;
+    #: lab.releases); unset: the topology's ``keepalived``, else the run's (``--lab-keepalived``), else 2.2.7
+    keepalived: Optional[str] = None
     limits: Limits = Field(default_factory=Limits)
     #: Linux capabilities added to / dropped from Docker's default set (capabilities(7) names, without
     #: CAP_). The lab needs NET_ADMIN (its own network set-up and faults); keepalived needs NET_RAW for
@@ -124,6 +141,11 @@ class NodeSpec(StrictModel):
                 raise ValueError(f"{p!r} is not a Debian package name (Debian Policy §5.6.1: lower case letters, "
                                  f"digits, + - .), e.g. haproxy")
         return list(dict.fromkeys(v))
+
+    @field_validator("keepalived", mode="before")
+    @classmethod
+    def _release(cls, v: Any) -> Optional[str]:
+        return _release_name(v)
 
     @field_validator("cap_add", "cap_drop")
     @classmethod
@@ -178,6 +200,8 @@ class Topology(StrictModel):
     vrrp_track_files: dict[str, dict[str, Any]] = Field(default_factory=dict)
     vrrp_sync_groups: dict[str, VrrpSyncGroup] = Field(default_factory=dict)
     nodes: dict[str, NodeSpec]
+    #: the keepalived release of every node that names none (lab.releases; unset: the run's, else 2.2.7)
+    keepalived: Optional[str] = None
     source: Optional[str] = Field(None, exclude=True)
     _node_configs: dict[str, Any] = PrivateAttr(default_factory=dict)
     _subnet_moves: list[Any] = PrivateAttr(default_factory=list)
@@ -192,6 +216,21 @@ class Topology(StrictModel):
         """The production subnets this topology runs on lab subnets instead (lab.topology.subnet_map.SubnetMove;
         set by lab.topology.from_configs), with the configs' addresses in them rewritten."""
         return self._subnet_moves
+
+    @field_validator("keepalived", mode="before")
+    @classmethod
+    def _release(cls, v: Any) -> Optional[str]:
+        return _release_name(v)
+
+    def release_of(self, node: str, default: Optional[str] = None) -> Release:
+        """The keepalived release ``node`` runs: its own ``keepalived``, else the topology's, else ``default``
+        (the run's, ``--lab-keepalived``), else lab.releases.DEFAULT_VERSION. Raises UnknownRelease on a bad
+        ``default``."""
+        return release(self.nodes[node].keepalived or self.keepalived or default)
+
+    def releases(self, default: Optional[str] = None) -> dict[str, Release]:
+        """{node: Release} for every node (clients too: their tools come from the same image)."""
+        return {n: self.release_of(n, default) for n in self.nodes}
 
     # ---- resolved views (merge shared over node) ----
     def keepalived_nodes(self) -> list[str]:

@@ -24,7 +24,7 @@ PKG = ROOT / "lab"
 
 #: package (or module) -> layer; a module may import its own package and lower layers only
 LAYERS = {
-    "lab.errors": 0, "lab.paths": 0, "lab.timers": 0, "lab.events": 0, "lab.priority": 0, "lab.workers": 0,
+    "lab.errors": 0, "lab.paths": 0, "lab.timers": 0, "lab.releases": 0.5, "lab.availability": 0.5, "lab.events": 0, "lab.priority": 0, "lab.workers": 0,
     "lab.history": 1,
     "lab.kaconf": 2,
     "lab.topology": 3,
@@ -33,12 +33,12 @@ LAYERS = {
     "lab.nemesis": 6,
     "lab.checks": 7, "lab.waits": 7, "lab.observe": 7, "lab.journal": 7,
     "lab.lab": 8,
-    "lab.report": 9, "lab.status": 9, "lab.conformance": 9, "lab.cli_output": 9, "lab.demo": 9.5, "lab.battery": 9.5, "lab.intent": 9.6,
-    "lab.pytest_plugin": 10, "lab.pytest_configs": 9.75, "lab.conformance_plugin": 10, "lab.cli": 10, "lab": 10,
+    "lab.report": 9, "lab.status": 9, "lab.conformance": 9, "lab.cli_output": 9, "lab.demo": 9.5, "lab.battery": 9.5, "lab.upgrade": 9.5, "lab.intent": 9.6,
+    "lab.pytest_plugin": 10, "lab.pytest_configs": 9.75, "lab.conformance_plugin": 10.5, "lab.cli": 10, "lab": 10,
 }
 
 #: pure layers: importing them must not load Docker or testcontainers
-PURE = ["lab.errors", "lab.timers", "lab.workers", "lab.events", "lab.history", "lab.kaconf", "lab.topology", "lab.election",
+PURE = ["lab.errors", "lab.timers", "lab.releases", "lab.availability", "lab.workers", "lab.events", "lab.history", "lab.kaconf", "lab.topology", "lab.election",
         "lab.judge", "lab.crosscheck"]
 
 

@@ -368,3 +368,19 @@ def test_specs_from_topology_resolve_track_weights_and_addresses():
     assert b.tracks[0].weight == 30 and b.tracks[0].reverse and b.nopreempt and b.primary_ip is None
     assert M.predict(s, [NodeUp("a"), NodeUp("b"), ScriptResult("a", "chk", False)])[-1].effective_priorities == \
         {"a": 130, "b": 70}
+
+
+@pytest.mark.parametrize("release,masters", [
+    ("2.1.5", {"a", "b"}), ("2.2.7", {"a", "b"}),      # R_ADDR_LIST: each discards the other's adverts
+    ("2.3.3", {"a"}), ("2.3.4", {"a"}),                # R_ADDR_LIST_ACCEPTED: they hear each other, 150 wins
+])
+def test_one_vrid_with_other_vips_is_two_masters_until_keepalived_2_3_3(release, masters):
+    from lab.election.rules import R_ADDR_LIST, R_ADDR_LIST_ACCEPTED, applies
+    a = inst("a", 150, vrid=61, vips=frozenset({"lan+200"}), release=release)
+    b = inst("b", 100, vrid=61, vips=frozenset({"lan+201"}), release=release)
+    m = ElectionModel(specs(a, b))
+    m.apply(NodeUp("a"))
+    (exp,) = m.apply(NodeUp("b"))
+    assert exp.options == (frozenset(masters),)
+    assert applies(R_ADDR_LIST, release) == (masters == {"a", "b"})
+    assert applies(R_ADDR_LIST_ACCEPTED, release) == (masters == {"a"})

@@ -4,12 +4,13 @@ import re
 
 import pytest
 
-from lab.conformance import ClaimDiffers, expect_claim
+from lab.conformance import expect_claim
 from lab.timers import MARGIN
 
 from _start_race import make_master
 
 from .builders import ADV, master_after_start, mdi, pair
+
 
 
 
@@ -20,7 +21,7 @@ def keepalived_pids(node) -> list[int]:
 
 
 @pytest.mark.claim("3-processes", "§3: keepalived runs three processes: core, check and vrrp")
-@pytest.mark.xfail(strict=True, raises=ClaimDiffers, reason="seed: core, check and vrrp processes always run; "
+@pytest.mark.differs(reason="seed: core, check and vrrp processes always run; "
                    "keepalived 2.2.7 starts the checker child only when the config has LVS virtual_servers: a "
                    "VRRP-only config runs two processes (the parent and the VRRP child)")
 def test_three_processes(lab_factory):
@@ -48,7 +49,7 @@ def test_watchdog_respawns_vrrp_child(lab_factory):
 
 @pytest.mark.claim("5-nopreempt-both", "§5 nopreempt: the setting must be the same on master and backup "
                    "(with nopreempt only on the higher-priority node it does not take effect)")
-@pytest.mark.xfail(strict=True, raises=ClaimDiffers, reason="seed: nopreempt must be set on both nodes; keepalived "
+@pytest.mark.differs(reason="seed: nopreempt must be set on both nodes; keepalived "
                    "2.2.7 applies it per node: nopreempt on the higher-priority node alone already stops it from "
                    "taking the VIP back (the lower node's setting never matters, it has nobody to preempt)")
 def test_nopreempt_on_one_node_only(lab_factory):
@@ -62,7 +63,6 @@ def test_nopreempt_on_one_node_only(lab_factory):
 
 
 #: keepalived's report of a checked advert whose address list differs from its own
-MISMATCH = re.compile(r"(?i)not present in MASTER advert|address.*mismatch|bogus VRRP")
 
 
 @pytest.mark.claim("5-skip-check-adv-addr", "§5 vrrp_skip_check_adv_addr: without it every advert's addresses are "
@@ -92,16 +92,17 @@ def test_skip_check_adv_addr(lab_factory, skip):
     reloaded = lambda h: [e for e in h.events("advert", src=src, since=t) if new_vip in (e.get("addresses") or [])]
     assert lab.history.wait_for(lambda h: len(reloaded(h)) >= n, (n + 1) * ADV + MARGIN), \
         f"s1 sent fewer than {n} adverts with {new_vip} after the reload"
-    mismatches = lambda: [l for l in s2.logs(400).splitlines() if MISMATCH.search(l)]
+    # keepalived counts each advert whose address list it checked and found wrong in the instance's
+    # addr_list_err statistic (vrrp.c vrrp_check_packet, every release; its log line is rate limited from 2.3.3
+    # on, commit 90555872, so the log is no count): read it from keepalived's own JSON dump
+    errors = lambda: lab.dump_json("s2")["VI_1"].stats.get("addr_list_err")
     if skip:
-        hits = mismatches()
-        assert len(hits) == 0, f"adverts from the same master were checked: {hits[:3]}"
+        assert errors() == 0, "adverts from the same master were checked"
         assert lab.history.states("VI_1")["s2"] == "BACKUP"
     else:
-        # s2 logs each one as it arrives (the log may trail the capture by a moment)
-        lab.history.wait_for(lambda h: len(mismatches()) >= n, ADV + MARGIN)
-        hits = mismatches()
-        assert len(hits) >= n, f"only {len(hits)} mismatch reports for {n} adverts with the new address list"
+        # the count follows the adverts s2 has read (it may trail the capture by a moment)
+        lab.history.wait_for(lambda h: (errors() or 0) >= n, ADV + MARGIN)
+        assert (errors() or 0) >= n, f"only {errors()} address-list errors for {n} adverts with the new address list"
 
 
 @pytest.mark.claim("5-gna-interval", "§5 vrrp_gna_interval: the delay between unsolicited neighbour adverts (IPv6)")

@@ -9,11 +9,12 @@ The seed's scripts have no weight, so a failure puts the instance in FAULT (man 
 """
 import pytest
 
-from lab.conformance import ClaimDiffers, expect_claim
+from lab.conformance import expect_claim
 from lab.timers import MARGIN
 from lab.topology import validate
 
 from .builders import BASE_INSTANCE, master_after_start, mdi
+
 
 
 
@@ -76,7 +77,7 @@ def test_killall_check_fixed_form_moves_vip(lab_factory, tmp_path):
 
 
 @pytest.mark.claim("6-killall-verbatim", "§6: the check exactly as written (`script\"killall -0 nginx\"`, no space) works")
-@pytest.mark.xfail(strict=True, raises=ClaimDiffers, reason="seed writes script\"killall -0 nginx\" with no space; "
+@pytest.mark.differs(reason="seed writes script\"killall -0 nginx\" with no space; "
                    "keepalived 2.2.7 does not read that as the `script` keyword, so the vrrp_script has no "
                    "script and is not tracked: stopping nginx moves nothing")
 def test_killall_check_as_written(lab_factory, tmp_path):
@@ -111,7 +112,7 @@ def test_dev_tcp_check_fixed_form_fall_rise(lab_factory, tmp_path):
 
 @pytest.mark.claim("6-devtcp-verbatim", "§6: the TCP port check exactly as written "
                    "(`script \"</dev/tcp/127.0.0.1/80\"`, `fail 2`) checks the port")
-@pytest.mark.xfail(strict=True, raises=ClaimDiffers, reason="seed: `</dev/tcp/...` with `fail 2`; keepalived 2.2.7 "
+@pytest.mark.differs(reason="seed: `</dev/tcp/...` with `fail 2`; keepalived 2.2.7 "
                    "runs a `</path` check through /bin/sh, which on Debian is dash, with no /dev/tcp, so the check "
                    "always fails (the node is FAULT while nginx runs), and `fail` is not a keyword (it is `fall`)")
 def test_dev_tcp_check_as_written(lab_factory, tmp_path):
