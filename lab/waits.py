@@ -133,11 +133,12 @@ class WaitsMixin:
         mine = [e for e in self.history.events("node", node=node) if e["action"] in ("start", "restart", "ready")]
         if mine and mine[-1]["action"] == "ready":       # already seen (Node.watch_ready)
             return mine[-1].t
-        t = n.wait_for_log(r"Startup complete", timeout)
+        t = n.wait_for_log(n.startup_pattern(), timeout)      # keepalived before 2.2.2: its first initial state
         if t is None and n.status() != "running":
             return None
         if t is None:
-            raise self.timeout_error(f"keepalived on {node} did not log 'Startup complete' within {timeout:.1f} s")
+            raise self.timeout_error(f"keepalived on {node} did not log the end of its start "
+                                     f"({n.startup_pattern()!r}) within {timeout:.1f} s")
         mine = [e for e in self.history.events("node", node=node) if e["action"] in ("start", "restart", "ready")]
         if not (mine and mine[-1]["action"] == "ready"):
             self.history.append("node", t=t, node=node, action="ready")

@@ -77,9 +77,27 @@ rm -f /run/keepalived.pid /run/vrrp.pid /run/checkers.pid /run/bfd.pid /run/keep
 # always finds. keepalived 2.2.7 disables a script whose command it cannot find or execute
 # (lib/notify.c check_script_secure: a bare name searched on PATH, a path that must exist and be
 # executable); so such a script is left unwrapped here and keepalived decides as it would without the lab.
+# keepalived 2.3.0 and later (lib/notify.c check_security on the path as written, commit ebf37b95) also
+# disable a script run as root whose path goes through a symbolic link to a directory (/bin on merged-/usr:
+# "Wrong file type found in script path"); such a script is left unwrapped too.
+symlinked_dir() {   # the first directory of path $1 that is a symbolic link, if any
+    p=; rest=${1#/}
+    while [ "${rest#*/}" != "$rest" ]; do
+        p="$p/${rest%%/*}"; rest=${rest#*/}
+        [ -L "$p" ] && { echo "$p"; return 0; }
+    done
+    return 1
+}
+checks_symlinks() {  # keepalived >= 2.3.0 running scripts as root (no script_user naming another user)
+    v=$(sed -n 's/^version //p' /etc/kalab/features 2>/dev/null)
+    case "$v" in 2.[3-9].*|[3-9].*) ;; *) return 1 ;; esac
+    u=$(sed -n 's/^[[:space:]]*script_user[[:space:]]\{1,\}\([^[:space:]]*\).*/\1/p' "$1" | head -n1)
+    [ -z "$u" ] || [ "$u" = root ]
+}
 unwrap_missing() {
     conf=/etc/keepalived/keepalived.conf
     grep -q '^[[:space:]]*script "/usr/local/sbin/kalab-check ' "$conf" 2>/dev/null || return 0
+    symlinks=0; checks_symlinks "$conf" && symlinks=1
     tmp=$(mktemp)
     while IFS= read -r line; do
         case "$line" in
@@ -88,7 +106,11 @@ unwrap_missing() {
                 ok=1
                 case "$word" in
                     '<'*) ;;
-                    */*) { [ -f "$word" ] && [ -x "$word" ]; } || ok=0 ;;
+                    */*) { [ -f "$word" ] && [ -x "$word" ]; } || ok=0
+                         if [ $ok = 1 ] && [ $symlinks = 1 ] && link=$(symlinked_dir "$word"); then
+                             ok=0
+                             echo "kalab: vrrp_script $name runs unwrapped: '$link' in '$word' is a symbolic link, so keepalived $v disables it as it would without the lab" >&2
+                         fi ;;
                     *) ok=0; oldifs=$IFS; IFS=:
                        for d in $PATH; do if [ -f "$d/$word" ] && [ -x "$d/$word" ]; then ok=1; break; fi; done
                        IFS=$oldifs ;;
@@ -103,6 +125,11 @@ unwrap_missing() {
     cat "$tmp" > "$conf"; rm -f "$tmp"
 }
 unwrap_missing
+# An interface's IPv6 link-local address is tentative for about a second after the link comes up (duplicate
+# address detection, RFC 4862); keepalived 2.3.x puts an IPv6 instance in FAULT until it is not. A host starts
+# keepalived once its network is up: so does the node (bounded: 5 s).
+n=0
+while ip -6 addr show tentative 2>/dev/null | grep -q inet6 && [ $n -lt 100 ]; do n=$((n+1)); sleep 0.05; done
 sha256sum /etc/keepalived/keepalived.conf 2>/dev/null | cut -d' ' -f1 > /run/kalab/config.sha || true
 [ -p /run/kalab/notify.fifo ] || { rm -f /run/kalab/notify.fifo; mkfifo -m 0600 /run/kalab/notify.fifo; }
 /usr/local/sbin/kalab-fifo-reader /run/kalab/notify.fifo /var/lib/kalab/events.log &

@@ -159,6 +159,11 @@ class NodeEventsMixin:
         finally:
             stream.close()
 
+    def startup_pattern(self) -> str:
+        """The regular expression of the log line that ends a keepalived start on this node's release:
+        'Startup complete' (2.2.2 on), else the first instance's entry into its initial state."""
+        return r"Startup complete" if self._logs_startup_complete() else r"\) Entering \w+ STATE"
+
     def _logs_startup_complete(self) -> bool:
         """Whether this node's keepalived release logs 'Startup complete' (its image's probed version)."""
         from ..errors import LabError
@@ -176,7 +181,7 @@ class NodeEventsMixin:
         stream = self._log_stream()
         # keepalived before 2.2.2 logs no 'Startup complete' (lab.releases.Release.logs_startup_complete): there
         # the first instance's entry into its initial state ends the start
-        marker = re.compile(r"Startup complete" if self._logs_startup_complete() else r"\) Entering \w+ STATE")
+        marker = re.compile(self.startup_pattern())
 
         def run() -> None:
             ready = socket_error = False

@@ -24,7 +24,7 @@ import yaml
 from lab.timers import MARGIN
 from lab.topology import validate
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.every_release]
 TOPOS = Path(__file__).resolve().parents[2] / "topologies"
 MDI_B = 3 + 156 / 256
 MDI_A = 3 + 106 / 256
@@ -151,3 +151,22 @@ def test_the_lab_runs_a_users_script_as_keepalived_would(lab_factory, command, d
     if disabled:
         assert lab.node("a").wait_for_log(r"Disabling track script app|runs unwrapped", timeout=MARGIN) is not None
         assert [e["ok"] for e in lab.history.events("script", node="a", script="app")][:1] == [None]
+
+
+def test_a_script_whose_path_goes_through_a_symlinked_directory_runs_as_keepalived_decides(lab_factory, lab_keepalived):
+    # keepalived 2.3.0 and later check the security of a root script's path as written (lib/notify.c
+    # check_security, commit ebf37b95): /bin, a symbolic link on merged-/usr Debian, is "Wrong file type" and the
+    # script is disabled (R_SCRIPT_DISABLED); 2.1.5 and 2.2.7 resolve the path first and run it. The lab's wrapper
+    # must change neither. a (150) tracks a failing '/bin/sh -c "exit 1"' with weight -60, b 100: run, a has
+    # 90 < 100 and b is MASTER; disabled, a keeps 150 and is MASTER
+    from lab.releases import release
+    disabled = release(lab_keepalived).key >= (2, 3, 0)
+    lab = lab_factory(model_track_variant(
+        dict(priority=150, track_script=["app"]), dict(priority=100),
+        {"app": {"script": "/bin/sh -c 'exit 1'", "interval": 1, "fall": 1, "rise": 1, "weight": -60}}))
+    assert lab.node("a").exec("test -L /bin").ok, "the image's /bin is not a symbolic link"
+    lab.check.assert_matches_model()
+    lab.check.assert_effective_priority("a", "VI_1", 150 if disabled else 90)
+    assert lab.history.masters("VI_1") == (["a"] if disabled else ["b"])
+    if disabled:
+        assert lab.node("a").wait_for_log(r"Wrong file type found in script path '/bin/sh'", timeout=MARGIN) is not None

@@ -22,8 +22,9 @@ def mdi(prio: int) -> float:
 BASE_INSTANCE = {"interface": "eth0", "virtual_router_id": 52, "advert_int": 1, "virtual_ipaddress": ["lan+200"]}
 
 #: a vrrp_script the lab can make fail by creating a flag file in the node (no shell syntax:
-#: keepalived execs the command, /bin/sh does the test)
-FLAG_SCRIPT = "/bin/sh -c 'test ! -e /tmp/fail-{name}'"
+#: keepalived execs the command, sh does the test; /usr/bin/sh, not /bin/sh: keepalived 2.3.x disables a script
+#: whose path goes through a symlinked directory, the claim 5-script-symlink-paths)
+FLAG_SCRIPT = "/usr/bin/sh -c 'test ! -e /tmp/fail-{name}'"
 
 
 def pair(a: dict[str, Any], b: dict[str, Any], *, shared: dict[str, Any] | None = None,

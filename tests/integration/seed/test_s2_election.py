@@ -13,6 +13,9 @@ from _start_race import make_master
 
 from .builders import ADV, mdi, pair
 
+#: a conformance claim is checked on every keepalived release (lab.releases): one column each
+pytestmark = pytest.mark.every_release
+
 
 
 
@@ -29,7 +32,7 @@ def test_states_backup_then_master(lab_factory):
 @pytest.mark.claim("2.1-preempt-join", "§2.1 default preemption: a higher-priority router that joins "
                    "becomes MASTER at once (立即成为Master)")
 @pytest.mark.differs(reason="seed: the joining higher-priority router becomes MASTER at once; "
-                   "keepalived 2.2.7 starts it in BACKUP and it preempts only when its master down interval "
+                   "keepalived starts it in BACKUP and it preempts only when its master down interval "
                    "(3 x advert_int + skew, ~3.4 s at priority 150) expires, as RFC 3768 §6.4.2 prescribes")
 def test_higher_priority_join_is_master_at_once(lab_factory):
     lab = lab_factory(pair({"state": "BACKUP", "priority": 150}, {"state": "BACKUP", "priority": 100}))

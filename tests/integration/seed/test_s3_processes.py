@@ -11,6 +11,9 @@ from _start_race import make_master
 
 from .builders import ADV, master_after_start, mdi, pair
 
+#: a conformance claim is checked on every keepalived release (lab.releases): one column each
+pytestmark = pytest.mark.every_release
+
 
 
 
@@ -22,7 +25,7 @@ def keepalived_pids(node) -> list[int]:
 
 @pytest.mark.claim("3-processes", "§3: keepalived runs three processes: core, check and vrrp")
 @pytest.mark.differs(reason="seed: core, check and vrrp processes always run; "
-                   "keepalived 2.2.7 starts the checker child only when the config has LVS virtual_servers: a "
+                   "keepalived starts the checker child only when the config has LVS virtual_servers: a "
                    "VRRP-only config runs two processes (the parent and the VRRP child)")
 def test_three_processes(lab_factory):
     lab = lab_factory(pair({"priority": 150}, {"priority": 100}, client=False))

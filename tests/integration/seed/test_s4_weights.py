@@ -15,6 +15,9 @@ from lab.timers import MARGIN
 
 from .builders import fail_script, flag_script, mdi, pair
 
+#: a conformance claim is checked on every keepalived release (lab.releases): one column each
+pytestmark = pytest.mark.every_release
+
 
 INTERVAL = 1.0
 
@@ -33,7 +36,7 @@ def tracked(a_prio, b_prio, **script):
 @pytest.mark.claim("4-noweight", "§4: without weight, when the Master fails (its check fails) and the Backup's "
                    "priority is lower, the switchover fails (the VIP stays)")
 @pytest.mark.differs(reason="seed: with no weight a failing check cannot move "
-                   "the VIP to a lower-priority backup; keepalived 2.2.7: weight 0 (the default) puts the instance "
+                   "the VIP to a lower-priority backup; keepalived: weight 0 (the default) puts the instance "
                    "in FAULT when the script fails (man 5 keepalived.conf, vrrp_script weight), the VIP moves")
 def test_no_weight_failure(lab_factory):
     lab = lab_factory(tracked(150, 100))

@@ -10,6 +10,9 @@ from lab.topology import validate
 
 from .builders import Tcpdump, master_after_start, mdi
 
+#: a conformance claim is checked on every keepalived release (lab.releases): one column each
+pytestmark = pytest.mark.every_release
+
 
 
 
@@ -80,7 +83,7 @@ def email_conf(extra=""):
 @pytest.mark.claim("5-email", "§5 notification_email + smtp_server (the seed's global_defs): a state change "
                    "sends a mail to the listed addresses")
 @pytest.mark.differs(reason="seed: notification_email and smtp_server are enough "
-                   "for alerts; keepalived 2.2.7 sends none unless `smtp_alert` is set (globally or in the "
+                   "for alerts; keepalived sends none unless `smtp_alert` is set (globally or in the "
                    "instance): man 5 keepalived.conf, smtp_alert")
 def test_email_with_seed_global_defs(lab_factory, tmp_path):
     text = email_conf().replace("SMTP_ADDR", "{{ '%s' }}")
@@ -124,7 +127,7 @@ def test_vrrp_strict_blocks_vip(lab_factory, tmp_path):
 @pytest.mark.claim("5-strict-iptables", "§5 vrrp_iptables with vrrp_strict: no firewall rules are added, "
                    "the VIP answers")
 @pytest.mark.differs(reason="seed: vrrp_iptables stops vrrp_strict from adding "
-                   "firewall rules; Debian's keepalived 2.2.7 is built without iptables support, logs 'iptables not "
+                   "firewall rules; Debian's keepalived is built without iptables support, logs 'iptables not "
                    "supported, using nftables instead' and installs the nftables table that drops VIP traffic")
 def test_vrrp_strict_with_vrrp_iptables(lab_factory, tmp_path):
     lab = lab_factory(topo(tmp_path, conf("    vrrp_strict\n    vrrp_iptables")))
@@ -140,8 +143,8 @@ REFUSALS = {
 }
 
 
-def _differs(reason):
-    return pytest.mark.differs(reason=reason)
+def _differs(reason, *releases):
+    return pytest.mark.differs(*releases, reason=reason)
 
 
 @pytest.mark.claim("5-strict-refusals", "§5 vrrp_strict refuses to start the service with (1) no VIP, "
@@ -149,10 +152,11 @@ def _differs(reason):
 @pytest.mark.parametrize("case", [
     "no-vip",
     pytest.param("unicast-peer", marks=_differs(
-        "seed: vrrp_strict refuses unicast peers; keepalived 2.2.7 runs the instance in unicast anyway "
-        "(sockpool 'unicast', the node becomes MASTER) and only installs its nftables VIP filter")),
+        "seed: vrrp_strict refuses unicast peers (keepalived 2.1.5 does: 'Unicast peers are not supported in strict "
+        "mode', exit CONFIG); keepalived 2.2.7 and later run the instance in unicast anyway "
+        "(sockpool 'unicast', the node becomes MASTER) and only installs its nftables VIP filter", "2.2.7", "2.3.3", "2.3.4")),
     pytest.param("ipv6-in-v2", marks=_differs(
-        "seed: vrrp_strict refuses IPv6 addresses in VRRPv2; keepalived 2.2.7 drops the IPv6 VIP with "
+        "seed: vrrp_strict refuses IPv6 addresses in VRRPv2; keepalived drops the IPv6 VIP with "
         "'address family must match VRRP instance - ignoring' (with or without strict) and runs the instance")),
 ])
 def test_vrrp_strict_refusals(lab_factory, tmp_path, case):
@@ -187,7 +191,7 @@ def test_garp_interval(lab_factory, tmp_path, interval):
 
 @pytest.mark.claim("5-garp-zero", "§5 the seed's `vrrp_garp_interval 0` and `vrrp_gna_interval 0` are valid settings")
 @pytest.mark.differs(reason="seed sets vrrp_garp_interval 0 and vrrp_gna_interval 0; "
-                   "keepalived 2.2.7 rejects 0 (\"number '0' outside range [0.000001, 4294.967295]\", \"'0' is invalid\") "
+                   "keepalived rejects 0 (\"number '0' outside range [0.000001, 4294.967295]\", \"'0' is invalid\") "
                    "and keeps its default, which also sends without delay (see the garp-interval claim)")
 def test_garp_zero_is_accepted(lab_factory, tmp_path):
     lab = lab_factory(topo(tmp_path, conf("    vrrp_garp_interval 0\n    vrrp_gna_interval 0")))

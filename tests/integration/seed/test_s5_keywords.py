@@ -12,6 +12,9 @@ from lab.topology import validate
 
 from .builders import BASE_INSTANCE, mdi, pair, Tcpdump
 
+#: a conformance claim is checked on every keepalived release (lab.releases): one column each
+pytestmark = pytest.mark.every_release
+
 
 
 
@@ -53,7 +56,7 @@ def test_vip_dev_and_label(lab_factory):
 
 
 @pytest.mark.claim("5-vip-default-eth0", "§5 virtual_ipaddress: a VIP with no dev goes on eth0 (不指定网卡，默认为eth0)")
-@pytest.mark.differs(reason="seed: a VIP without dev goes on eth0; keepalived 2.2.7 "
+@pytest.mark.differs(reason="seed: a VIP without dev goes on eth0; keepalived "
                    "puts it on the instance's `interface` (man 5 keepalived.conf, virtual_ipaddress: "
                    "'dev <STRING>' defaults to the interface of the vrrp_instance)")
 def test_vip_without_dev_goes_to_eth0(lab_factory):
@@ -102,7 +105,9 @@ def test_preempt_delay(lab_factory):
 
 
 def notify_cmd(tag):
-    return f"/bin/sh -c 'echo {tag} >> /tmp/notify.log'"
+    # /usr/bin/sh, not /bin/sh: keepalived 2.3.x disables a script whose path goes through a symlinked
+    # directory (the claim 5-script-symlink-paths); this claim is about when the scripts run
+    return f"/usr/bin/sh -c 'echo {tag} >> /tmp/notify.log'"
 
 
 @pytest.mark.claim("5-notify", "§5 notify_master / notify_backup / notify_fault / notify_stop run on the "
@@ -129,6 +134,26 @@ def test_notify_scripts(lab_factory):
     # s2 may have won the start race and handed over to s1 (backup, master, backup, ...): whatever it
     # went through, each transition ran its own script, and the last were master (s1 in FAULT) then stop
     assert log2 == transitions(lab, "s2") and log2[0] == "backup" and log2[-2:] == ["master", "stop"], log2
+
+
+@pytest.mark.claim("5-script-symlink-paths", "man 5 keepalived.conf (use_symlink_paths): keepalived resolves script "
+                   "path names to remove symlinks, so a notify script at /bin/sh (/bin a symbolic link to usr/bin on "
+                   "merged-/usr Debian) runs", source="man")
+@pytest.mark.differs("2.3.3", "2.3.4", reason=(
+    "man 5 keepalived.conf: script paths are resolved to remove symlinks (use_symlink_paths keeps them); keepalived "
+    "2.3.x checks the security of the path as written (lib/notify.c check_security, commit ebf37b95, first in v2.3.0), "
+    "finds /bin a symbolic link, logs \"Wrong file type found in script path '/bin/sh'\" and disables the script"))
+def test_a_script_path_through_a_symlinked_directory_runs(lab_factory):
+    lab = lab_factory(pair({"priority": 150, "notify_master": "/bin/sh -c 'echo master >> /tmp/notify.log'"},
+                           {"priority": 100}, client=False))
+    s1 = lab.node("s1")
+    assert s1.exec("test -L /bin").ok, "the image's /bin is not a symbolic link: this claim cannot be checked"
+    assert lab.wait_for_master("VI_1").name == "s1"
+    # keepalived runs the notify script when s1 enters MASTER; wait (bounded) for its line
+    ran = s1.exec(f"timeout {1 + MARGIN:g} sh -c 'until grep -q master /tmp/notify.log 2>/dev/null; do sleep 0.05; done'").ok
+    if not ran:    # the stated reason must be the real one
+        assert "Wrong file type found in script path '/bin/sh'" in s1.logs(300)
+    expect_claim(ran, "notify_master did not run: keepalived disabled the script")
 
 
 def transitions(lab, node: str) -> list[str]:
