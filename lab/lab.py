@@ -146,12 +146,14 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         phase("reap")
         if reaped:
             self.say(f"removed {len(reaped)} leftover lab(s) of crashed runs: {', '.join(reaped)}")
+        from .releases import release
         from .runtime.images import ensure_extra_image
         #: {node: keepalived release} (lab.releases): the node's own, the topology's, or the default
         self.releases = self.topology.releases()
+        default = release(self.topology.keepalived)
+        bases = {r.version: ensure_node_image(self.docker, release=r) for r in {default, *self.releases.values()}}
         #: the image of the lab's default release (the capture sidecar, the engine probe)
-        self.image = ensure_node_image(self.docker, release=self.topology.keepalived)
-        bases = {r.version: ensure_node_image(self.docker, release=r) for r in set(self.releases.values())}
+        self.image = bases[default.version]
         #: each node's image: its release's, with its extra Debian packages (NodeSpec.packages) if any; all are
         #: built before any node starts
         self._images = {n: ensure_extra_image(self.docker, bases[self.releases[n].version], spec.packages)
@@ -400,9 +402,9 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
             UnknownRelease (a LabError) for an unknown release, ImageError when its image cannot be built.
         """
         from .releases import release
-        from .runtime.images import ensure_extra_image, ensure_node_image
         r = release(keepalived)
         spec = self.topology.nodes[name]
+        from .runtime.images import ensure_extra_image, ensure_node_image
         image = ensure_extra_image(self.docker, ensure_node_image(self.docker, release=r), spec.packages)
         old = self.nodes[name]
         t_stop = old.stop(timeout=timeout)

@@ -32,7 +32,7 @@ class Release:
     @property
     def key(self) -> tuple[int, ...]:
         """The version as integers, for ordering (``2.2.7`` -> ``(2, 2, 7)``)."""
-        return tuple(int(x) for x in self.version.split("."))
+        return version_key(self.version)
 
     @property
     def logs_startup_complete(self) -> bool:
@@ -40,6 +40,12 @@ class Release:
         'systemd: Use an eventfd to notify parent of reload completion', first in v2.2.2). Before it, the first
         instance's '(NAME) Entering <STATE> STATE' line of a run is the nearest mark of a finished start."""
         return self.key >= (2, 2, 2)
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """A keepalived version as integers, for ordering (``"2.3.4"`` -> ``(2, 3, 4)``). Raises ValueError on a
+    part that is not a number."""
+    return tuple(int(x) for x in version.split("."))
 
 
 #: oldest first; the default is the one every lab test runs on unless told otherwise

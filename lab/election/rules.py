@@ -79,10 +79,10 @@ RELEASE_RANGES: dict[str, tuple[str | None, str | None]] = {
 
 def applies(rule: str, version: str) -> bool:
     """Whether ``rule`` holds for keepalived ``version`` (``"2.3.4"``): always, unless RELEASE_RANGES bounds it."""
+    from ..releases import version_key
     lo, hi = RELEASE_RANGES.get(rule, (None, None))
-    key = tuple(int(x) for x in version.split("."))
-    return (lo is None or key >= tuple(int(x) for x in lo.split("."))) and \
-        (hi is None or key < tuple(int(x) for x in hi.split(".")))
+    key = version_key(version)
+    return (lo is None or key >= version_key(lo)) and (hi is None or key < version_key(hi))
 R_TRACK_FILE = ("man 5 keepalived.conf, Track files: the file is read whenever it is modified; with weight 0 a non-zero "
                 "value is a failure (FAULT) and 0 is OK; otherwise value x weight is added to the priority (effective "
                 "priority kept in 1..254) and a result below -253 is FAULT; reverse inverts it. keepalived 2.2.7's own, "

@@ -40,8 +40,6 @@ from .engine import apt_install
 
 NODE_REPO = "kalab/node"
 BASE_REPO = "kalab/base"
-BASE_TAG = "kalab/base:bookworm"
-LOCAL_BASES = ("debian:bookworm-slim", "debian:bookworm")
 #: where the build writes what the release can do (images/node/kalab-features.sh)
 FEATURES_PATH = "/etc/kalab/features"
 console = Console(stderr=True)
