@@ -119,7 +119,9 @@ def is_start(ev: Event) -> bool:
 def deadline(history: History, ev: Event, exp: Expectation, margin: float, startup: float) -> float:
     """When ``exp`` must hold: event time + latest + margin. After a node start, ``latest`` includes
     the start-up allowance; once keepalived's start was seen (a ``ready`` event) the protocol's time
-    runs from there instead (the earlier of the two)."""
+    runs from there instead (the earlier of the two). So for any other input that came while nodes of the
+    instance were still starting (a script's first report before keepalived's ready): once every one of them
+    is ready, the protocol's time runs from the last of them."""
     d = ev.t + exp.latest + margin
     if ev.kind == "fault" and exp.latest >= startup and any(m.get("input") == "node_up" for m in ev.get("model") or ()):
         # a fault that restarted keepalived inside a running container (the VRRP child's respawn) is
@@ -128,9 +130,14 @@ def deadline(history: History, ev: Event, exp: Expectation, margin: float, start
     if is_start(ev):
         # the election's timers run from this node's keepalived start and from the expected master's, if
         # that was still starting too (ready after this node's: its own MDI counts from its own ready)
-        readies = [ready_event(history, s) for s in _starting(history, ev, set(_allows(exp)) | {ev["node"]})]
-        if readies and all(r is not None for r in readies):
-            d = min(d, max(r.t for r in readies) + max(0.0, exp.latest - startup) + margin)
+        starting = _starting(history, ev, set(_allows(exp)) | {ev["node"]})
+    elif exp.latest >= startup:
+        starting = _starting(history, ev, set(exp.states))
+    else:
+        starting = []
+    readies = [ready_event(history, s) for s in starting]
+    if readies and all(r is not None for r in readies):
+        d = min(d, max(r.t for r in readies) + max(0.0, exp.latest - startup) + margin)
     return d
 
 

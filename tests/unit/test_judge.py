@@ -515,3 +515,27 @@ def test_an_input_while_another_node_reloads_cannot_be_judged_one_after_its_relo
     own = START + [hup, nd(10.01, "b", "kill"), END]
     rep = verdict(own)
     assert rep.verdict is Verdict.HOLDS, [j.problem for j in rep.judgements] + [rep.stopped_at]
+
+
+def test_an_input_that_comes_while_nodes_start_has_its_deadline_from_their_ready():
+    """CI-13/CI-16: a vrrp_script's first report came before keepalived's 'Startup complete' on a node; its window
+    carried the start-up allowance, settle() ended at the last start's ready-anchored deadline, and the judge said
+    cannot judge ("the history ends before this window's deadline"). Once every node that was starting at the
+    input is ready, the protocol's time runs from the last of them, as after a start (lab.judge.deadline)."""
+    from lab.election.expectation import Expectation
+    from lab.history import History
+    from lab.judge.judge import deadline
+    h = History()
+    t0 = h.t0
+    h.append("node", t=t0 + 0.6, node="a", action="start", t_issued=t0 + 0.6)
+    h.append("node", t=t0 + 0.6, node="b", action="start", t_issued=t0 + 0.6)
+    ko = h.append("script", t=t0 + 1.4, node="a", script="app", ok=False)
+    h.append("node", t=t0 + 2.9, node="b", action="ready")
+    startup, margin, mdi_b = 15.0, 1.0, 3 + 156 / 256
+    exp = Expectation(instance="VI_1", cause="a script app KO", options=(frozenset({"b"}),),
+                      states={"a": "BACKUP", "b": "MASTER"}, effective_priorities={"a": 90, "b": 100},
+                      earliest=0.0, latest=startup + mdi_b, changed=True, vip_holders=frozenset({"b"}))
+    # a not ready yet: the start-up allowance stands
+    assert deadline(h, ko, exp, margin, startup) == pytest.approx(ko.t + startup + mdi_b + margin)
+    h.append("node", t=t0 + 3.0, node="a", action="ready")
+    assert deadline(h, ko, exp, margin, startup) == pytest.approx(t0 + 3.0 + mdi_b + margin)
