@@ -114,12 +114,16 @@ class Capture:
         self.started_at: Optional[float] = None
 
     def _record(self, pkt, t: Optional[float] = None) -> None:
+        """Record one captured frame (the kernel or tcpdump passed it as IP protocol 112) as an ``advert``;
+        one the decoder cannot read is a hole (``capture`` ``lost`` from its time), never dropped silently."""
         pkt = _as_ether(pkt)
-        d = decode_vrrp(pkt)
-        if d is None:
-            return
         if t is None:
             t = float(pkt.time) - self._wall_to_mono
+        d = decode_vrrp(pkt)
+        if d is None:
+            head = bytes(pkt)[:64].hex()
+            self._lost(t, f"a frame of IP protocol 112 could not be decoded as a VRRP advert (first bytes {head})")
+            return
         self.count += 1
         self.history.append("advert", t=t, network=self.network, path=self.path, **d)
 

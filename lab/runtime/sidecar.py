@@ -92,9 +92,13 @@ while socks:
         for wall, data in frames:
             try:
                 d = decode_vrrp(Ether(data))
+                t = (wall if wall is not None else time.time()) - wall_to_mono
                 if d is not None:
-                    t = (wall if wall is not None else time.time()) - wall_to_mono
                     write("advert", t, {"network": net, "path": "sidecar", **d})
+                else:
+                    write("capture", time.monotonic(), {"network": net, "action": "lost", "since": t,
+                                                        "reason": "a frame of IP protocol 112 could not be decoded "
+                                                                  "as a VRRP advert (first bytes %s)" % data[:64].hex()})
             except Exception as e:
                 write("capture", time.monotonic(), {"network": net, "action": "lost", "since": last[s],
                                                     "reason": "an advert could not be recorded: %r" % (e,)})

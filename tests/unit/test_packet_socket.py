@@ -112,6 +112,26 @@ def test_the_capture_records_adverts_and_flushes(senders):
     assert h.events("capture") == [], "a stop the lab asked for is not a hole"
 
 
+def test_a_vrrp_frame_the_decoder_refuses_is_a_hole_not_a_silence(senders):
+    # CI-13 under load: adverts keepalived counted (and the backup heard) were missing from the record with no
+    # hole said; the decoder returned None for any frame it could not read, and the capture dropped it silently
+    raw, _ = senders
+    h = History()
+    cap = Capture(h, "lo").start_host("lo")
+    try:
+        raw.sendto(bytes([0x21, 52, 150]), (SRC, 0))        # IP protocol 112, 3 bytes: no VRRP header
+        raw.sendto(advert(priority=151), (SRC, 0))
+        sent = time.monotonic()
+        assert cap.flush(sent, timeout=5.0)
+        assert [e["priority"] for e in h.events("advert")] == [151]
+        (lost,) = h.events("capture")
+        assert lost["action"] == "lost" and "could not be decoded" in lost["reason"], lost.data
+        assert lost["since"] <= sent <= lost.t, "from the frame's kernel time to its recording"
+        assert h.capture_holes(lost["since"], lost.t), "the stretch it covers is a hole for the checks"
+    finally:
+        cap.stop()
+
+
 def test_frames_dropped_while_the_capture_was_busy_are_a_hole(senders):
     raw, _ = senders
     h = History()
