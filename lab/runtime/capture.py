@@ -109,7 +109,9 @@ class Capture:
         self._exec_id: Optional[str] = None
         self._node = None
         self._stopped = threading.Event()
-        self._wall_to_mono = time.time() - time.monotonic()
+        from .clock import WallToMono
+        #: kernel / tcpdump wall-clock stamps onto the history's clock, read again on every drain
+        self._clock = WallToMono()
         #: host monotonic s from which every advert on the network is recorded (None until it captures)
         self.started_at: Optional[float] = None
 
@@ -118,7 +120,7 @@ class Capture:
         one the decoder cannot read is a hole (``capture`` ``lost`` from its time), never dropped silently."""
         pkt = _as_ether(pkt)
         if t is None:
-            t = float(pkt.time) - self._wall_to_mono
+            t = self._clock.to_mono(float(pkt.time))
         d = decode_vrrp(pkt)
         if d is None:
             head = bytes(pkt)[:64].hex()
@@ -163,6 +165,7 @@ class Capture:
         try:
             while not self._stopped.is_set():
                 poller.poll(200)
+                step = self._clock.resample()
                 t_check = time.monotonic()
                 try:
                     frames = sock.drain()
@@ -172,6 +175,11 @@ class Capture:
                         self.history.append("capture", network=self.network, action="stopped", since=last,
                                             reason=f"the packet socket on {self.where} failed: {e}")
                     return
+                after = self._clock.resample()
+                if step is not None or after is not None:
+                    # frames stamped before the step and read after it are misdated by the step: a hole
+                    self._lost(last, f"this host's wall clock was stepped by {(step or 0) + (after or 0):+.3f} s: "
+                                     "adverts received around then may be misdated by that much")
                 for wall, data in frames:
                     try:
                         pkt = Ether(data)
@@ -220,13 +228,18 @@ class Capture:
         def run():
             from scapy.utils import PcapReader
             why = f"tcpdump in {self.where} ended"
+            last_read = time.monotonic()
             try:
                 reader = PcapReader(io.BufferedReader(_StreamReader(stream.chunks((STDOUT,)))))
                 ready.set()
                 for pkt in reader:
                     if self._stopped.is_set():
                         break
-                    self._record(pkt, float(pkt.time) - wall_offset - self._wall_to_mono)
+                    if self._clock.resample() is not None:
+                        self._lost(last_read, "this host's wall clock was stepped: adverts tcpdump stamped around "
+                                              "then may be misdated by the step")
+                    last_read = time.monotonic()
+                    self._record(pkt, self._clock.to_mono(float(pkt.time) - wall_offset))
             except Exception as e:
                 why = f"the capture in {self.where} failed: {type(e).__name__}: {e}"
             finally:

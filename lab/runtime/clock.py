@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
+from typing import Callable, Optional
 
 
 #: answers each line on stdin with CLOCK_MONOTONIC and the wall clock, seconds
@@ -38,6 +39,56 @@ class ClockOffset:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+#: s: a change of the wall clock against the monotonic clock larger than this (beyond the readings'
+#: uncertainty) is a step. Smaller changes (a slew) misdate a frame by less than the checks' timer tolerance.
+STEP = 0.05
+
+
+class WallToMono:
+    """This host's wall clock (CLOCK_REALTIME: the kernel's stamps on captured frames, tcpdump's pcap stamps)
+    onto its monotonic clock (the history's), with an offset read again whenever the caller asks.
+
+    The wall clock can be stepped while a lab runs (measured on this project's CI VMs: +11.7 s in the middle
+    of a run); an offset read once would then misdate every later stamp by the step. A reading brackets the
+    wall clock between two monotonic readings and keeps the narrowest of ``tries`` (a thread preempted
+    between the reads widens the bracket; it is not a step).
+
+    Args: ``wall``, ``mono``: the clocks (s; default ``time.time`` / ``time.monotonic``; tests pass fakes).
+    Attributes: ``offset`` wall minus monotonic (s) at the latest reading, ``uncertainty`` half its bracket.
+    """
+
+    def __init__(self, wall: Callable[[], float] = time.time, mono: Callable[[], float] = time.monotonic,
+                 tries: int = 5):
+        self._wall, self._mono, self._tries = wall, mono, tries
+        self.offset, self.uncertainty = self._read()
+
+    def _read(self) -> tuple[float, float]:
+        best: Optional[tuple[float, float]] = None
+        for _ in range(self._tries):
+            m0 = self._mono()
+            w = self._wall()
+            m1 = self._mono()
+            cand = (w - (m0 + m1) / 2, (m1 - m0) / 2)
+            if best is None or cand[1] < best[1]:
+                best = cand
+            if cand[1] <= 0.001:
+                break
+        assert best is not None
+        return best
+
+    def resample(self) -> Optional[float]:
+        """Read the offset again. Returns the step (s, + when the wall clock jumped forward) when it moved by
+        more than :data:`STEP` beyond both readings' uncertainty since the last reading, else None."""
+        was, was_unc = self.offset, self.uncertainty
+        self.offset, self.uncertainty = self._read()
+        step = self.offset - was
+        return step if abs(step) > STEP + was_unc + self.uncertainty else None
+
+    def to_mono(self, wall: float) -> float:
+        """A wall-clock stamp (s) on the monotonic clock, by the latest reading."""
+        return wall - self.offset
 
 
 #: the offset of a local engine: the same kernel, the same clocks

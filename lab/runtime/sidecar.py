@@ -48,7 +48,8 @@ from scapy.layers.l2 import Ether
 
 subnets = json.loads(os.environ["KALAB_CAPTURE_SUBNETS"])
 journal = open(os.environ["KALAB_JOURNAL"], "a", buffering=1)
-wall_to_mono = time.time() - time.monotonic()
+from clock import WallToMono
+clock = WallToMono()
 
 def if_addr(itf):
     import fcntl
@@ -81,6 +82,7 @@ signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
 while socks:
     ready, _, _ = select.select(list(socks), [], [], 1.0)
     for s in ready:
+        step = clock.resample()
         net, t_check = socks[s], time.monotonic()
         try:
             frames, dropped = s.drain(), s.drops()
@@ -89,10 +91,16 @@ while socks:
                                                 "reason": "the sidecar's packet socket on %s failed: %s" % (s.iface, e)})
             del socks[s]
             continue
+        after = clock.resample()
+        if step is not None or after is not None:
+            write("capture", time.monotonic(), {"network": net, "action": "lost", "since": last[s],
+                                                "reason": "the host's wall clock was stepped by %+.3f s: adverts "
+                                                          "received around then may be misdated by that much"
+                                                          % ((step or 0) + (after or 0))})
         for wall, data in frames:
             try:
                 d = decode_vrrp(Ether(data))
-                t = (wall if wall is not None else time.time()) - wall_to_mono
+                t = clock.to_mono(wall) if wall is not None else time.monotonic()
                 if d is not None:
                     write("advert", t, {"network": net, "path": "sidecar", **d})
                 else:
@@ -151,7 +159,8 @@ def start_sidecar(client: "docker.DockerClient", lab_id: str, labels: dict[str, 
         here = Path(__file__).parent
         c.put_archive("/", _tar({"kalab/capture.py": PROGRAM.encode(),
                                  "kalab/vrrp_decode.py": (here / "vrrp_decode.py").read_bytes(),
-                                 "kalab/packet_socket.py": (here / "packet_socket.py").read_bytes()}))
+                                 "kalab/packet_socket.py": (here / "packet_socket.py").read_bytes(),
+                                 "kalab/clock.py": (here / "clock.py").read_bytes()}))
         c.start()
         _wait_ready(c)
     except BaseException:

@@ -138,3 +138,27 @@ def test_stop_is_graceful_and_restart_brings_the_master_back(lab):
     restart.heal()
     assert lab.vip_holders("VI_1") == ["a"]
     lab.check.assert_matches_model()   # the judge: every transition as the rules allow
+
+
+@pytest.mark.parametrize("how", ["stop", "SIGTERM"])
+def test_a_sigterm_while_the_node_starts_ends_keepalived_gracefully(lab, how):
+    # keepalived(8) SIGNALS: SIGTERM is a graceful shutdown (exit status 0). keepalived is PID 1 of its node,
+    # and the kernel drops a default-action signal sent to a namespace's init: a SIGTERM that came before
+    # keepalived had set its handlers (or while the entrypoint still prepared the node) was lost, and docker
+    # stop ended the node by SIGKILL 10 s later (exit 137), with a MASTER meanwhile (found in a run of the
+    # seed suite: `stop` right after the lab started; reproduced 1 in 3 by a stop right after a start).
+    # On a host, keepalived is not PID 1 and such a SIGTERM acts. Each round is a new start.
+    assert lab.wait_for_master("VI_1").name == "a"
+    node = lab.node("a")
+    for _ in range(3):
+        node.stop()
+        node.start()
+        if how == "stop":
+            node.stop()
+        else:
+            node.kill("SIGTERM")
+            node.container.wait(timeout=30)
+        node.container.reload()
+        code = node.container.attrs["State"]["ExitCode"]
+        assert code == 0, f"keepalived on a ended with status {code} (137: SIGKILL; the SIGTERM was lost)"
+    lab.check.assert_matches_model()
