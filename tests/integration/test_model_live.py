@@ -20,7 +20,7 @@ from lab.topology.render import vip_addresses
 
 from _start_race import make_master
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.every_release]
 TOPOS = Path(__file__).resolve().parents[2] / "topologies"
 
 

@@ -24,7 +24,7 @@ import yaml
 from lab.timers import MARGIN
 from lab.topology import validate
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.every_release]
 TOPOS = Path(__file__).resolve().parents[2] / "topologies"
 MDI_B = 3 + 156 / 256
 MDI_A = 3 + 106 / 256

@@ -11,6 +11,8 @@ from _start_race import make_master
 
 from .builders import ADV, master_after_start, mdi, pair
 
+#: a conformance claim is checked on every keepalived release (lab.releases): one column each
+pytestmark = pytest.mark.every_release
 
 
 

@@ -15,6 +15,8 @@ from lab.timers import MARGIN
 
 from .builders import fail_script, flag_script, mdi, pair
 
+#: a conformance claim is checked on every keepalived release (lab.releases): one column each
+pytestmark = pytest.mark.every_release
 
 
 INTERVAL = 1.0

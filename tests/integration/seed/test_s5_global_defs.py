@@ -10,6 +10,8 @@ from lab.topology import validate
 
 from .builders import Tcpdump, master_after_start, mdi
 
+#: a conformance claim is checked on every keepalived release (lab.releases): one column each
+pytestmark = pytest.mark.every_release
 
 
 

@@ -12,6 +12,8 @@ from lab.topology import validate
 
 from .builders import BASE_INSTANCE, mdi, pair, Tcpdump
 
+#: a conformance claim is checked on every keepalived release (lab.releases): one column each
+pytestmark = pytest.mark.every_release
 
 
 

@@ -15,6 +15,8 @@ from lab.topology import validate
 
 from .builders import BASE_INSTANCE, master_after_start, mdi
 
+#: a conformance claim is checked on every keepalived release (lab.releases): one column each
+pytestmark = pytest.mark.every_release
 
 
 
