@@ -1,4 +1,4 @@
-"""The election model and real keepalived 2.2.7 agree (lab.election, lab.judge, lab.checks).
+"""The election model and real keepalived agree, on every release (lab.releases; lab.election, lab.judge, lab.checks).
 
 Expected values are written from the rules before running (man 5 keepalived.conf 2.2.7,
 RFC 3768); every test also replays its whole history through the model

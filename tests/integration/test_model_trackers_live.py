@@ -1,4 +1,4 @@
-"""track_file and vrrp_sync_group: real keepalived 2.2.7 against the election model (issue 12).
+"""track_file and vrrp_sync_group: real keepalived (every release, lab.releases) against the election model (issue 12).
 
 Expected values from the rules, written before running (advert_int 1 s, RFC 3768 §6.1:
 MDI(b) = 3 + 156/256 = 3.609 s, MDI(a) = 3 + 106/256 = 3.414 s; margin lab.timers.MARGIN):
@@ -80,7 +80,7 @@ def sync_group_with_member_script():
 
 @pytest.mark.xfail(strict=True, reason=(
     "man 5 keepalived.conf (VRRP synchronization group(s)) says a member's tracking weights are set to zero, "
-    "so chk failing would put the group in FAULT; keepalived 2.2.7 ignores the weighted script instead "
+    "so chk failing would put the group in FAULT; keepalived (2.1.5 to 2.3.4) ignores the weighted script instead "
     "(vrrp.c vrrp_complete_instance: 'ignoring tracked script chk with weights due to SYNC group')"))
 def test_a_members_weighted_script_has_its_weight_set_to_zero(lab_factory):
     lab = lab_factory(sync_group_with_member_script())
@@ -112,7 +112,8 @@ def test_a_script_that_fails_from_its_first_run_is_judged_from_keepaliveds_repor
 
 @pytest.mark.xfail(strict=True, reason=(
     "man 5 keepalived.conf, vrrp_script init_fail: 'assume script initially is in failed state', so rise (3) "
-    "successes, one every 2 s, are needed before b gets +60; keepalived 2.2.7 reports the script OK on its first "
+    "successes, one every 2 s, are needed before b gets +60; keepalived (2.1.5 to 2.3.4) reports the script OK "
+    "on its first "
     "run (vrrp_track.c alloc_track_script resets the script's init state when an instance tracks it), so b "
     "(160) wins the first election"))
 def test_an_init_fail_script_that_succeeds_is_judged_after_its_rise_runs(lab_factory):
