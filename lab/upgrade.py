@@ -140,7 +140,5 @@ def rehearse(lab, to: str, *, say: Callable[[str], None] = lambda m: None, perio
     finally:
         result.availability = prober.stop()
     for n in lab.keepalived_nodes():
-        r = n.exec("keepalived --version 2>&1 | head -n1")
-        words = r.output.split()
-        result.versions[n.name] = words[1].removeprefix("v") if len(words) > 1 else r.output.strip()
+        result.versions[n.name] = n.running_version()
     return result

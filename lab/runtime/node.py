@@ -127,6 +127,14 @@ class Node(NodeEventsMixin):
             self._features = image_features(self._container.client, self._container.image.id)
         return self._features
 
+    def running_version(self) -> str:
+        """The keepalived version this node's binary reports (``keepalived --version``'s first line,
+        ``Keepalived v2.3.4 (...)`` -> ``"2.3.4"``), asked in the running node: what runs, not what the tag
+        says. The whole first line when it is not in that form. Raises NodeNotRunning when the node is not."""
+        r = self.exec("keepalived --version 2>&1 | head -n1", idempotent=True)
+        words = r.output.split()
+        return words[1].removeprefix("v") if len(words) > 1 and words[0] == "Keepalived" else r.output.strip()
+
     # ---------------------------------------------------------------- commands
     def exec(self, cmd: str | list[str], check: bool = False, user: str = "", idempotent: bool = False) -> ExecResult:
         """Run ``cmd`` (a shell string or argv list) in the node; return its exit code and output.

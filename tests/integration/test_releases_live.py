@@ -20,12 +20,6 @@ MDI_100 = master_down_interval(100, 1.0, 2)          # 3.609375 s
 MDI_150 = master_down_interval(150, 1.0, 2)          # 3.4140625 s
 
 
-def running_version(node) -> str:
-    """``keepalived --version``'s first line in the node: ``Keepalived v2.3.4 (...)`` -> ``2.3.4``."""
-    line = node.exec("keepalived --version 2>&1 | head -n1", check=True).output.split()
-    return line[1].removeprefix("v")
-
-
 @pytest.mark.every_release
 @pytest.mark.topology("two_node")
 def test_each_node_runs_the_keepalived_its_image_tag_names(lab, lab_keepalived):
@@ -34,7 +28,7 @@ def test_each_node_runs_the_keepalived_its_image_tag_names(lab, lab_keepalived):
     for n in lab.keepalived_nodes() + [lab.client.node]:
         tag = n.container.image.tags[0]
         assert tag.startswith(f"kalab/node:{r.version}-{r.suite}-"), tag
-        assert running_version(n) == r.version
+        assert n.running_version() == r.version
         assert n.features()["version"] == r.version
     assert lab.history.meta["releases"] == {"a": r.version, "b": r.version, "client": r.version}
 
@@ -47,7 +41,7 @@ def test_a_mixed_pair_elects_fails_over_and_preempts_as_the_model_says(lab_facto
     topo = pair({"priority": 150}, {"priority": 100}, name="mixed_pair")
     topo.nodes["s1"].keepalived, topo.nodes["s2"].keepalived = a_rel, b_rel
     lab = lab_factory(topo)
-    assert running_version(lab.node("s1")) == a_rel and running_version(lab.node("s2")) == b_rel
+    assert (lab.node("s1")) == a_rel and (lab.node("s2")) == b_rel
     assert lab.wait_for_master("VI_1").name == "s1"
     t_kill = lab.node("s1").kill()
     ev = lab.wait_for_transition("VI_1", "MASTER", since=t_kill, timeout=MDI_100 + MARGIN)
