@@ -121,7 +121,8 @@ def deadline(history: History, ev: Event, exp: Expectation, margin: float, start
     the start-up allowance; once keepalived's start was seen (a ``ready`` event) the protocol's time
     runs from there instead (the earlier of the two). So for any other input that came while nodes of the
     instance were still starting (a script's first report before keepalived's ready): once every one of them
-    is ready, the protocol's time runs from the last of them."""
+    is ready, the protocol's time runs from the last of them; and for one that came when every node of the
+    instance had reported its start, from the input itself (no allowance is left)."""
     d = ev.t + exp.latest + margin
     if ev.kind == "fault" and exp.latest >= startup and any(m.get("input") == "node_up" for m in ev.get("model") or ()):
         # a fault that restarted keepalived inside a running container (the VRRP child's respawn) is
@@ -133,12 +134,28 @@ def deadline(history: History, ev: Event, exp: Expectation, margin: float, start
         starting = _starting(history, ev, set(_allows(exp)) | {ev["node"]})
     elif exp.latest >= startup:
         starting = _starting(history, ev, set(exp.states))
+        if not starting and all(_ready_at(history, ev, n) for n in exp.states):
+            # every node of the instance had reported its keepalived start before this input: no start-up is
+            # left to allow for, only the protocol's time from the input
+            return min(d, ev.t + exp.latest - startup + margin)
     else:
         starting = []
     readies = [ready_event(history, s) for s in starting]
     if readies and all(r is not None for r in readies):
         d = min(d, max(r.t for r in readies) + max(0.0, exp.latest - startup) + margin)
     return d
+
+
+def _ready_at(history: History, ev: Event, node: str) -> bool:
+    """Whether ``node``'s current run at ``ev`` had reported keepalived's start (its last lifecycle event at or
+    before ``ev`` is ``ready``)."""
+    last = None
+    for e in history.events("node", node=node):
+        if e.t > ev.t:
+            break
+        if is_start(e) or e.get("action") in ("ready", "kill", "exited", "died", "stop"):
+            last = e
+    return last is not None and last.get("action") == "ready"
 
 
 def _starting(history: History, ev: Event, nodes: set[str]) -> list[Event]:

@@ -539,3 +539,25 @@ def test_an_input_that_comes_while_nodes_start_has_its_deadline_from_their_ready
     assert deadline(h, ko, exp, margin, startup) == pytest.approx(ko.t + startup + mdi_b + margin)
     h.append("node", t=t0 + 3.0, node="a", action="ready")
     assert deadline(h, ko, exp, margin, startup) == pytest.approx(t0 + 3.0 + mdi_b + margin)
+
+
+def test_an_input_after_every_node_is_ready_has_no_start_up_allowance_left():
+    """CI-19 (2.2.7): a's vrrp_script reported KO at the same moment as a's 'Startup complete', after b's; the
+    model's window still carried the 15 s start-up allowance (no node was starting any more, so the ready anchor
+    did not apply), settle() waited for another deadline and the judge said cannot judge. Every node of the
+    instance had started keepalived: only the protocol's time is left, from the input (lab.judge.deadline)."""
+    from lab.election.expectation import Expectation
+    from lab.history import History
+    from lab.judge.judge import deadline
+    h = History()
+    t0 = h.t0
+    h.append("node", t=t0 + 0.26, node="a", action="start", t_issued=t0 + 0.26)
+    h.append("node", t=t0 + 0.26, node="b", action="start", t_issued=t0 + 0.26)
+    h.append("node", t=t0 + 1.601, node="b", action="ready")
+    h.append("node", t=t0 + 1.624, node="a", action="ready")
+    ko = h.append("script", t=t0 + 1.624, node="a", script="app", ok=False)
+    startup, margin, mdi_b = 15.0, 1.0, 3 + 156 / 256
+    exp = Expectation(instance="VI_1", cause="a script app KO", options=(frozenset({"b"}),),
+                      states={"a": "BACKUP", "b": "MASTER"}, effective_priorities={"a": 90, "b": 100},
+                      earliest=0.0, latest=startup + mdi_b, changed=True, vip_holders=frozenset({"b"}))
+    assert deadline(h, ko, exp, margin, startup) == pytest.approx(ko.t + mdi_b + margin)
