@@ -126,23 +126,61 @@ def summary(claims: dict[str, Claim]) -> str:
     return "; ".join(parts)
 
 
-def write(claims: dict[str, Claim], out: Path, readme: Path | None = None, header: str = "") -> None:
-    """Write the table (and the differences between releases) to ``out`` (a markdown file) and into ``readme``
-    between the conformance markers."""
+def section(claims: dict[str, Claim]) -> str:
+    """What goes between the conformance markers: the counts, the table and the differences between releases."""
     body = table(claims)
     diff = differences(claims)
     if diff:
         body += "\n\nWhere the releases differ:\n\n" + diff
-    head = summary(claims)
+    return f"{summary(claims)}\n\n{body}"
+
+
+def write(claims: dict[str, Claim], out: Path, readme: Path | None = None, header: str = "") -> None:
+    """Write the table (and the differences between releases) to ``out`` (a markdown file) and into ``readme``
+    between the conformance markers."""
+    text = section(claims)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(f"# Conformance: documented claims vs keepalived {', '.join(_columns(claims))}\n\n{header}\n\n"
-                   f"{head}\n\n{body}\n")
+                   f"{text}\n")
     if readme and readme.exists():
-        text = readme.read_text()
-        if START in text and END in text:
-            pre, rest = text.split(START, 1)
+        old = readme.read_text()
+        if START in old and END in old:
+            pre, rest = old.split(START, 1)
             _, post = rest.split(END, 1)
-            readme.write_text(f"{pre}{START}\n{head}\n\n{body}\n{END}{post}")
+            readme.write_text(f"{pre}{START}\n{text}\n{END}{post}")
+
+
+def _rows(text: str) -> tuple[list[str], set[str]]:
+    """The release columns and the claim texts (first cells) of a markdown table as :func:`table` writes it."""
+    lines = [ln for ln in text.splitlines() if ln.startswith("| ")]
+    if not lines:
+        return [], set()
+    cols = re.findall(r"keepalived (\S+?) \|", lines[0])
+    return cols, {ln[2:].split(" | ", 1)[0] for ln in lines[1:]}
+
+
+def compare(claims: dict[str, Claim], readme: Path) -> tuple[str, str]:
+    """This run's table against the one published in ``readme`` (between the conformance markers).
+
+    Returns ``(status, message)``: ``"same"``; ``"differs"`` with a unified diff of the two; or ``"not compared"``
+    when the run did not check every published claim on every published release (a partial run), saying how
+    much it checked. Raises FileNotFoundError / ValueError for a missing file or one without the markers."""
+    import difflib
+    text = readme.read_text()
+    if START not in text or END not in text:
+        raise ValueError(f"{readme} has no {START} ... {END} section to compare the conformance table with")
+    published = text.split(START, 1)[1].split(END, 1)[0].strip("\n")
+    ours = section(claims)
+    pub_cols, pub_rows = _rows(published)
+    cols, rows = _rows(ours)
+    if not pub_rows <= rows or cols != pub_cols:
+        return "not compared", (f"this run checked {len(rows & pub_rows)} of {len(pub_rows)} claims on keepalived "
+                                f"{', '.join(cols) or 'none'} (published: {', '.join(pub_cols)})")
+    if published == ours:
+        return "same", f"{len(rows)} claims on keepalived {', '.join(cols)}"
+    diff = difflib.unified_diff(published.splitlines(), ours.splitlines(), f"{readme} (published)", "this run",
+                                lineterm="", n=0)
+    return "differs", "\n".join(diff)
 
 
 class ClaimDiffers(AssertionError):

@@ -86,3 +86,38 @@ def test_differs_without_a_reason_or_with_an_unknown_release_stops_the_run(pytes
     pytester.makepyfile(test_a='import pytest\n@pytest.mark.differs("2.9.9", reason="x")\ndef test_a():\n    pass\n')
     r = pytester.runpytest("-p", "lab.conformance_plugin", "test_a.py")
     assert r.ret != 0 and "'2.9.9' is not a release" in r.stdout.str() + r.stderr.str()
+
+
+def test_the_published_table_is_checked_against_the_run(pytester):
+    """`--conformance-check README.md`: a run that checked every claim of the published table on every release
+    in it fails when its table is not the one published (the README's table must be what the tests find), and
+    says which lines differ; a run that checked only some claims says it did not compare."""
+    pytester.makepyfile(textwrap.dedent('''
+        import pytest
+
+        @pytest.mark.claim("1.1", "one holds")
+        def test_holds():
+            assert True
+
+        @pytest.mark.claim("1.2", "two differs")
+        @pytest.mark.xfail(strict=True, reason="keepalived does Y")
+        def test_differs():
+            assert False
+    '''))
+    readme = pytester.path / "README.md"
+    readme.write_text("x\n<!-- conformance:start -->\nold\n<!-- conformance:end -->\ny\n")
+    pytester.runpytest("-p", "lab.conformance_plugin", f"--conformance-readme={readme}",
+                       f"--conformance-out={pytester.path / 'c.md'}").assert_outcomes(passed=1, xfailed=1)
+    published = readme.read_text()
+    r = pytester.runpytest("-p", "lab.conformance_plugin", f"--conformance-check={readme}")
+    assert r.ret == 0, r.stdout.str()
+    r.stdout.fnmatch_lines(["*conformance table*matches*README.md*"])
+    # the published table says 'holds' where the run finds 'differs': the run fails and shows the line
+    readme.write_text(published.replace("| two differs | seed | **differs** |", "| two differs | seed | **holds** |"))
+    r = pytester.runpytest("-p", "lab.conformance_plugin", f"--conformance-check={readme}")
+    assert r.ret != 0
+    r.stdout.fnmatch_lines(["*conformance table of this run differs from*README.md*", "*two differs*"])
+    # a run of one claim only: not compared, and said so
+    r = pytester.runpytest("-p", "lab.conformance_plugin", f"--conformance-check={readme}", "-k", "holds")
+    assert r.ret == 0
+    r.stdout.fnmatch_lines(["*conformance table*not compared*1 of 2 claims*"])
