@@ -41,7 +41,7 @@ def test_a_mixed_pair_elects_fails_over_and_preempts_as_the_model_says(lab_facto
     topo = pair({"priority": 150}, {"priority": 100}, name="mixed_pair")
     topo.nodes["s1"].keepalived, topo.nodes["s2"].keepalived = a_rel, b_rel
     lab = lab_factory(topo)
-    assert (lab.node("s1")) == a_rel and (lab.node("s2")) == b_rel
+    assert lab.node("s1").running_version() == a_rel and lab.node("s2").running_version() == b_rel
     assert lab.wait_for_master("VI_1").name == "s1"
     t_kill = lab.node("s1").kill()
     ev = lab.wait_for_transition("VI_1", "MASTER", since=t_kill, timeout=MDI_100 + MARGIN)
