@@ -73,7 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "turns it off and must say why")
     config.addinivalue_line("markers", "every_release: the lab test runs once per keepalived release "
                                        "(lab.releases), unless --lab-keepalived names the releases of the run")
-    if config.getoption("--lab-keepalived", None):
+    if config.getoption("--lab-keepalived", None) is not None:       # an empty value names nothing: an error
         from .releases import UnknownRelease, releases
         try:
             releases(config.getoption("--lab-keepalived"))

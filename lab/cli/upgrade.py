@@ -34,6 +34,13 @@ def upgrade(topology: str = typer.Argument(..., help="a topology name or YAML fi
         console.print(f"[red]error:[/] {escape(str(topo.source))} names its own keepalived release; the rehearsal "
                       f"starts every node on --from: remove `keepalived:` from the topology")
         raise typer.Exit(2)
+    if not topo.client_nodes():             # before any container starts (lab.upgrade.rehearse says the same)
+        console.print(f"[red]error:[/] topology {escape(topo.name)} has no client node: the rehearsal measures the VIP "
+                      "downtime from one; add `client: {kind: client, interfaces: {eth0: {network: ...}}}`")
+        raise typer.Exit(2)
+    if old == new:
+        console.print(f"[yellow]note:[/] --from and --to are both keepalived {new.version}: every node is restarted "
+                      "on the release it already runs")
     say = lambda m: console.print(f"[dim]{escape(m)}[/]")     # noqa: E731
     with Lab(topo, keepalived=old.version, say=say) as lab:
         with console.status(f"lab {lab.id}: keepalived {old.version} on every node, waiting for the election ..."):

@@ -261,7 +261,7 @@ class Node(NodeEventsMixin):
 
     def stop(self, timeout: int = 10) -> float:
         """Graceful stop, as ``docker stop``: SIGTERM, SIGKILL after ``timeout`` seconds. Returns the time the
-        stop was issued. The ``stop`` event is stamped when the SIGTERM had been delivered (the kill call
+        stop was issued. A node that is not running is left as it is, and nothing is recorded. The ``stop`` event is stamped when the SIGTERM had been delivered (the kill call
         returned): ``docker stop`` delivers it somewhere inside one long call, and a loaded engine took
         more than a second to (CI: a rolling restart judged against the issue time). A node still starting
         gets its SIGTERM once keepalived has reported its start (:meth:`_until_keepalived_takes_signals`)."""
@@ -273,6 +273,7 @@ class Node(NodeEventsMixin):
         except APIError as e:
             if e.status_code != 409:            # 409: not running (already exited): nothing to stop
                 raise
+            return t0                           # and nothing to record (the upgrade rehearsal recorded each stop twice)
         self._record("stop", t0)
         try:
             self._container.wait(timeout=timeout)

@@ -36,6 +36,9 @@ def _release_name(v: Any) -> Optional[str]:
         return None
     if not isinstance(v, str):
         raise ValueError(f"keepalived: {v!r} must be a release written as a string, e.g. \"2.3.4\" (quoted) or sid")
+    if not v.strip():
+        raise ValueError("keepalived: is empty: name a release (e.g. \"2.3.4\" or sid), or leave the key out to use "
+                         "the topology's, the run's or the default release")
     try:
         return release(v).version
     except UnknownRelease as e:

@@ -66,6 +66,9 @@ def test_a_rolling_upgrade_of_two_node_is_judged_at_every_step_and_its_downtime_
     # who is MASTER after each step: a throughout, b while a is stopped, a again once it runs (preempt)
     assert [s.masters["VI_1"] for s in result.steps] == [["a"], ["a"], ["b"], ["a"]]
     assert result.versions == {"a": "2.3.4", "b": "2.3.4"}
+    # one stop and one exit per node (newcomer trial: replacing an already stopped node recorded both again)
+    assert [(e["node"], e["action"]) for e in lab.history.events("node") if e["action"] in ("stop", "exited")] == [
+        ("b", "stop"), ("b", "exited"), ("a", "stop"), ("a", "exited")]
     assert result.verdict == "holds"
     (avail,) = result.availability.values()
     outs = avail.outages()

@@ -7,6 +7,8 @@ from lab.releases import DEFAULT_VERSION, RELEASES, UnknownRelease, release, rel
 from lab.runtime.images import node_image_tag
 from lab.topology import load
 
+pytest_plugins = ["pytester"]
+
 
 def test_a_release_is_named_by_its_version_or_its_debian_suite():
     assert release("2.1.5").suite == "bullseye" and release("bullseye").version == "2.1.5"
@@ -74,3 +76,22 @@ def test_an_unknown_or_unquoted_release_names_file_line_and_field(tmp_path):
     p = topo(tmp_path, "keepalived: 2.3")         # YAML reads a float
     with pytest.raises(TopologyError, match=r"keepalived.*must be a release written as a string"):
         load(p)
+
+
+def test_an_empty_release_is_an_error_not_the_default(tmp_path):
+    # newcomer trial: `keepalived: ""` on a node ran it on 2.2.7 although the topology said 2.3.4; an empty
+    # --lab-keepalived was ignored. Leaving a release out is `null` or no key; an empty string names nothing.
+    p = topo(tmp_path, "keepalived: '2.3.4'", "keepalived: ''")
+    with pytest.raises(TopologyError, match=r"nodes\.a\.keepalived.*empty.*leave the key out"):
+        load(p)
+    with pytest.raises(UnknownRelease, match="no keepalived release named"):
+        releases("")
+    with pytest.raises(UnknownRelease, match="no keepalived release named"):
+        releases(" , ")
+
+
+def test_an_empty_lab_keepalived_option_is_a_usage_error(pytester):
+    pytester.makepyfile("def test_x():\n    pass\n")
+    r = pytester.runpytest("--lab-keepalived=")      # the plugin is installed (entry point pytest11)
+    assert r.ret == 4, r.stdout.str() + r.stderr.str()
+    r.stderr.fnmatch_lines(["*--lab-keepalived*no keepalived release named*"])
