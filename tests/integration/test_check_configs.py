@@ -37,6 +37,28 @@ EXPECTED_PRIORITY = {"lb1": {"VI_WEB": 150, "VI_DB": 100, "VI_DB_BACK": 100, "VI
                      "lb2": {"VI_WEB": 100, "VI_DB": 150, "VI_DB_BACK": 150, "VI_WEB6": 100}}
 
 
+def _clash_network(client, name: str, subnet: str):
+    """A network that is not a lab's, on ``subnet``: created once no other network holds it. Another lab of this
+    run may hold the same production subnet for a while (test_gateway_host runs these configs too; CI-21: the
+    engine refused this create with "Pool overlaps"); the lab's own wait for it is used (lab.runtime.network)."""
+    import ipaddress
+    import time
+
+    from docker.errors import APIError
+    from docker.types import IPAMConfig, IPAMPool
+
+    from lab.runtime.network import _wait_until_free
+    deadline = time.time() + 900
+    while True:
+        _wait_until_free(client, "clash", [ipaddress.ip_network(subnet)], lambda m: None, deadline)
+        try:
+            return client.networks.create(name, driver="bridge", labels={"kalabtest": "clash"},
+                                          ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=subnet)]))
+        except APIError as e:
+            if "overlap" not in str(e).lower():
+                raise
+
+
 def test_the_pair_runs_unchanged_and_kalab_check_judges_every_scenario(lab_factory, tmp_path):
     lab = lab_factory(PAIR / "pair.yaml")
     for name in ("lb1", "lb2"):
@@ -99,10 +121,8 @@ def test_the_pair_runs_unchanged_and_kalab_check_judges_every_scenario(lab_facto
     # the same pair on a host where 192.168.100.0/24 is taken by a network that is not a lab's: kalab check moves
     # that subnet to a lab subnet, shows the move and the diff, and the scenario still holds; --exact refuses
     import docker
-    from docker.types import IPAMConfig, IPAMPool
     client = docker.from_env()
-    clash = client.networks.create(f"kalabtest-clash-{lab.id}", driver="bridge", labels={"kalabtest": "clash"},
-                                   ipam=IPAMConfig(pool_configs=[IPAMPool(subnet="192.168.100.0/24")]))
+    clash = _clash_network(client, f"kalabtest-clash-{lab.id}", "192.168.100.0/24")
     try:
         args = [sys.executable, "-m", "lab.cli", "check", str(PAIR / "lb1.conf"), str(PAIR / "lb2.conf")]
         r = subprocess.run(args + ["--exact"], cwd=tmp_path, capture_output=True, text=True, timeout=60)

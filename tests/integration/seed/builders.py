@@ -90,6 +90,10 @@ class Tcpdump:
     ``Tcpdump(node, "arp", count=5)`` returns once tcpdump says it is listening;
     ``.lines(timeout)`` blocks until ``count`` packets were printed (or the deadline) and
     returns the packet lines (``-tt``: first field is the capture time in epoch seconds).
+
+    tcpdump runs without ``-c``: it is this reader that stops at ``count``. With ``-c`` tcpdump exited at once
+    after the last packet, and the engine's exec stream can end before that last line reaches it (CI-21:
+    3 of 4 adverts printed, the host capture had all 4); tcpdump ends with ``timeout`` or its container.
     """
 
     def __init__(self, node, bpf: str, count: int, timeout: float = 30, iface: str = "eth0"):
@@ -101,7 +105,7 @@ class Tcpdump:
         self._q: "queue.Queue[str | None]" = queue.Queue()
         from lab.runtime.exec_io import start
         _, res = start(node.container.client.api, node.container.id,
-                       ["timeout", f"{timeout:g}", "tcpdump", "-n", "-tt", "-e", "-l", "-i", iface, "-c", str(count), bpf])
+                       ["timeout", f"{timeout:g}", "tcpdump", "-n", "-tt", "-e", "-l", "-i", iface, bpf])
         ready = threading.Event()
 
         def pump():
