@@ -132,9 +132,10 @@ class Checks:
         has passed (event driven; its margin and start-up allowance are accounted as the lab's time)."""
         if self.lab is None:
             return
+        names = list(instances or self.topology.instance_names())
         deadlines = []
         protocol_ends = []
-        for i in list(instances or self.topology.instance_names()):
+        for i in names:
             ev, exp = self.expectation(i)
             if ev is None:
                 continue
@@ -150,8 +151,7 @@ class Checks:
             # e.g. after a start-up race it ended, or an input that came meanwhile) is waited for as well
             for _ in range(3):
                 now = time.monotonic()
-                open_ = [j.deadline for j in self.judge(list(instances or self.topology.instance_names()),
-                                                         until=now).judgements
+                open_ = [j.deadline for j in self.judge(names, until=now).judgements
                          if j.verdict is Verdict.CANNOT_JUDGE and j.deadline > now]
                 if not open_:
                     break

@@ -146,33 +146,29 @@ def deadline(history: History, ev: Event, exp: Expectation, margin: float, start
     return d
 
 
-def _ready_at(history: History, ev: Event, node: str) -> bool:
-    """Whether ``node``'s current run at ``ev`` had reported keepalived's start (its last lifecycle event at or
-    before ``ev`` is ``ready``)."""
+def _lifecycle_at(history: History, ev: Event, node: str) -> Optional[Event]:
+    """``node``'s last lifecycle event at or before ``ev``: a start, ``ready``, or its end (kill, exited, died,
+    stop); None when it has none."""
     last = None
     for e in history.events("node", node=node):
         if e.t > ev.t:
             break
         if is_start(e) or e.get("action") in ("ready", "kill", "exited", "died", "stop"):
             last = e
+    return last
+
+
+def _ready_at(history: History, ev: Event, node: str) -> bool:
+    """Whether ``node``'s current run at ``ev`` had reported keepalived's start."""
+    last = _lifecycle_at(history, ev, node)
     return last is not None and last.get("action") == "ready"
 
 
 def _starting(history: History, ev: Event, nodes: set[str]) -> list[Event]:
-    """The start events of ``nodes`` whose keepalived was not yet ready at ``ev`` (``ev`` itself included)."""
-    out = []
-    for n in sorted(nodes):
-        last = None
-        for e in history.events("node", node=n):
-            if e.t > ev.t:
-                break
-            if is_start(e):
-                last = e
-            elif e.get("action") in ("ready", "kill", "exited", "died", "stop"):
-                last = None          # ready before ev (or gone): nothing of its start is in progress
-        if last is not None:
-            out.append(last)
-    return out
+    """The start events of ``nodes`` whose keepalived was not yet ready at ``ev`` (``ev`` itself included): a
+    node ready before ``ev``, or gone, has nothing of its start in progress."""
+    lasts = (_lifecycle_at(history, ev, n) for n in sorted(nodes))
+    return [e for e in lasts if e is not None and is_start(e)]
 
 
 def _allows(exp: Expectation) -> frozenset[str]:

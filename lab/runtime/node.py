@@ -220,13 +220,8 @@ class Node(NodeEventsMixin):
         if self.kind != "keepalived" or name in ("KILL", "9", "STOP", "19"):
             return
         from ..timers import STARTUP_ALLOWANCE
-
-        def started(h) -> bool:
-            mine = [e for e in h.events("node", node=self.name) if e["action"] in ("start", "ready")]
-            return not mine or mine[-1]["action"] == "ready"
-
-        if not started(self._history) and self.status() == "running":
-            self._history.wait_for(started, STARTUP_ALLOWANCE, account=False)
+        if not self.reported_ready(self._history) and self.status() == "running":
+            self._history.wait_for(self.reported_ready, STARTUP_ALLOWANCE, account=False)
 
     def kill(self, signal: str = "SIGKILL") -> float:
         """Send ``signal`` to PID 1 (keepalived). SIGKILL/SIGTERM end the container. A catchable signal to a
@@ -261,9 +256,10 @@ class Node(NodeEventsMixin):
 
     def stop(self, timeout: int = 10) -> float:
         """Graceful stop, as ``docker stop``: SIGTERM, SIGKILL after ``timeout`` seconds. Returns the time the
-        stop was issued. A node that is not running is left as it is, and nothing is recorded. The ``stop`` event is stamped when the SIGTERM had been delivered (the kill call
-        returned): ``docker stop`` delivers it somewhere inside one long call, and a loaded engine took
-        more than a second to (CI: a rolling restart judged against the issue time). A node still starting
+        stop was issued. A node that is not running is left as it is, and nothing is recorded. The ``stop``
+        event is stamped when the SIGTERM had been delivered (the kill call returned): ``docker stop`` delivers
+        it somewhere inside one long call, and a loaded engine took more than a second to (CI: a rolling
+        restart judged against the issue time). A node still starting
         gets its SIGTERM once keepalived has reported its start (:meth:`_until_keepalived_takes_signals`)."""
         t0 = time.monotonic()
         self._until_keepalived_takes_signals("SIGTERM")

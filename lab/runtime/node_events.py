@@ -173,6 +173,12 @@ class NodeEventsMixin:
         except (UnknownRelease, LabError):      # an image the lab did not build: as the default release
             return True
 
+    def reported_ready(self, history) -> bool:
+        """Whether ``history`` (a lab.history.History) records a ``ready`` for this node's latest start (True
+        when it records no start: nothing is starting)."""
+        mine = [e for e in history.events("node", node=self.name) if e["action"] in ("start", "ready")]
+        return not mine or mine[-1]["action"] == "ready"
+
     def watch_ready(self) -> None:
         """Follow keepalived's log for this run (a daemon thread, event driven, until the container stops):
         record a ``ready`` node event at 'Startup complete' (the protocol's clocks of a new run start there,
@@ -190,8 +196,7 @@ class NodeEventsMixin:
                     t, text = log_stamp(line, self.clock.wall)
                     if not ready and marker.search(text):
                         ready = True
-                        mine = [e for e in self._history.events("node", node=self.name) if e["action"] in ("start", "ready")]
-                        if not (mine and mine[-1]["action"] == "ready"):
+                        if not self.reported_ready(self._history):
                             self._history.append("node", t=t, node=self.name, action="ready")
                         continue
                     if "Reload complete" in text:    # the end of a SIGHUP reload (lab.judge.inputs: one in flight)
