@@ -30,6 +30,23 @@ class TopologyError(LabError):
         super().__init__("invalid topology\n  " + "\n  ".join(lines))
 
 
+class ScenarioError(LabError):
+    """A scenario file (``*.scenario.yaml``) is invalid.
+
+    Attributes:
+        source: the file's path; problems: ``(field_path, line_or_None, message)`` tuples.
+    """
+
+    def __init__(self, source: str, problems: list[tuple[str, int | None, str]]):
+        self.source = source
+        self.problems = problems
+        lines = []
+        for path, line, msg in problems:
+            where = f"{source}:{line}" if line else source
+            lines.append(f"{where}: {path}: {msg}" if path else f"{where}: {msg}")
+        super().__init__("invalid scenario\n  " + "\n  ".join(lines))
+
+
 class ConfigError(LabError):
     """A keepalived.conf text cannot be parsed or rendered (names file and line)."""
 

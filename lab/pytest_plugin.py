@@ -91,6 +91,22 @@ def pytest_configure(config: pytest.Config) -> None:
                                       "keepalived-lab-configs")
 
 
+def pytest_collect_file(file_path: Path, parent: pytest.Collector):
+    """``*.scenario.yaml`` files are test files (lab.pytest_scenarios): one item per scenario and release."""
+    from .pytest_scenarios import ScenarioFile, is_scenario
+    if not is_scenario(file_path):
+        return None
+    config = parent.config
+
+    def build_configs(configs):
+        from .pytest_configs import _topology
+        from .topology.from_configs import topology_from_configs
+        return _topology(topology_from_configs, configs, config.getoption("--lab-package", None) or [])
+
+    return ScenarioFile.from_parent(parent, path=file_path, search_dirs=_search_dirs(config),
+                                    versions=lambda: run_releases(config, False), build_configs=build_configs)
+
+
 def _asyncio_loop_scope_default(config: pytest.Config) -> None:
     """keepalived-lab depends on pytest-asyncio, which warns in every project that has not set
     ``asyncio_default_fixture_loop_scope``. Unset, it gets "function", the default pytest-asyncio
