@@ -153,6 +153,12 @@ class _Run:
                            f"answered by {got or 'nobody'}"))
         for (node, inst), want in exp.effective_priority.items():
             checks.append(self._priority(node, inst, want))
+        for node, inst, prio in exp.advert:
+            checks.append(self._advert(node, inst, prio))
+        for node, rx in exp.logged.items():
+            t = self.lab.node(node).wait_for_log(rx, MARGIN)
+            checks.append((Verdict.HOLDS, f"{node} logged /{rx}/") if t is not None else
+                          (Verdict.VIOLATED, f"no line of {node}'s keepalived log (this run) matches /{rx}/"))
         if exp.judge:
             checks.append(self._judge())
         verdict = merge(v for v, _ in checks)
@@ -173,6 +179,23 @@ class _Run:
         return (Verdict.HOLDS if ok else Verdict.VIOLATED,
                 f"{node} MASTER of {inst} {took:.3f} s after the previous step (within {exp.within}, "
                 f"+ the lab's allowance {MARGIN:.1f} s)")
+
+    def _advert(self, node: str, inst: str, prio: int) -> tuple[Verdict, str]:
+        """An advert of ``inst`` from ``node`` with priority ``prio`` captured since the previous step; none
+        is "violated" only when the capture has no hole since then (else: cannot judge)."""
+        spec = self.lab.topology.instances(node)[inst]
+        src = self.lab.check.advert_sources(node)
+        slack = max((n.clock.uncertainty for n in self.lab.keepalived_nodes()), default=0.0)
+        seen = [e for e in self.lab.history.events("advert", since=self.issued - slack)
+                if e["src"] in src and e["vrid"] == spec.virtual_router_id]
+        what = f"an advert of {inst} (vrid {spec.virtual_router_id}) from {node} with priority {prio}"
+        if any(e["priority"] == prio for e in seen):
+            return Verdict.HOLDS, f"{what} since the previous step"
+        holes = self.lab.history.capture_holes(self.issued - slack, time.monotonic())
+        if holes:
+            return Verdict.CANNOT_JUDGE, f"{what}: none captured, but the capture has holes: {'; '.join(holes)}"
+        got = sorted({e["priority"] for e in seen})
+        return Verdict.VIOLATED, f"{what}: none since the previous step (its priorities: {got or 'no advert'})"
 
     def _priority(self, node: str, inst: str, want: int) -> tuple[Verdict, str]:
         from ..checks import CheckFailed

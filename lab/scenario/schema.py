@@ -27,7 +27,9 @@ Steps: ``fault: {kind: K, node: N, ...}`` or ``K: N`` / ``K: {node: N, ...}`` fo
 Expectation keys: ``master`` ({INSTANCE: NODE | [NODES] | none}, or NODE with one instance), ``state``
 ({NODE: STATE} or {NODE: {INSTANCE: STATE}}), ``vip_holders`` (inside: who has the VIPs on an
 interface), ``vip_answered_by`` (outside: who answers the client's HTTP request to the VIP, or none),
-``effective_priority`` ({NODE: N} or {NODE: {INSTANCE: N}}), ``judge: holds`` (the judge holds on the
+``effective_priority`` ({NODE: N} or {NODE: {INSTANCE: N}}), ``advert`` ({from: NODE, priority: P[,
+instance: I]} or a list: captured on the wire since the previous step), ``logged`` ({NODE: REGEX}: a line
+of the node's keepalived log, its current run), ``judge: holds`` (the judge holds on the
 history so far), ``within`` (the MASTER transitions named in ``master`` came at most this long after the
 previous step was issued, plus the lab's allowance lab.timers.MARGIN).
 
@@ -64,7 +66,8 @@ STOPPING = ("kill", "sigkill", "sigterm", "stop")
 PAUSING = ("pause",)
 TOP_KEYS = ("name", "description", "source", "documented", "topology", "configs", "keepalived", "allow",
             "xfail", "steps")
-EXPECT_KEYS = ("master", "state", "vip_holders", "vip_answered_by", "effective_priority", "judge", "within")
+EXPECT_KEYS = ("master", "state", "vip_holders", "vip_answered_by", "effective_priority", "advert", "logged", "judge",
+               "within")
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,9 @@ class Expect:
 
     ``master``: {instance: frozenset of MASTER nodes}; ``state``: {(node, instance): STATE};
     ``vip_holders``: {instance: frozenset of nodes} (inside view); ``vip_answered_by``: {instance: node or
-    None} (outside view); ``effective_priority``: {(node, instance): int}; ``judge``: the judge must hold;
+    None} (outside view); ``effective_priority``: {(node, instance): int}; ``advert``: ((node, instance,
+    priority), ...) adverts captured since the previous step; ``logged``: {node: regular expression} a
+    line of the node's keepalived log (its current run) matches; ``judge``: the judge must hold;
     ``within``: a bound on the MASTER transitions of ``master`` since the previous step (or None)."""
 
     master: dict = field(default_factory=dict)
@@ -81,6 +86,8 @@ class Expect:
     vip_holders: dict = field(default_factory=dict)
     vip_answered_by: dict = field(default_factory=dict)
     effective_priority: dict = field(default_factory=dict)
+    advert: tuple = ()
+    logged: dict = field(default_factory=dict)
     judge: bool = False
     within: Optional[Duration] = None
 
@@ -455,6 +462,10 @@ class _Reader:
             kw["state"] = self.per_node(loc + ("state",), value["state"], state_of)
         if "effective_priority" in value:
             kw["effective_priority"] = self.per_node(loc + ("effective_priority",), value["effective_priority"], prio_of)
+        if "advert" in value:
+            kw["advert"] = self.adverts(loc + ("advert",), value["advert"])
+        if "logged" in value:
+            kw["logged"] = self.logged(loc + ("logged",), value["logged"])
         if "judge" in value:
             if value["judge"] != "holds":
                 self.p.add(loc + ("judge",), "write judge: holds (a scenario where keepalived breaks its documented "
@@ -463,6 +474,44 @@ class _Reader:
         if "within" in value:
             kw["within"] = self.duration(loc + ("within",), value["within"])
         return Expect(**kw)
+
+    def adverts(self, loc: tuple, value) -> tuple:
+        """{from: NODE, priority: P[, instance: I]} or a list of them -> ((node, instance, priority), ...)."""
+        items = value if isinstance(value, list) else [value]
+        out = []
+        for i, a in enumerate(items):
+            where = loc + ((i,) if isinstance(value, list) else ())
+            if not isinstance(a, dict) or not {"from", "priority"} <= set(a) or set(a) - {"from", "priority", "instance"}:
+                self.p.add(where, "give {from: NODE, priority: P[, instance: I]}: an advert captured since the "
+                                  "previous step (priority 0: the node resigns, RFC 3768 §6.4.3)")
+                continue
+            node = self.node(where + ("from",), a["from"])
+            inst = self.instance(where + ("instance",), a.get("instance"))
+            p = a["priority"]
+            if isinstance(p, bool) or not isinstance(p, int) or not 0 <= p <= 255:
+                self.p.add(where + ("priority",), f"an advert's priority is 0..255, not {p!r}")
+                continue
+            if node and inst:
+                out.append((node, inst, p))
+        return tuple(out)
+
+    def logged(self, loc: tuple, value) -> dict:
+        """{NODE: REGEX} -> {node: pattern}; the pattern must compile."""
+        import re
+        if not isinstance(value, dict) or not value:
+            self.p.add(loc, "give {NODE: TEXT}: a regular expression a line of the node's keepalived log matches")
+            return {}
+        out = {}
+        for n, rx in value.items():
+            if self.node(loc + (n,), n) is None:
+                continue
+            try:
+                re.compile(str(rx))
+            except re.error as e:
+                self.p.add(loc + (n,), f"not a regular expression ({e}); escape ( ) [ ] . with a backslash")
+                continue
+            out[n] = str(rx)
+        return out
 
     # ------------------------------------------------------------ the whole document
     def read(self) -> Scenario:

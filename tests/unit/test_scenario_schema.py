@@ -182,3 +182,14 @@ def test_every_incident_reads_and_names_its_source_and_documented_outcome(path):
     sc = load(path, TOPOS)
     assert sc.source.strip() and sc.documented.strip(), "an incident names its source and the documented outcome"
     assert any(s.action == "expect" for s in sc.steps), "an incident expects something that could fail"
+
+
+def test_adverts_and_log_lines_can_be_expected():
+    sc = scenario("  - expect: {advert: {from: a, priority: 0}, logged: {b: 'Entering MASTER STATE'}}\n"
+                  "  - expect: {advert: [{from: a, priority: 150, instance: VI_1}, {from: b, priority: 100}]}\n")
+    assert sc.steps[0].expect.advert == (("a", "VI_1", 0),)
+    assert sc.steps[0].expect.logged == {"b": "Entering MASTER STATE"}
+    assert sc.steps[1].expect.advert == (("a", "VI_1", 150), ("b", "VI_1", 100))
+    msg = problems("topology: two_node\nsteps:\n  - expect: {advert: {from: a, priority: 256}, logged: {a: 'x('}}\n")
+    assert "x.scenario.yaml:3: steps.0.expect.advert.priority: an advert's priority is 0..255" in msg
+    assert "steps.0.expect.logged.a: not a regular expression" in msg
