@@ -127,3 +127,50 @@ def run(files: list[Path] = typer.Argument(..., help="scenario files (*.scenario
         console.print(f"{len(runs)} scenario runs: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n)
                       + f"; verdict: [{VERDICT_STYLE[total.value]}]{total.value}[/]")
     raise typer.Exit(total.exit_code)
+
+
+@app.command()
+def record(history: Optional[Path] = typer.Argument(None, help="a history.jsonl (from kalab report or --lab-report); "
+                                                    "default: the running lab's record"),
+           out: Path = typer.Option(..., "--out", help="the scenario file to write (NAME.scenario.yaml)"),
+           name: Optional[str] = typer.Option(None, help="the scenario's name (default: from --out)"),
+           lab: Optional[str] = typer.Option(None, "--lab", help="the lab (kalab list); default: your own")) -> None:
+    """Write what was done to a lab (faults, heals, node actions, from its journal) as a scenario file, with
+    the MASTER sets the rules require after each step: `kalab run FILE` replays it, pytest collects it."""
+    import json
+
+    from ..errors import LabError
+    from ..scenario import SUFFIX, parse
+    from ..scenario.record import record_scenario
+
+    if not out.name.endswith(SUFFIX):
+        raise LabError(f"--out {out}: name the file *{SUFFIX}, so that pytest and kalab run find it")
+    if history is not None:
+        from ..history import History
+        from ..judge.offline import history_topology
+        h = History.from_jsonl(history)
+        topo = history_topology(h, str(history))
+        ref = json.loads(topo.model_dump_json(exclude_none=True))
+        checks = None
+    else:
+        from .common import _attach
+        lb = _attach(lab)
+        h, topo, checks = lb.history, lb.topology, lb.check
+        src = Path(topo.source) if topo.source and not topo.source.startswith("<") else None
+        ref = str(src.resolve()) if src is not None and src.is_file() else json.loads(topo.model_dump_json(exclude_none=True))
+        if isinstance(ref, str):                 # a topology the folders know goes by its name
+            import os
+
+            from ..topology import find
+            try:
+                named = find(src.stem, _topologies_dirs()).resolve() == src.resolve()
+            except LabError:
+                named = False
+            ref = src.stem if named else os.path.relpath(ref, out.resolve().parent)
+    text = record_scenario(h, topo, ref, name=name or out.name.removesuffix(SUFFIX), checks=checks,
+                           source=f"recorded from {'history ' + str(history) if history else 'lab ' + lb.id}")
+    parse(text, str(out), out.resolve().parent, _topologies_dirs())      # what it writes, it can read back
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    steps = sum(1 for line in text.splitlines() if line.startswith("- "))
+    console.print(f"wrote {out} ({steps} steps); replay: kalab run {out}")
