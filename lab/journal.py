@@ -46,6 +46,35 @@ class JournalMixin:
                 except (DockerException, OSError):  # it stopped between the two calls: try the next node
                     continue
 
+    def flush_journal(self) -> None:
+        """Write the journal lines still waiting (recorded while no node ran, or when every write failed), so a lab
+        that outlives this process keeps its whole record: a later ``kalab judge`` of a record without the nodes'
+        starts would not know they were up, and an input that needs them (a kill) would go unjudged.
+
+        Raises LabError naming each node's answer when no running node takes them."""
+        from .errors import LabError
+        with self._journal_lock:
+            if not self._journal_pending:
+                return
+            text = "\n".join(self._journal_pending)
+            answers = []
+            for n in list(self.nodes.values()):
+                try:
+                    if n.status() != "running":
+                        answers.append(f"{n.name}: not running")
+                        continue
+                    r = n.exec(f"printf '%s\\n' {shlex.quote(text)} >> {JOURNAL}")
+                except (DockerException, OSError) as e:
+                    answers.append(f"{n.name}: {e}")
+                    continue
+                if r.ok:
+                    self._journal_pending.clear()
+                    return
+                answers.append(f"{n.name}: exit {r.exit_code}: {r.output.strip()[-200:]}")
+            raise LabError(f"lab {self.id}: {len(self._journal_pending)} line(s) of its journal could not be written to "
+                           f"{JOURNAL} on any node ({'; '.join(answers)}); later kalab commands would judge a record "
+                           f"without them")
+
     def follow_journal(self) -> None:
         """Stream the shared journal (faults and node events written by other processes) into the history.
 

@@ -223,6 +223,8 @@ class Lab(JournalMixin, WaitsMixin, ObserveMixin):
         labels = getattr(self, "_labels", None)
         if self.docker is None or labels is None:
             raise LabError(f"lab {self.id} was not started by this process; nothing to keep")
+        if self._journal in self.history.listeners:
+            self.flush_journal()            # its record must be whole before this process may go
         name = f"kalab-{self.id}-keep"
         if not self.docker.api.volumes(filters={"name": name}).get("Volumes"):
             self.docker.volumes.create(name, labels=L.keep_labels(labels))

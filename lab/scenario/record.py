@@ -9,7 +9,8 @@ signal -> ``signal``, so that a later ``start:`` heals what stopped the node. No
 (inside its apply or heal) and the lab's own first start of each node are not steps.
 
 What the file expects: after each step, when the record shows the election settled before the next step
-(the model's deadline, lab.judge.deadline, passed first), ``expect: {master: ...}`` with the MASTER set the
+(the model's deadline, lab.judge.deadline, passed first, or the record shows the one outcome the rules give),
+``expect: {master: ...}`` with the MASTER set the
 rules give (lab.election.model; skipped for an instance whose outcome is an open tie) and a ``wait`` for the
 rest of the recorded pause; otherwise a ``wait`` of the recorded gap, so the replay keeps the timing that
 mattered. The last step expects ``judge: holds``. A replay therefore gives the verdict the rules give, as
@@ -153,7 +154,10 @@ def record_scenario(history: History, topo, topology_ref: Any, name: str = "reco
         """What follows a step done at ``t_from`` (or the lab's start) when the next one came at ``t_next``."""
         snap = next((s for t, s in reversed(snaps) if t < t_next), {})
         deadlines = [deadline(history, e, x, checks.margin, checks.startup) for e, x in snap.values()]
-        if (snap and max(deadlines) <= t_next) or last:
+        # settled: the model's deadline passed, or the record already shows the one outcome the rules give
+        reached = bool(snap) and all(len(x.options) == 1 and frozenset(history.masters(i, at=t_next)) == x.options[0]
+                                     and e.t + x.earliest <= t_next for i, (e, x) in snap.items())
+        if (snap and (max(deadlines) <= t_next or reached)) or last:
             exp: dict = {}
             masters = {inst: sorted(x.options[0]) for inst, (_, x) in sorted(snap.items()) if len(x.options) == 1}
             if masters:
@@ -162,7 +166,7 @@ def record_scenario(history: History, topo, topology_ref: Any, name: str = "reco
                 exp["judge"] = "holds"
             if exp:
                 body.append({"expect": exp})
-            rest = t_next - max(deadlines) if deadlines else 0.0
+            rest = t_next - max(deadlines) if deadlines else 0.0      # negative when reached before the deadline
             if not last and rest >= MIN_WAIT:
                 body.append({"wait": f"{rest:.1f}s"})
         elif t_from is not None:
