@@ -109,7 +109,7 @@ KINDS: dict[str, Kind] = {
                    "declared it"),
     "vip": Kind(("instance", "holders"), ("view", "not_running"),
                 "who holds a VIP (inside: ip addr of every running node; ``not_running``: nodes not asked, "
-                "stopped or paused; outside: HTTP)"),
+                "stopped or paused; outside: HTTP; neighbour: the client's ARP / NDP entry for the VIP)"),
     "dump": Kind(("node",), ("t_issued", "instances", "ok", "error", "text"), "keepalived's own JSON dump"),
     "crosscheck": Kind(("node", "instance", "item", "ok"), ("lab", "keepalived", "why"),
                        "the record against keepalived's own dump at the end of a lab (lab.crosscheck): ok False "

@@ -58,6 +58,17 @@ class ObserveMixin:
         self.history.append("vip", instance=instance, holders=[who] if who else [], view="outside")
         return who
 
+    def vip_neighbour(self, instance: str, via: Optional[str] = None) -> Optional[str]:
+        """Whose MAC the client's neighbour entry (ARP / NDP cache) holds for the first VIP of ``instance``: the
+        node its packets to the VIP go to, whoever answers them (a node that forwards passes a stale entry's
+        traffic on, so the HTTP answer alone cannot show it). A node name, ``"?"`` for a MAC no keepalived
+        node has, or None for no resolved entry. Recorded as a ``vip`` event (view ``neighbour``)."""
+        cl = self.nodes[via] if via else self.client.node
+        mac = cl.neighbour_mac(self.vip(instance))
+        who = None if mac is None else next((n.name for n in self.keepalived_nodes() if mac in n.macs()), "?")
+        self.history.append("vip", instance=instance, holders=[who] if who else [], view="neighbour")
+        return who
+
     def dump_json(self, node: str) -> dict:
         """keepalived's JSON dump on ``node``: {instance: InstanceDump(state, effective_priority, ...)}."""
         from .runtime.dump import dump_json

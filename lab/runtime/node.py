@@ -407,6 +407,33 @@ class Node(NodeEventsMixin):
         m = re.search(r"\[([0-9A-Fa-f:]{17})\]", r.output) or re.search(r"from ([0-9A-Fa-f:]{17})", r.output)
         return m.group(1).lower() if m else None
 
+    def neighbour_mac(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address | str) -> Optional[str]:
+        """The link-layer address this node's neighbour table holds for ``address`` (its ARP / NDP cache entry:
+        where its packets to ``address`` go), or None when it has none that resolves (no entry, INCOMPLETE,
+        FAILED). Reads ``ip -j neigh``; sends nothing."""
+        import json
+        r = self.exec(["ip", "-j", "neigh", "show", "to", str(address)], idempotent=True)
+        try:
+            entries = json.loads(r.output or "[]") if r.ok else []
+        except ValueError:
+            return None
+        for e in entries:
+            mac = e.get("lladdr")
+            if mac and not {"INCOMPLETE", "FAILED"} & set(e.get("state") or []):
+                return mac.lower()
+        return None
+
+    def macs(self) -> set[str]:
+        """The MAC address of each of this node's interfaces on the lab's networks (the engine's record, so
+        also when the node is stopped or paused)."""
+        try:
+            self._container.reload()
+        except NotFound:
+            pass
+        return {(net.get("MacAddress") or "").lower()
+                for net in (self._container.attrs.get("NetworkSettings") or {}).get("Networks", {}).values()
+                if net.get("MacAddress")}
+
     def mac(self, iface: str = "eth0") -> Optional[str]:
         r = self.exec(["cat", f"/sys/class/net/{iface}/address"], idempotent=True)
         return r.output.strip().lower() if r.ok else None

@@ -77,6 +77,7 @@ class _Run:
         self.lab, self.sc, self.say = lab, sc, say
         self.faults: dict = {}
         self.issued = time.monotonic()            # when the previous action began (``within`` counts from it)
+        self.started: set[str] = set()            # keepalived nodes the previous action started
         self.result = ScenarioResult(sc)
 
     def rel(self) -> float:
@@ -93,11 +94,14 @@ class _Run:
         f.apply()
         self.faults[step.name] = f
         self.issued = f.issued_at
+        self.started = {step.node} if step.kind == "restart" else set()
         self.done(step, None)
 
     def heal(self, step: Step) -> None:
         names = list(reversed(self.faults)) if step.name == "all" else [step.name]
         t0 = time.monotonic()
+        from .schema import STOPPING
+        self.started = {self.faults[n].target for n in names if self.faults[n].kind in STOPPING}
         for n in names:
             self.faults.pop(n).heal()
         self.issued = t0
@@ -107,6 +111,7 @@ class _Run:
         t0 = time.monotonic()
         self.lab.node(step.node).kill(step.params["signal"])
         self.issued = t0
+        self.started = set()
         self.done(step, None)
 
     def wait(self, step: Step) -> None:
@@ -151,6 +156,11 @@ class _Run:
             checks.append((Verdict.HOLDS if got == want else Verdict.VIOLATED,
                            f"the client's HTTP request to {inst}'s VIP (outside): expected {want or 'no answer'}, "
                            f"answered by {got or 'nobody'}"))
+            if want is not None:             # and its packets go to that node, not through another that forwards
+                mac_of = self.lab.vip_neighbour(inst)
+                checks.append((Verdict.HOLDS if mac_of == want else Verdict.VIOLATED,
+                               f"the client's neighbour entry for {inst}'s VIP: expected {want}'s MAC, holds "
+                               f"{mac_of + chr(39) + 's' if mac_of not in (None, '?') else 'an unknown MAC' if mac_of else 'none'}"))
         for (node, inst), want in exp.effective_priority.items():
             checks.append(self._priority(node, inst, want))
         for node, inst, prio in exp.advert:
@@ -169,15 +179,21 @@ class _Run:
         bound = exp.within.seconds
         slack = max((n.clock.uncertainty for n in self.lab.keepalived_nodes()), default=0.0)
         ups = self.lab.history.events("state", since=self.issued - slack, instance=inst, node=node, state="MASTER")
+        # a node the previous step started: the protocol's clocks run from its keepalived start ('Startup
+        # complete', the ``ready`` event; man 5 keepalived.conf, state), not from the container's start
+        readies = [e.t for e in self.lab.history.events("node", since=self.issued, action="ready")
+                   if e["node"] in self.started]
+        anchor = max([self.issued] + readies)
         if not ups:
             before = self.lab.history.masters(inst, at=self.issued)
             if node in before:
                 return Verdict.HOLDS, f"{node} was MASTER of {inst} already when the previous step began"
             return Verdict.VIOLATED, f"{node} did not report MASTER of {inst} after the previous step"
-        took = ups[0].t - self.issued
+        took = ups[0].t - anchor
         ok = took <= bound + MARGIN
+        since = "keepalived's start on " + ", ".join(sorted(self.started)) if anchor > self.issued else "the previous step"
         return (Verdict.HOLDS if ok else Verdict.VIOLATED,
-                f"{node} MASTER of {inst} {took:.3f} s after the previous step (within {exp.within}, "
+                f"{node} MASTER of {inst} {took:.3f} s after {since} (within {exp.within}, "
                 f"+ the lab's allowance {MARGIN:.1f} s)")
 
     def _advert(self, node: str, inst: str, prio: int) -> tuple[Verdict, str]:

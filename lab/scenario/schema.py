@@ -26,12 +26,15 @@ Steps: ``fault: {kind: K, node: N, ...}`` or ``K: N`` / ``K: {node: N, ...}`` fo
 
 Expectation keys: ``master`` ({INSTANCE: NODE | [NODES] | none}, or NODE with one instance), ``state``
 ({NODE: STATE} or {NODE: {INSTANCE: STATE}}), ``vip_holders`` (inside: who has the VIPs on an
-interface), ``vip_answered_by`` (outside: who answers the client's HTTP request to the VIP, or none),
+interface), ``vip_answered_by`` (outside: who answers the client's HTTP request to the VIP, or none; and
+whose MAC the client's neighbour entry for the VIP holds, since a node that forwards would pass a stale
+entry's traffic on),
 ``effective_priority`` ({NODE: N} or {NODE: {INSTANCE: N}}), ``advert`` ({from: NODE, priority: P[,
 instance: I]} or a list: captured on the wire since the previous step), ``logged`` ({NODE: REGEX}: a line
 of the node's keepalived log, its current run), ``judge: holds`` (the judge holds on the
 history so far), ``within`` (the MASTER transitions named in ``master`` came at most this long after the
-previous step was issued, plus the lab's allowance lab.timers.MARGIN).
+previous step was issued, or, for a node that step started, after its keepalived's own start; plus the
+lab's allowance lab.timers.MARGIN).
 
 Errors: :class:`lab.errors.ScenarioError`, naming the file, line and the fix; pure apart from reading
 the fault registry (lab.nemesis) for kinds and their parameters.

@@ -24,6 +24,8 @@ def test_highest_priority_node_is_the_only_vip_holder(lab):
     assert lab.vip_holders("VI_1") == [HIGH], "inside view: `ip addr` on every node"
     assert lab.client.http_get_vip("VI_1") == HIGH, "outside view: nginx behind the VIP names the node"
     assert lab.client.arp_vip("VI_1") == lab.node(HIGH).mac(), "the VIP's ARP answer is the master's MAC"
+    # the client's own neighbour entry (where its packets go), read without sending anything
+    assert lab.node(HIGH).mac() in lab.node(HIGH).macs() and lab.vip_neighbour("VI_1") == HIGH
 
 
 def test_killing_the_master_moves_the_vip_within_the_master_down_interval(lab):
