@@ -48,7 +48,8 @@ class ScenarioFile(pytest.File):
             name = sc.name if len(versions) == 1 and v is None else f"{sc.name}[ka{v}]"
             item = pytest.Function.from_parent(self, name=name, callobj=_runner(sc, v))
             item.add_marker(pytest.mark.integration)
-            item.add_marker(pytest.mark.judge(allow=list(sc.allow)))
+            item.add_marker(pytest.mark.judge(False, reason=sc.unjudged) if sc.unjudged else
+                            pytest.mark.judge(allow=list(sc.allow)))
             reason = sc.xfail_reason(v)
             if reason:
                 item.add_marker(pytest.mark.xfail(reason=reason, strict=True))

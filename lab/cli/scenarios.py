@@ -91,6 +91,8 @@ def run(files: list[Path] = typer.Argument(..., help="scenario files (*.scenario
     for i, (sc, v) in enumerate(runs, 1):
         console.print(f"[bold]scenario {i}/{len(runs)}: {escape(sc.name)}[/] ({escape(sc.path)}"
                       + (f", keepalived {v}" if v else "") + ")")
+        if sc.unjudged:
+            console.print(f"[yellow]not judged by the election model[/]: {escape(sc.unjudged)}; its expectations decide")
         lab = Lab(sc.topology, keepalived=v, keep=keep, say=lambda m: console.print(f"[dim]{escape(m)}[/]"))
         result = None
         try:

@@ -109,6 +109,19 @@ def specs_from_topology(topo: Any, addresses: Optional[Mapping[str, Mapping[str,
             owner_in_group = bool(group) and any(instances[m].priority == 255 for m in group[1].group if m in instances)
             tracks, unmodelled = instance_tracks(name, inst, scripts, files, group, owner_in_group)
             state, nopreempt, delay = inst.state, inst.nopreempt, inst.preempt_delay or 0.0
+            auth = (inst.authentication.auth_type, inst.authentication.auth_pass[:8]) if inst.authentication else None
+            if _strict(topo, node):
+                # man 5 keepalived.conf vrrp_strict: "Authentication is not supported", "State MASTER can be
+                # configured if and only if priority is 255", "Preempt delay is not supported"; keepalived 2.2.7
+                # ignores the authentication ("Strict mode does not support authentication. Ignoring.") and
+                # starts such a MASTER as BACKUP (lint rule strict-conflict); what it does with a preempt_delay
+                # is not measured: not modelled
+                auth = None
+                if state == "MASTER" and inst.priority != 255:
+                    state = "BACKUP"
+                if delay:
+                    unmodelled = list(unmodelled) + [f"vrrp_strict with preempt_delay on {node} ({name}): strict "
+                                                     f"mode does not support it (man 5 keepalived.conf)"]
             if group and state == "MASTER" and inst.priority != 255:
                 # keepalived 2.2.7 clears nopreempt/preempt_delay for state MASTER (vrrp.c vrrp_complete_instance),
                 # then starts a sync group's non-owner members as BACKUP (vrrp.c vrrp_complete_init)
@@ -123,6 +136,11 @@ def specs_from_topology(topo: Any, addresses: Optional[Mapping[str, Mapping[str,
                 unmodelled = list(unmodelled) + [f"{name} on {node}: version 2 with IPv6 VIPs (keepalived sends "
                                                  f"VRRPv2 over IPv6 unless vrrp_strict; RFC 3768 defines VRRPv2 for "
                                                  f"IPv4 only)"]
+            startup_delay = _startup_delay(topo, node)
+            if startup_delay:
+                unmodelled = list(unmodelled) + [f"vrrp_startup_delay {startup_delay:g} s on {node} (global_defs): its "
+                                                 f"instances start that long after keepalived, which the model "
+                                                 f"starts them with (man 5 keepalived.conf)"]
             ip = None
             if addresses and node in addresses and inst.interface in addresses[node] \
                     and not six:      # IPv6: the link-local (unknown here)
@@ -131,7 +149,7 @@ def specs_from_topology(topo: Any, addresses: Optional[Mapping[str, Mapping[str,
                 node=node, instance=name, priority=inst.priority, state=state, nopreempt=nopreempt,
                 preempt_delay=delay, advert_int=effective_advert_int(inst.advert_int, ver), version=ver,
                 vrid=inst.virtual_router_id, primary_ip=ip, tracks=tuple(tracks), interface=inst.interface,
-                auth=(inst.authentication.auth_type, inst.authentication.auth_pass[:8]) if inst.authentication else None,
+                auth=auth,
                 vips=frozenset(_vip_address(v, subnets) for v in inst.virtual_ipaddress),
                 sync_group=group[0] if group else None, unmodelled=tuple(unmodelled),
                 family=family, release=_release(topo, node))
@@ -210,6 +228,31 @@ class RunningView:
 
     def sync_groups(self, node: str) -> Mapping[str, Any]:
         return self._blocks(node, "sync_groups")
+
+    def global_defs_for(self, node: str) -> Any:
+        p = self.parsed.get(node)
+        if p is not None and p.instances:
+            return p.global_defs
+        view = getattr(self.topo, "global_defs_for", None)
+        return view(node) if callable(view) else None
+
+def _global_defs(topo: Any, node: str) -> Any:
+    view = getattr(topo, "global_defs_for", None)
+    try:
+        return view(node) if callable(view) else None
+    except Exception:
+        return None
+
+
+def _strict(topo: Any, node: str) -> bool:
+    """``vrrp_strict`` in ``node``'s global_defs (an instance's own ``strict_mode`` is not read)."""
+    return bool(getattr(_global_defs(topo, node), "vrrp_strict", False))
+
+
+def _startup_delay(topo: Any, node: str) -> float:
+    """``vrrp_startup_delay`` of ``node`` (seconds; 0 when unset), from the config that runs when it was read."""
+    return float(getattr(_global_defs(topo, node), "vrrp_startup_delay", None) or 0.0)
+
 
 def specs_from_running(topo: Any, configs: Optional[Mapping[str, str]] = None,
                        addresses: Optional[Mapping[str, Mapping[str, object]]] = None

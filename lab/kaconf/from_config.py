@@ -139,7 +139,7 @@ class _Builder:
                         data[k] = c.args[0] if k != "smtp_server" else " ".join(c.args)
                 elif k in ("smtp_connect_timeout",):
                     data[k] = _num(c.args[0]) if c.args else None
-                elif k in ("vrrp_garp_interval", "vrrp_gna_interval"):
+                elif k in ("vrrp_garp_interval", "vrrp_gna_interval", "vrrp_startup_delay"):
                     data[k] = _num(c.args[0]) if c.args else None
                 elif k == "notify_fifo" and c.args:
                     data[k] = c.args[0]

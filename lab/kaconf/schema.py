@@ -225,6 +225,9 @@ class GlobalDefs(StrictModel):
     enable_script_security: bool = False
     script_user: Optional[str] = None
     notify_fifo: Optional[str] = None
+    #: seconds after keepalived's start before its VRRP instances start (man 5 keepalived.conf,
+    #: vrrp_startup_delay); the election model does not follow it (a history with it is "cannot judge")
+    vrrp_startup_delay: Optional[float] = Field(None, ge=0)
 
 
 

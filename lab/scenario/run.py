@@ -119,11 +119,19 @@ class _Run:
         self.lab.history.wait_for(lambda h: None, d, clock_start=time.monotonic())   # the scenario asked for d
         self.done(step, None)
 
+    def anchor(self) -> float:
+        """When the protocol's clock of the previous step started: its issue time, or for a node that step
+        started, its keepalived's own start ('Startup complete', the ``ready`` event; man 5 keepalived.conf,
+        state), waited for (event driven, bounded by the start-up allowance)."""
+        readies = [self.lab.keepalived_started(n) for n in sorted(self.started)]
+        return max([self.issued] + [t for t in readies if t is not None])
+
     def wait_for(self, step: Step) -> None:
         inst, state = step.params["instance"], step.params["state"]
         timeout = step.duration.seconds + MARGIN if step.duration else None
         try:
-            ev = self.lab.wait_for_transition(inst, state, node=step.node, since=self.issued, timeout=timeout)
+            ev = self.lab.wait_for_transition(inst, state, node=step.node, since=self.issued, timeout=timeout,
+                                              clock_from=self.anchor() if timeout is not None else None)
         except AssertionError as e:
             self.done(step, Verdict.VIOLATED, str(e).splitlines()[0])
             return
@@ -132,9 +140,15 @@ class _Run:
     # ------------------------------------------------------------ expectations
     def expect(self, step: Step) -> None:
         exp: Expect = step.expect
-        self.lab.check.settle()
-        checks: list[tuple[Verdict, str]] = []
         h = self.lab.history
+        if exp.settle:
+            self.lab.check.settle()
+        if exp.within is not None:       # the bound is the file's: wait up to it for the reported masters and states
+            end = self.anchor() + exp.within.seconds + MARGIN
+            h.wait_for(lambda h: all(frozenset(h.masters(i)) == w for i, w in exp.master.items())
+                       and all(h.states(i).get(n) == w for (n, i), w in exp.state.items()),
+                       max(0.0, end - time.monotonic()), slack=MARGIN)
+        checks: list[tuple[Verdict, str]] = []
         for inst, want in exp.master.items():
             got = frozenset(h.masters(inst))
             checks.append(_compare(f"MASTER of {inst}", want, got))
@@ -179,11 +193,7 @@ class _Run:
         bound = exp.within.seconds
         slack = max((n.clock.uncertainty for n in self.lab.keepalived_nodes()), default=0.0)
         ups = self.lab.history.events("state", since=self.issued - slack, instance=inst, node=node, state="MASTER")
-        # a node the previous step started: the protocol's clocks run from its keepalived start ('Startup
-        # complete', the ``ready`` event; man 5 keepalived.conf, state), not from the container's start
-        readies = [e.t for e in self.lab.history.events("node", since=self.issued, action="ready")
-                   if e["node"] in self.started]
-        anchor = max([self.issued] + readies)
+        anchor = self.anchor()
         if not ups:
             before = self.lab.history.masters(inst, at=self.issued)
             if node in before:
@@ -244,7 +254,7 @@ class _Run:
                 self.done(step, Verdict.CANNOT_JUDGE, f"the step could not be done: {e}")
                 return self.result                    # what follows assumed this step happened
         if judge:
-            self.result.final = final_checks(self.lab, self.sc.allow)
+            self.result.final = final_checks(self.lab, self.sc.allow, self.sc.unjudged)
             for v, t in self.result.final:
                 self.say(f"{'':10}  end       {t.splitlines()[0]}  [{v.value}]")
         return self.result
@@ -255,21 +265,17 @@ def _compare(what: str, want: frozenset, got: frozenset) -> tuple[Verdict, str]:
     return (Verdict.HOLDS if want == got else Verdict.VIOLATED, f"{what}: expected {show(want)}, observed {show(got)}")
 
 
-def final_checks(lab: "Lab", allow: list[str]) -> list[tuple[Verdict, str]]:
+def final_checks(lab: "Lab", allow: list[str], unjudged: str = "") -> list[tuple[Verdict, str]]:
     """The end of a run, as the pytest plugin judges every lab test: the judge on the whole history
-    (after the last deadline), the record against keepalived's own dumps (lab.crosscheck), the advert
-    capture's holes. Returns (verdict, text) for each."""
-    from ..checks import CheckFailed
+    (after the last deadline; not with ``unjudged``, the scenario's reason why the model cannot), the record
+    against keepalived's own dumps (lab.crosscheck), the advert capture's holes. Returns (verdict, text) for
+    each check that ran."""
     out: list[tuple[Verdict, str]] = []
     lab.history.meta["allow"] = list(allow)
-    try:
-        rep = lab.check.assert_matches_model(allow=allow)
-        out.append((Verdict.HOLDS, f"the judge holds on the whole history ({len(rep.judgements)} expectations)"))
-        lab.history.meta["verdict"] = "holds"
-    except CheckFailed as e:
-        v = Verdict.VIOLATED if "verdict: violated" in str(e) else Verdict.CANNOT_JUDGE
-        lab.history.meta["verdict"] = v.value
-        out.append((v, f"the judge: {e}"))
+    if unjudged:
+        lab.check.settle()                     # as the judge would, so the dumps compared are of the end
+    else:
+        out.append(_final_judge(lab, allow))
     bad = [f.text() for f in lab.cross_check() if f.ok is False]
     out.append((Verdict.VIOLATED, "the lab's record disagrees with keepalived's own dump (a lab defect):\n"
                 + "\n".join(bad)) if bad else (Verdict.HOLDS, "the record agrees with keepalived's own dumps"))
@@ -277,6 +283,18 @@ def final_checks(lab: "Lab", allow: list[str]) -> list[tuple[Verdict, str]]:
     out.append((Verdict.CANNOT_JUDGE, "the advert capture may have missed adverts: " + "; ".join(holes)) if holes
                else (Verdict.HOLDS, "the advert capture has no holes"))
     return out
+
+
+def _final_judge(lab: "Lab", allow: list[str]) -> tuple[Verdict, str]:
+    from ..checks import CheckFailed
+    try:
+        rep = lab.check.assert_matches_model(allow=allow)
+    except CheckFailed as e:
+        v = Verdict.VIOLATED if "verdict: violated" in str(e) else Verdict.CANNOT_JUDGE
+        lab.history.meta["verdict"] = v.value
+        return v, f"the judge: {e}"
+    lab.history.meta["verdict"] = "holds"
+    return Verdict.HOLDS, f"the judge holds on the whole history ({len(rep.judgements)} expectations)"
 
 
 def run_scenario(lab: "Lab", sc: Scenario, say: Callable[[str], None] = lambda s: None,

@@ -9,6 +9,7 @@ A scenario file::
     # configs: [lb1.conf, lb2.conf@lb2]    instead of topology: users' own keepalived.conf files
     keepalived: 2.2.7             # optional: a release, a list, or all (--lab-keepalived overrides)
     allow: [rogue]                # optional: what the judge may not follow (its verdict stops there)
+    # unjudged: "why"             # optional: the model cannot judge this at all; the expectations decide
     xfail: "docs say X; keepalived does Y"   # optional strict xfail, or {RELEASE: reason}
     steps:
       - expect: {master: a}                     # after the election settles (the model's deadline)
@@ -34,7 +35,8 @@ instance: I]} or a list: captured on the wire since the previous step), ``logged
 of the node's keepalived log, its current run), ``judge: holds`` (the judge holds on the
 history so far), ``within`` (the MASTER transitions named in ``master`` came at most this long after the
 previous step was issued, or, for a node that step started, after its keepalived's own start; plus the
-lab's allowance lab.timers.MARGIN).
+lab's allowance lab.timers.MARGIN; the step waits up to that bound for them and for ``state``), ``settle: false`` (check the lab
+as it is at that moment, without first waiting for the model's deadline: what holds *during* a delay).
 
 Errors: :class:`lab.errors.ScenarioError`, naming the file, line and the fix; pure apart from reading
 the fault registry (lab.nemesis) for kinds and their parameters.
@@ -68,9 +70,9 @@ ACTIONS = ("fault", "heal", "start", "unpause", "signal", "wait", "expect")
 STOPPING = ("kill", "sigkill", "sigterm", "stop")
 PAUSING = ("pause",)
 TOP_KEYS = ("name", "description", "source", "documented", "topology", "configs", "keepalived", "allow",
-            "xfail", "steps")
+            "unjudged", "xfail", "steps")
 EXPECT_KEYS = ("master", "state", "vip_holders", "vip_answered_by", "effective_priority", "advert", "logged", "judge",
-               "within")
+               "within", "settle")
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ class Expect:
     logged: dict = field(default_factory=dict)
     judge: bool = False
     within: Optional[Duration] = None
+    settle: bool = True
 
 
 @dataclass(frozen=True)
@@ -129,11 +132,20 @@ class Scenario:
     documented: str = ""
     keepalived: list[str] = field(default_factory=list)
     allow: list[str] = field(default_factory=list)
+    #: why the election model cannot judge this scenario at all (its own expectations still decide), or ""
+    unjudged: str = ""
     xfail: dict[str, str] = field(default_factory=dict)
 
+    def release(self, version: Optional[str]) -> str:
+        """The keepalived version a run asked for ``version`` (None: the run names none) runs: that, else the
+        topology's, else the lab's default (lab.releases.DEFAULT_VERSION)."""
+        from ..releases import DEFAULT_VERSION
+        return version or getattr(self.topology, "keepalived", None) or DEFAULT_VERSION
+
     def xfail_reason(self, version: Optional[str]) -> Optional[str]:
-        """The strict-xfail reason for a run on keepalived ``version`` (None: must pass)."""
-        return self.xfail.get(version or "", self.xfail.get("*"))
+        """The strict-xfail reason for a run asked for keepalived ``version`` (None: the default or the
+        topology's, :meth:`release`); None: it must pass."""
+        return self.xfail.get(self.release(version), self.xfail.get("*"))
 
 
 class _Problems:
@@ -419,8 +431,8 @@ class _Reader:
         for k in value:
             if k not in EXPECT_KEYS:
                 self.p.add(loc + (k,), f"no expectation {k!r} (expectations: {', '.join(EXPECT_KEYS)})")
-        if set(value) <= {"within"}:
-            self.p.add(loc, "within: bounds the MASTER transitions of master:; give master: as well")
+        if set(value) <= {"within", "settle"}:
+            self.p.add(loc, "give what must hold (master:, state:, ...); within: and settle: only say when")
             return None
 
         def nodes_of(where, v):
@@ -476,6 +488,11 @@ class _Reader:
             kw["judge"] = True
         if "within" in value:
             kw["within"] = self.duration(loc + ("within",), value["within"])
+        if "settle" in value:
+            if not isinstance(value["settle"], bool):
+                self.p.add(loc + ("settle",), "settle is true (the default: first wait for the model's deadline) or "
+                                              "false (check the lab as it is now, e.g. during a delay)")
+            kw["settle"] = value["settle"] is not False
         return Expect(**kw)
 
     def adverts(self, loc: tuple, value) -> tuple:
@@ -553,15 +570,28 @@ class _Reader:
         if not isinstance(allow, list) or not all(isinstance(a, str) for a in allow):
             self.p.add(("allow",), "give a list of fault kinds or names the judge may not follow, e.g. [rogue]")
             allow = []
+        unjudged = d.get("unjudged", "")
+        if "unjudged" in d and (not isinstance(unjudged, str) or not unjudged.strip()):
+            self.p.add(("unjudged",), "say why the election model cannot judge this scenario (a feature it does not "
+                                      "follow); the scenario's own expectations then decide its verdict")
+            unjudged = ""
         for k in ("name", "description", "source", "documented"):
             if k in d and not isinstance(d[k], str):
                 self.p.add((k,), f"{k} is text")
         steps = self.steps()
+        if unjudged:
+            for i, st in enumerate(steps):
+                if st.expect is not None and st.expect.judge:
+                    self.p.add(("steps", i, "expect", "judge"), "the file says unjudged: (the model cannot judge it); "
+                                                               "leave judge: out")
+            if not any(st.expect is not None for st in steps):
+                self.p.add(("steps",), "an unjudged scenario needs an expect: step: nothing else would judge it")
         self.p.raise_if_any()
         name = d.get("name") or Path(self.source).name.removesuffix(SUFFIX)
         return Scenario(name=str(name), path=self.source, topology=self.topo, topology_ref=ref, steps=steps,
                         description=str(d.get("description", "")), source=str(d.get("source", "")),
-                        documented=str(d.get("documented", "")), keepalived=releases, allow=list(allow), xfail=xfail)
+                        documented=str(d.get("documented", "")), keepalived=releases, allow=list(allow), xfail=xfail,
+                        unjudged=str(unjudged).strip())
 
 
 def _short(v) -> str:

@@ -561,3 +561,49 @@ def test_an_input_after_every_node_is_ready_has_no_start_up_allowance_left():
                       states={"a": "BACKUP", "b": "MASTER"}, effective_priorities={"a": 90, "b": 100},
                       earliest=0.0, latest=startup + mdi_b, changed=True, vip_holders=frozenset({"b"}))
     assert deadline(h, ko, exp, margin, startup) == pytest.approx(ko.t + mdi_b + margin)
+
+
+# ---- a keyword the model does not follow must not be judged as if absent (a helper's incident trial:
+# vrrp_startup_delay was dropped by the config reader, and keepalived's documented delayed takeover was
+# judged "violated")
+def test_vrrp_startup_delay_is_read_and_makes_the_history_cannot_judge():
+    from lab.kaconf.from_config import from_text
+    conf = ("global_defs {\n  vrrp_startup_delay 6\n}\nvrrp_instance VI_1 {\n  state BACKUP\n  interface eth0\n"
+            "  virtual_router_id 51\n  priority 150\n  virtual_ipaddress {\n    10.0.0.200/24\n  }\n}\n")
+    assert from_text(conf, "a.conf").global_defs.vrrp_startup_delay == 6
+    topo = TOPO.model_copy(deep=True)
+    topo.nodes["a"].global_defs["vrrp_startup_delay"] = 6.0
+    # man 5 keepalived.conf: instances start 6 s after keepalived; a takes over at ready + 6 + MDI(a)
+    rows = START[:-1] + [st(0.3 + 6 + MDI_A, "a", "MASTER", 150), END]
+    rep = judge(hist(*rows), specs_from_topology(topo), margin=1.0, startup=15.0)
+    assert rep.verdict is Verdict.CANNOT_JUDGE, [j.problem for j in rep.judgements]
+    assert "vrrp_startup_delay 6 s" in rep.stopped_at.reason
+    rep = judge(hist(*rows), specs_from_topology(topo), margin=1.0, startup=15.0, allow=["vrrp_startup_delay"])
+    assert rep.stop_allowed
+
+
+# ---- vrrp_strict (man 5 keepalived.conf, global_defs vrrp_strict: "Authentication is not supported", "State
+# MASTER can be configured if and only if priority is 255"; keepalived 2.2.7 logs "Strict mode does not support
+# authentication. Ignoring." and starts such a MASTER as BACKUP): a helper's incident trial saw two strict
+# nodes with different auth_pass elect one master, which the judge called violated
+def test_strict_mode_ignores_authentication_so_different_passwords_elect_one_master():
+    from lab.kaconf.schema import Authentication
+    topo = TOPO.model_copy(deep=True)
+    topo.global_defs["vrrp_strict"] = True
+    topo.nodes["a"].vrrp_instances["VI_1"]["authentication"] = {"auth_type": "PASS", "auth_pass": "aaaaaaaa"}
+    topo.nodes["b"].vrrp_instances["VI_1"]["authentication"] = {"auth_type": "PASS", "auth_pass": "bbbbbbbb"}
+    specs = specs_from_topology(topo)
+    assert {n: s.auth for n, s in specs["VI_1"].items()} == {"a": None, "b": None}
+    rep = judge(hist(*START, END), specs, margin=1.0, startup=15.0)
+    assert rep.verdict is Verdict.HOLDS, [j.problem for j in rep.judgements]
+    assert Authentication is not None
+
+
+def test_strict_mode_starts_a_master_below_255_as_backup_and_cannot_judge_preempt_delay():
+    topo = TOPO.model_copy(deep=True)
+    topo.global_defs["vrrp_strict"] = True
+    topo.nodes["b"].vrrp_instances["VI_1"]["state"] = "MASTER"
+    topo.nodes["a"].vrrp_instances["VI_1"]["preempt_delay"] = 5
+    specs = specs_from_topology(topo)
+    assert specs["VI_1"]["b"].state == "BACKUP"
+    assert any(u.startswith("vrrp_strict") and "preempt_delay" in u for u in specs["VI_1"]["a"].unmodelled)

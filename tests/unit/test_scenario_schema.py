@@ -193,3 +193,19 @@ def test_adverts_and_log_lines_can_be_expected():
     msg = problems("topology: two_node\nsteps:\n  - expect: {advert: {from: a, priority: 256}, logged: {a: 'x('}}\n")
     assert "x.scenario.yaml:3: steps.0.expect.advert.priority: an advert's priority is 0..255" in msg
     assert "steps.0.expect.logged.a: not a regular expression" in msg
+
+
+def test_unjudged_says_why_and_leaves_the_verdict_to_the_expectations():
+    sc = scenario("  - expect: {master: a}\n", head="topology: two_node\nunjudged: the model has no rule for X\n")
+    assert sc.unjudged == "the model has no rule for X"
+    msg = problems("topology: two_node\nunjudged: no rule for X\nsteps:\n  - kill: a\n  - expect: {judge: holds}\n")
+    assert "x.scenario.yaml:5: steps.1.expect.judge: the file says unjudged" in msg
+    assert "say why" in problems("topology: two_node\nunjudged: ''\nsteps:\n  - expect: {master: a}\n")
+
+
+def test_a_release_xfail_applies_to_a_run_that_names_no_release():
+    from lab.releases import DEFAULT_VERSION
+    sc = parse(f"topology: two_node\nxfail: {{{DEFAULT_VERSION}: \"docs say X; it does Y\"}}\nsteps: [{{wait: 1s}}]\n",
+               "x.scenario.yaml", ROOT, TOPOS)
+    assert sc.xfail_reason(None) == "docs say X; it does Y"          # the default release runs
+    assert sc.xfail_reason("2.3.4" if DEFAULT_VERSION != "2.3.4" else "2.2.7") is None
