@@ -38,14 +38,15 @@ class ScenarioFile(pytest.File):
         self.search_dirs, self.versions, self.build_configs = search_dirs, versions, build_configs
 
     def collect(self):
-        from .scenario import load
+        from .scenario import SUFFIX, load
         try:
             sc = load(self.path, self.search_dirs, self.build_configs)
         except LabError as e:
             raise _Unreadable(str(e)) from None
         versions = self.versions() or sc.keepalived or [None]
+        stem = self.path.name.removesuffix(SUFFIX)          # the item's id (the scenario's name is its doc)
         for v in versions:
-            name = sc.name if len(versions) == 1 and v is None else f"{sc.name}[ka{v}]"
+            name = stem if len(versions) == 1 and v is None else f"{stem}[ka{v}]"
             item = pytest.Function.from_parent(self, name=name, callobj=_runner(sc, v))
             item.add_marker(pytest.mark.integration)
             item.add_marker(pytest.mark.judge(False, reason=sc.unjudged) if sc.unjudged else
