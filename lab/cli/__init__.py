@@ -7,7 +7,7 @@ one sentence and a non-zero exit code, never a traceback.
 One module per group of commands: :mod:`.setup` (engine, build, demo), :mod:`.labs` (up, status,
 list, down, prune), :mod:`.faults` (fault, faults, heal, exec), :mod:`.observe` (watch, logs,
 shell, report), :mod:`.offline` (predict, judge, lint, render), :mod:`.check` (check: users' configs
-through the failover battery), :mod:`.scenarios` (run: scenario files); :mod:`.common` holds what they share.
+through the failover battery), :mod:`.scenarios` (run, record: scenario files), :mod:`.explore` (explore); :mod:`.common` holds what they share.
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from . import offline  # noqa: F401,E402
 from . import check  # noqa: F401,E402
 from . import upgrade  # noqa: F401,E402
 from . import scenarios  # noqa: F401,E402
+from . import explore  # noqa: F401,E402
 from .common import app, console, err_console  # noqa: F401 (console: re-exported)
 
 __all__ = ["app", "main"]

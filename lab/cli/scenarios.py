@@ -176,3 +176,4 @@ def record(history: Optional[Path] = typer.Argument(None, help="a history.jsonl 
     out.write_text(text)
     steps = sum(1 for line in text.splitlines() if line.startswith("- "))
     console.print(f"wrote {out} ({steps} steps); replay: kalab run {out}")
+

@@ -33,7 +33,7 @@ LAYERS = {
     "lab.nemesis": 6,
     "lab.checks": 7, "lab.waits": 7, "lab.observe": 7, "lab.journal": 7,
     "lab.lab": 8,
-    "lab.report": 9, "lab.status": 9, "lab.conformance": 9, "lab.cli_output": 9, "lab.demo": 9.5, "lab.battery": 9.5, "lab.upgrade": 9.5, "lab.intent": 9.6, "lab.scenario": 9.5,
+    "lab.report": 9, "lab.status": 9, "lab.conformance": 9, "lab.cli_output": 9, "lab.demo": 9.5, "lab.battery": 9.5, "lab.upgrade": 9.5, "lab.intent": 9.6, "lab.scenario": 9.5, "lab.explore": 9.6,
     "lab.pytest_plugin": 10, "lab.pytest_configs": 9.75, "lab.pytest_scenarios": 9.75, "lab.conformance_plugin": 10.5, "lab.cli": 10, "lab": 10,
 }
 
