@@ -41,7 +41,7 @@ from rich.table import Table  # noqa: E402
 from lab.lab import Lab  # noqa: E402
 from lab.timers import MARGIN  # noqa: E402
 from lab.timers import master_down_interval  # noqa: E402
-from lab.topology import validate  # noqa: E402
+from lab.topology import find, load, validate  # noqa: E402
 
 console = Console()
 
@@ -286,6 +286,29 @@ def bench_fast(res: dict, reps: int) -> None:
                          "scenarios_per_min": 3 * reps / wall * 60}
 
 
+def bench_explore(res: dict, labs=(1, 2, 4), budget: float = 120.0) -> None:
+    """kalab explore's throughput: judged schedules per minute on two_node at the fast clock with the default
+    fault kinds, for each count of labs at once; each step's protocol floor is the explorer's hold (twice the
+    longest master down interval), so a schedule's floor is its steps x that hold."""
+    from lab.explore.search import Search, dwell, fast_clock
+    topo = load(find("two_node", [ROOT / "topologies"]))
+    hold = dwell(fast_clock(topo))
+    out = {}
+    for k in labs:
+        s = Search(topo, seed=1000 + k, labs=k, budget=budget, out=ROOT / "reports" / "bench-explore")
+        load0 = os.getloadavg()[0]
+        summ = s.run()
+        floor = summ.steps * hold
+        out[str(k)] = {"labs": k, "judged": summ.judged, "per_min": summ.per_minute, "wall_s": summ.seconds,
+                       "steps": summ.steps, "schedule_s": summ.schedule_seconds, "floor_s": floor,
+                       "ratio": summ.schedule_seconds / floor if floor else None, "hold_s": hold,
+                       "verdicts": summ.verdicts, "findings": len(summ.findings), "load1": os.getloadavg()[0],
+                       "load1_before": load0}
+        console.print(f"explore, {k} lab(s): {summ.judged} judged in {summ.seconds:.0f} s = {summ.per_minute:.1f}/min; "
+                      f"schedules {summ.schedule_seconds:.0f} s vs floor {floor:.0f} s; findings {len(summ.findings)}")
+    res["explore"] = out
+
+
 # ----------------------------------------------------------------------------- suite
 def bench_suite(res: dict, timing: Path | None) -> None:
     """Integration suite wall time / the protocol waits its scenarios needed.
@@ -353,6 +376,10 @@ def print_table(res: dict) -> None:
                       f"{d['median_ratio']:.2f} / {d['worst_ratio']:.2f}" + _from_adv(d), "-")
         t.add_row("fast clock: scenarios per minute", f"{f['scenarios_per_min']:.0f} ({f['scenarios']} in {f['wall_s']:.0f} s)",
                   "-", "-", "-", "-")
+    for k, e in res.get("explore", {}).items():
+        t.add_row(f"explore: {k} lab(s) at once, judged schedules per minute", f"{e['per_min']:.1f} ({e['judged']} in "
+                  f"{e['wall_s']:.0f} s; {e['findings']} finding(s))", "-", f"hold {e['hold_s']:.2f} s per step",
+                  f"{e['ratio']:.2f}" if e.get("ratio") else "-", ">= 100 per minute")
     if "suite" in res:
         u = res["suite"]
         t.add_row(f"suite: wall / protocol waits ({u['lab_tests']} lab tests, {u['labs']} labs, "
@@ -374,7 +401,7 @@ def main() -> int:
     ap.add_argument("--no-suite", action="store_true", help="skip the suite figures")
     ap.add_argument("--only", action="append", default=[], metavar="STEP",
                     help="run only this step (repeatable: images, lab up, takeover, reference harness, scale, "
-                         "fast clock, suite) and update its figures in --out, keeping the others")
+                         "fast clock, explore, suite) and update its figures in --out, keeping the others")
     a = ap.parse_args()
     reps = 3 if a.quick else a.reps
     res: dict = json.loads(a.out.read_text()) if a.only and a.out.exists() else {}
@@ -387,6 +414,7 @@ def main() -> int:
              ("reference harness", lambda: bench_reference(res, max(3, reps // 3))),
              ("scale", lambda: bench_scale(res, (1, 2, 4) if a.quick else (1, 2, 4, 8, 16, 32))),
              ("fast clock", lambda: bench_fast(res, reps)),
+             ("explore", lambda: bench_explore(res, (1, 2) if a.quick else (1, 2, 4), 60.0 if a.quick else 120.0)),
              ("suite", lambda: bench_suite(res, a.suite_timing)) if not a.no_suite else None]
     unknown = set(a.only) - {st[0] for st in steps if st}
     if unknown:

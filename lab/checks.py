@@ -35,7 +35,12 @@ __all__ = ["CheckFailed", "Checks", "Judgement", "ModelReport", "Verdict", "mode
 
 
 class CheckFailed(AssertionError):
-    """A check did not hold. ``str()`` has the finding, the timeline tail and node log tails."""
+    """A check did not hold. ``str()`` has the finding, the timeline tail and node log tails; ``finding`` the
+    finding alone (for a report that shows the timeline once, elsewhere)."""
+
+    def __init__(self, text: str, finding: Optional[str] = None):
+        super().__init__(text)
+        self.finding = finding if finding is not None else text
 
 
 class Checks:
@@ -77,7 +82,7 @@ class Checks:
     def fail(self, message: str, n: int = 25) -> CheckFailed:
         """A CheckFailed with ``message``, the last ``n`` history events and node log tails."""
         tails = [(node.name, node.logs(tail=12)) for node in self.lab.keepalived_nodes()] if self.lab is not None else []
-        return CheckFailed(failure_text(message, self.history, tails, n))
+        return CheckFailed(failure_text(message, self.history, tails, n), message)
 
     def _rel(self, t: float) -> str:
         return f"{t - self.history.t0:.3f} s"
@@ -182,7 +187,7 @@ class Checks:
             e = j.expectation
             lines.append(f"- [{j.verdict.value}] after `{e.cause}` at {self._rel(j.event.t)}: {e.describe()}\n"
                          f"    judged at {self._rel(j.deadline)}: {j.problem}\n"
-                         f"    rules: " + " | ".join(e.rules))
+                         f"    rules: " + " | ".join(dict.fromkeys(e.rules)))
         if rep.stopped_at is not None and not rep.stop_allowed:
             st = rep.stopped_at
             lines.append(f"- [cannot judge] from {self._rel(st.event.t)} on: "
@@ -383,8 +388,9 @@ class Checks:
             seen["advert"] = a["priority"] if a else None
         bad = {k: v for k, v in seen.items() if v != value}
         if bad or not seen:
+            shown = ", ".join(f"{k} {v}" for k, v in seen.items())
             raise self.fail(f"effective priority of {node} in {instance}: expected {value}, observed "
-                            f"{seen or 'nothing (no dump, and the node is not MASTER so it sends no adverts)'}")
+                            f"{shown or 'nothing (no dump, and the node is not MASTER so it sends no adverts)'}")
         return seen
 
     def assert_notify_sequence(self, node: str, states: Sequence[str], instance: Optional[str] = None,

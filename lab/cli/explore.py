@@ -63,6 +63,8 @@ def explore(topology: str = typer.Argument(..., help="a topology name or YAML fi
     s = search.run()
     counts = ", ".join(f"{n} {k}" for k, n in s.verdicts.items() if n)
     console.print(f"{s.judged} schedules judged in {s.seconds:.0f} s ({s.per_minute:.1f} per minute): {counts or 'none'}")
+    for f in s.not_reproduced:
+        console.print(f"[yellow]not reproduced[/] (held when run again alone): {escape(', '.join(x.text() for x in f.schedule))}")
     for f in s.findings:
         console.print(f"[bold red]{f.verdict.value}[/]: {escape(', '.join(x.text() for x in f.schedule))}\n"
                       f"  shrunk to {len(f.shrunk)} step(s): {escape(', '.join(x.text() for x in f.shrunk))}\n"

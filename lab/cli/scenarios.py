@@ -69,8 +69,12 @@ def run(files: list[Path] = typer.Argument(..., help="scenario files (*.scenario
     if bad:
         err_console.print(f"{bad} of {bad + len(scenarios)} scenario file(s) cannot be read; nothing started")
         raise typer.Exit(2)
-    from ..releases import releases
-    asked = [r.version for r in releases(keepalived)] if keepalived is not None else None
+    from ..releases import UnknownRelease, releases
+    try:
+        asked = [r.version for r in releases(keepalived)] if keepalived is not None else None
+    except UnknownRelease as e:                   # a usage error, like an unreadable file: exit 2
+        err_console.print(f"[bold red]error:[/] --keepalived: {escape(str(e))}")
+        raise typer.Exit(2)
     runs = [(sc, v) for sc in scenarios for v in (asked or sc.keepalived or [None])]
     if plan:
         for sc, v in runs:

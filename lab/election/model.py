@@ -15,6 +15,8 @@ and unit tests:
 """
 from __future__ import annotations
 
+from collections import Counter
+
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping, Optional, Union
 
@@ -62,8 +64,9 @@ class ElectionModel(ProtocolMixin):
         self.paused: set[str] = set()
         #: nodes that receive no adverts at all (AdvertsBlocked)
         self.blocked: set[str] = set()
-        #: (receiver, sender) pairs cut in that direction (Hearing)
-        self.cut: set[tuple[str, str]] = set()
+        #: (receiver, sender) pairs cut in that direction (Hearing), each with how many inputs cut it: two
+        #: faults that drop the same adverts each declare the cut, and the pair hears again once both healed
+        self.cut: Counter[tuple[str, str]] = Counter()
         #: instance -> the priority of a forged sender's adverts everyone accepts (RogueAdverts)
         self.rogues: dict[str, int] = {}
         self.ifaces_down: dict[str, set[str]] = {}
@@ -248,7 +251,13 @@ class ElectionModel(ProtocolMixin):
             else:
                 self.rogues.pop(event.instance, None)     # priority 0 moves nothing for long (R_ROGUE)
         elif isinstance(event, Hearing):
-            (self.cut.discard if event.hears else self.cut.add)((event.receiver, event.sender))
+            pair = (event.receiver, event.sender)
+            if not event.hears:
+                self.cut[pair] += 1
+            elif self.cut[pair] > 1:
+                self.cut[pair] -= 1
+            else:
+                self.cut.pop(pair, None)
         elif isinstance(event, Reload):
             for i in insts:
                 if i == event.instance:

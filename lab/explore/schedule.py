@@ -28,6 +28,17 @@ def _peers(node: str, nodes: Sequence[str]) -> list[str]:
     return [n for n in nodes if n != node]
 
 
+def touched(step: "Step", nodes: Sequence[str]) -> set[str]:
+    """The nodes a fault's apply and heal run commands in (lab.nemesis: Fault.touched_nodes): a partition's
+    rules go on every node, a one-way loss's on its receiver, the others' on the node itself. None of them may
+    be stopped or frozen while the fault is applied, or its heal could not run."""
+    if step.kind == "partition":
+        return set(nodes)
+    if step.kind == "one-way":
+        return {step.node, dict(step.params).get("to", step.node)}
+    return {step.node}
+
+
 #: kind -> how to draw its parameters: f(rng, node, keepalived nodes) -> dict
 PARAMS: dict[str, Any] = {
     "drop-vrrp": lambda rng, node, nodes: {"direction": rng.choice(["in", "out", "both"])},
@@ -72,6 +83,8 @@ def random_schedule(rng: random.Random, nodes: Sequence[str], kinds: Sequence[st
     n_steps = rng.randint(1, max_steps)
     for _ in range(n_steps):
         stopped = {s.node for s in applied.values() if s.kind in STOPPING + PAUSING}
+        busy = set().union(*(touched(s, nodes) for s in applied.values() if s.kind not in STOPPING + PAUSING)) \
+            if applied else set()
         free = [n for n in nodes if n not in stopped]
         can_apply = free and len(applied) < max_applied
         if applied and (not can_apply or rng.random() < 0.4):
@@ -87,6 +100,9 @@ def random_schedule(rng: random.Random, nodes: Sequence[str], kinds: Sequence[st
         params = draw(rng, node, nodes) if draw else {}
         if params is None:
             continue
+        probe = Step("apply", "", kind, node, tuple(sorted(params.items())))
+        if (kind in STOPPING + PAUSING and node in busy) or (touched(probe, nodes) & stopped):
+            continue                   # a command could not run in a stopped or frozen node: not drawn
         name, k = f"{kind}-{node}", 1
         while name in applied:
             k += 1

@@ -66,7 +66,11 @@ class Summary:
     """A search's counts: schedules judged, per verdict, wall seconds, findings."""
 
     judged: int = 0
-    verdicts: dict = field(default_factory=lambda: {v.value: 0 for v in Verdict})
+    steps: int = 0                     # steps of the judged schedules (their heals included)
+    schedule_seconds: float = 0.0      # the time those schedules took, summed over the labs
+    verdicts: dict = field(default_factory=lambda: {**{v.value: 0 for v in Verdict}, "not run": 0})
+    #: findings whose smallest schedule held when run once more alone (timing): reported, not counted
+    not_reproduced: list = field(default_factory=list)
     seconds: float = 0.0
     findings: list[Finding] = field(default_factory=list)
     labs: int = 0
@@ -93,12 +97,13 @@ def _verdicts(rep) -> dict:
     return {_key(j): j.verdict for j in rep.judgements if j.verdict is not None}
 
 
-def run_schedule(lab, schedule: list[Step], kinds: dict[str, type]) -> tuple[Verdict, list[str], bool]:
+def run_schedule(lab, schedule: list[Step], kinds: dict[str, type]) -> tuple[Optional[Verdict], list[str], bool]:
     """Run ``schedule`` on ``lab`` (each step, then the judge's settle, and at least :func:`dwell`) and judge
     the inputs made meanwhile.
 
     Returns (verdict, problems, usable): ``usable`` False when the lab's judge stopped (an input without a
-    rule) or a step could not be done, so the lab must be replaced."""
+    rule) or a step could not be done, so the lab must be replaced. The verdict is None when a step could not
+    be done (a lab limitation, not keepalived's behaviour: nothing to judge)."""
     t0 = time.monotonic()
     before = _verdicts(lab.check.judge(until=t0))
     faults: dict[str, Any] = {}
@@ -122,14 +127,14 @@ def run_schedule(lab, schedule: list[Step], kinds: dict[str, type]) -> tuple[Ver
                 f.heal()
             except LabError:
                 pass
-        return Verdict.CANNOT_JUDGE, [f"a step could not be done: {e}"], False
+        return None, [f"a step could not be done: {e}"], False
     rep = lab.check.judge(until=time.monotonic())
     # the inputs made meanwhile, and an earlier input whose settled state the schedule broke (its "stays until
     # the next input" window reaches into the schedule: a change no input declared is judged there)
     mine = [j for j in rep.judgements if j.verdict is not None and
             (j.event.t >= t0 or j.verdict.rank > before.get(_key(j), Verdict.HOLDS).rank)]
     problems = [f"[{j.verdict.value}] after `{j.expectation.cause}`: {j.problem} (rules: "
-                f"{' | '.join(j.expectation.rules)})" for j in mine if j.verdict is not Verdict.HOLDS]
+                f"{' | '.join(dict.fromkeys(j.expectation.rules))})" for j in mine if j.verdict is not Verdict.HOLDS]
     stopped = rep.stopped_at is not None
     if stopped:
         problems.append(f"[cannot judge] {rep.stopped_at.reason}")
@@ -167,9 +172,14 @@ class Search:
             lab.wait_for_master(inst)
         return lab
 
-    def _count(self, verdict: Verdict) -> None:
+    def _count(self, verdict: Optional[Verdict], steps: int = 0, seconds: float = 0.0) -> None:
         with self._lock:
+            if verdict is None:
+                self.summary.verdicts["not run"] += 1
+                return
             self.summary.judged += 1
+            self.summary.steps += steps
+            self.summary.schedule_seconds += seconds
             self.summary.verdicts[verdict.value] += 1
 
     # ------------------------------------------------------------ a worker: one lab at a time
@@ -184,27 +194,32 @@ class Search:
                 sched = random_schedule(rng, nodes, list(self.kinds), max_steps=self.max_steps)
                 t = time.monotonic()
                 verdict, problems, usable = run_schedule(lab, sched, self.kinds)
-                self._count(verdict)
-                self.say(f"[lab {k}] #{self.summary.judged} {', '.join(s.text() for s in sched)}: {verdict.value} "
-                         f"({time.monotonic() - t:.1f} s)")
+                self._count(verdict, len(sched), time.monotonic() - t)
+                self.say(f"[lab {k}] #{self.summary.judged} {', '.join(s.text() for s in sched)}: "
+                         f"{verdict.value if verdict else 'not run: ' + problems[0]} ({time.monotonic() - t:.1f} s)")
                 if verdict is not Verdict.HOLDS or not usable:
                     lab.stop()                   # its model state and the lab's may differ from here on
                     lab = None
-                if verdict is not Verdict.HOLDS:
+                if verdict is not None and verdict is not Verdict.HOLDS:
                     finding = Finding(sched, verdict, problems)
-                    self._shrink(finding, k)
-                    with self._lock:
-                        self.summary.findings.append(finding)
-                    if self.stop_at_first:
-                        self._stop.set()
+                    if self._shrink(finding, k):
+                        with self._lock:
+                            self.summary.findings.append(finding)
+                        if self.stop_at_first:
+                            self._stop.set()
+                    else:
+                        with self._lock:
+                            self.summary.not_reproduced.append(finding)
         finally:
             if lab is not None:
                 lab.stop()
 
-    def _shrink(self, finding: Finding, k: int) -> None:
+    def _shrink(self, finding: Finding, k: int) -> bool:
         """Re-run smaller schedules live, each on a lab whose model state is the record's (a new lab after any
         run that did not hold: the model's state and the lab's differ after a violation), until none still fails
-        the same way; write the smallest as a scenario file with its own run's history and report."""
+        the same way; then run the smallest once more alone on a new lab: when it fails again, write it as a
+        scenario file with that run's history and report and return True; when it holds, the finding was not
+        reproduced (timing): False."""
         from ..report import write_report
         best, lab = finding.schedule, None
         improved, runs = True, 0
@@ -214,7 +229,8 @@ class Search:
                 lab = lab or self._new_lab()
                 verdict, problems, _ = run_schedule(lab, cand, self.kinds)
                 runs += 1
-                self.say(f"[lab {k}]   shrink {', '.join(s.text() for s in cand)}: {verdict.value}")
+                self.say(f"[lab {k}]   shrink {', '.join(s.text() for s in cand)}: "
+                         f"{verdict.value if verdict else 'not run'}")
                 if verdict is not Verdict.HOLDS:
                     lab.stop()
                     lab = None
@@ -227,6 +243,10 @@ class Search:
         lab = self._new_lab()            # the smallest once more, alone on a new lab: its history shows only it
         try:
             verdict, problems, _ = run_schedule(lab, best, self.kinds)
+            self.say(f"[lab {k}]   again alone: {', '.join(s.text() for s in best)}: "
+                     f"{verdict.value if verdict else 'not run'}")
+            if verdict is None or verdict is Verdict.HOLDS:
+                return False
             with self._lock:
                 n = len(self.summary.findings) + 1
             d = self.out / f"finding-{self.seed}-{k}-{n}"
@@ -234,6 +254,7 @@ class Search:
             finding.path = d / f"finding-{n}.scenario.yaml"
             finding.path.write_text(self._scenario_text(best, finding, verdict, problems))
             write_report(lab, d)
+            return True
         finally:
             lab.stop()
 

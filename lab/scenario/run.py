@@ -133,7 +133,9 @@ class _Run:
             ev = self.lab.wait_for_transition(inst, state, node=step.node, since=self.issued, timeout=timeout,
                                               clock_from=self.anchor() if timeout is not None else None)
         except AssertionError as e:
-            self.done(step, Verdict.VIOLATED, str(e).splitlines()[0])
+            self.done(step, Verdict.VIOLATED, f"{step.node} did not report {inst} -> {state}"
+                      + (f" within {step.duration} (+ the lab's allowance {MARGIN:.1f} s)" if step.duration else
+                         f" ({str(e).splitlines()[0]})"))
             return
         self.done(step, None, f"reported at {ev.t - self.issued:.3f} s after the previous step")
 
@@ -207,20 +209,24 @@ class _Run:
                 f"+ the lab's allowance {MARGIN:.1f} s)")
 
     def _advert(self, node: str, inst: str, prio: int) -> tuple[Verdict, str]:
-        """An advert of ``inst`` from ``node`` with priority ``prio`` captured since the previous step; none
-        is "violated" only when the capture has no hole since then (else: cannot judge)."""
+        """An advert of ``inst`` from ``node`` with priority ``prio`` captured since the previous step (waited for
+        up to one advert interval plus the lab's allowance: a master sends one every advert_int, RFC 3768
+        §6.4.3); none is "violated" only when the capture has no hole since then (else: cannot judge)."""
         spec = self.lab.topology.instances(node)[inst]
         src = self.lab.check.advert_sources(node)
         slack = max((n.clock.uncertainty for n in self.lab.keepalived_nodes()), default=0.0)
-        seen = [e for e in self.lab.history.events("advert", since=self.issued - slack)
-                if e["src"] in src and e["vrid"] == spec.virtual_router_id]
+        since = self.issued - slack
+
+        def seen(h):
+            return [e for e in h.events("advert", since=since) if e["src"] in src and e["vrid"] == spec.virtual_router_id]
         what = f"an advert of {inst} (vrid {spec.virtual_router_id}) from {node} with priority {prio}"
-        if any(e["priority"] == prio for e in seen):
+        if self.lab.history.wait_for(lambda h: any(e["priority"] == prio for e in seen(h)),
+                                     spec.advert_int + MARGIN, slack=MARGIN):
             return Verdict.HOLDS, f"{what} since the previous step"
-        holes = self.lab.history.capture_holes(self.issued - slack, time.monotonic())
+        holes = self.lab.history.capture_holes(since, time.monotonic())
         if holes:
             return Verdict.CANNOT_JUDGE, f"{what}: none captured, but the capture has holes: {'; '.join(holes)}"
-        got = sorted({e["priority"] for e in seen})
+        got = sorted({e["priority"] for e in seen(self.lab.history)})
         return Verdict.VIOLATED, f"{what}: none since the previous step (its priorities: {got or 'no advert'})"
 
     def _priority(self, node: str, inst: str, want: int) -> tuple[Verdict, str]:
@@ -228,7 +234,7 @@ class _Run:
         try:
             seen = self.lab.check.assert_effective_priority(node, inst, want)
         except CheckFailed as e:
-            return Verdict.VIOLATED, str(e).splitlines()[0]
+            return Verdict.VIOLATED, e.finding
         except LabError as e:            # the node does not run: its keepalived cannot be asked
             return Verdict.CANNOT_JUDGE, f"effective priority of {node} in {inst}: {e}"
         return Verdict.HOLDS, f"effective priority of {node} in {inst}: {want} ({', '.join(seen)})"
@@ -238,7 +244,7 @@ class _Run:
         try:
             rep = self.lab.check.assert_matches_model(settle=False, allow=self.sc.allow)
         except CheckFailed as e:
-            text = str(e)
+            text = e.finding                  # the timeline and log tails are in the run's report, once
             v = Verdict.VIOLATED if "verdict: violated" in text else Verdict.CANNOT_JUDGE
             return v, "the judge: " + text
         return Verdict.HOLDS, f"the judge holds ({len(rep.judgements)} expectations of the model)"
@@ -290,9 +296,9 @@ def _final_judge(lab: "Lab", allow: list[str]) -> tuple[Verdict, str]:
     try:
         rep = lab.check.assert_matches_model(allow=allow)
     except CheckFailed as e:
-        v = Verdict.VIOLATED if "verdict: violated" in str(e) else Verdict.CANNOT_JUDGE
+        v = Verdict.VIOLATED if "verdict: violated" in e.finding else Verdict.CANNOT_JUDGE
         lab.history.meta["verdict"] = v.value
-        return v, f"the judge: {e}"
+        return v, f"the judge: {e.finding}"
     lab.history.meta["verdict"] = "holds"
     return Verdict.HOLDS, f"the judge holds on the whole history ({len(rep.judgements)} expectations)"
 

@@ -212,7 +212,13 @@ class _Reader:
                                           "topology mapping itself")
                 return None, ""
             local = self.base / ref
-            path = local if local.is_file() else find(ref, [self.base, self.base / "topologies", *self.search_dirs])
+            if ref.endswith((SUFFIX, SUFFIX.removesuffix(".yaml"))):
+                self.p.add(("topology",), f"{ref!r} is a scenario file, not a topology; give a topology's name or "
+                                          f"its YAML file")
+                return None, ""
+            # a path from this file's folder, else a name in the topology folders (not this folder: it holds
+            # scenario files, which are no topologies)
+            path = local if local.is_file() else find(ref, [self.base / "topologies", *self.search_dirs])
             return load_topology(path), ref
         except TopologyError as e:
             for path, line, msg in e.problems:

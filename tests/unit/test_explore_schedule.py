@@ -9,13 +9,18 @@ from lab.explore.schedule import STOPPING, Step, random_schedule, shrink_candida
 KINDS = ["kill", "sigterm", "stop", "pause", "restart", "drop-vrrp", "one-way", "partition"]
 
 
-def runnable(sched) -> bool:
-    """Every heal names a fault applied and not yet healed; no fault on a node stopped or frozen; all healed."""
+def runnable(sched, nodes=("a", "b", "c")) -> bool:
+    """Every heal names a fault applied and not yet healed; no fault runs a command in a node stopped or frozen
+    (its apply now, or its heal later); all healed."""
+    from lab.explore.schedule import touched
     applied: dict[str, Step] = {}
     for s in sched:
         if s.action == "apply":
             down = {x.node for x in applied.values() if x.kind in STOPPING + ("pause",)}
-            if s.name in applied or s.node in down:
+            busy = set().union(*[touched(x, nodes) for x in applied.values() if x.kind not in STOPPING + ("pause",)])
+            if s.name in applied or (touched(s, nodes) & down):
+                return False
+            if s.kind in STOPPING + ("pause",) and s.node in busy:
                 return False
             applied[s.name] = s
         elif applied.pop(s.name, None) is None:

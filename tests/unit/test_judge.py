@@ -88,6 +88,19 @@ def test_drop_vrrp_both_ways_on_the_master_gives_two_masters():
     assert e.options == (frozenset("ab"),) and e.changed
 
 
+def test_two_faults_that_cut_the_same_pair_need_both_healed():
+    """A newcomer's trial: drop-vrrp applied twice on a, one healed: keepalived stays split (the other fault's
+    rules still drop the adverts) and the model must too; it forgot the cut and called that violated."""
+    m = ElectionModel(specs_from_topology(TOPO))
+    m.apply(NodeUp("a")), m.apply(NodeUp("b"))
+    for _ in range(2):                                   # two faults, each cutting b from a's adverts
+        m.apply(Hearing("b", "a", False))
+    e = m.apply(Hearing("b", "a", True))[0]              # one healed: b still hears nothing from a
+    assert e.options == (frozenset("ab"),), e.describe()
+    e = m.apply(Hearing("b", "a", True))[0]              # both healed: b hears a again and steps down
+    assert e.options == (frozenset("a"),), e.describe()
+
+
 def test_one_way_loss_from_the_backup_to_the_master_changes_nothing():
     m = ElectionModel(specs_from_topology(TOPO))
     m.apply(NodeUp("a")), m.apply(NodeUp("b"))

@@ -209,3 +209,13 @@ def test_a_release_xfail_applies_to_a_run_that_names_no_release():
                "x.scenario.yaml", ROOT, TOPOS)
     assert sc.xfail_reason(None) == "docs say X; it does Y"          # the default release runs
     assert sc.xfail_reason("2.3.4" if DEFAULT_VERSION != "2.3.4" else "2.2.7") is None
+
+
+def test_a_scenario_file_is_not_taken_for_a_topology(tmp_path):
+    (tmp_path / "other.scenario.yaml").write_text("topology: two_node\nsteps: [{wait: 1s}]\n")
+    for ref in ("other.scenario", "other.scenario.yaml"):
+        with pytest.raises(ScenarioError, match="is a scenario file, not a topology"):
+            parse(f"topology: {ref}\nsteps: [{{wait: 1s}}]\n", str(tmp_path / "x.scenario.yaml"), tmp_path, TOPOS)
+    with pytest.raises(ScenarioError) as e:
+        parse("topology: three_node\nsteps: [{wait: 1s}]\n", str(tmp_path / "x.scenario.yaml"), tmp_path, TOPOS)
+    assert "other.scenario" not in str(e.value) and "two_node" in str(e.value)
