@@ -12,30 +12,16 @@ class LabError(Exception):
     """Base class: a problem the user can fix, described in ``str(self)``."""
 
 
-class TopologyError(LabError):
-    """A topology file or builder input is invalid.
+class ProblemsError(LabError):
+    """A file or input with one or more problems, each named with its field path and line.
 
     Attributes:
-        source: file path (or ``"<builder>"``) the topology came from.
+        source: file path (or ``"<builder>"``) the input came from.
         problems: list of ``(field_path, line_or_None, message)`` tuples.
     """
 
-    def __init__(self, source: str, problems: list[tuple[str, int | None, str]]):
-        self.source = source
-        self.problems = problems
-        lines = []
-        for path, line, msg in problems:
-            where = f"{source}:{line}" if line else source
-            lines.append(f"{where}: {path}: {msg}" if path else f"{where}: {msg}")
-        super().__init__("invalid topology\n  " + "\n  ".join(lines))
-
-
-class ScenarioError(LabError):
-    """A scenario file (``*.scenario.yaml``) is invalid.
-
-    Attributes:
-        source: the file's path; problems: ``(field_path, line_or_None, message)`` tuples.
-    """
+    #: what the message says is invalid
+    what = "input"
 
     def __init__(self, source: str, problems: list[tuple[str, int | None, str]]):
         self.source = source
@@ -44,7 +30,19 @@ class ScenarioError(LabError):
         for path, line, msg in problems:
             where = f"{source}:{line}" if line else source
             lines.append(f"{where}: {path}: {msg}" if path else f"{where}: {msg}")
-        super().__init__("invalid scenario\n  " + "\n  ".join(lines))
+        super().__init__(f"invalid {self.what}\n  " + "\n  ".join(lines))
+
+
+class TopologyError(ProblemsError):
+    """A topology file or builder input is invalid (:class:`ProblemsError`)."""
+
+    what = "topology"
+
+
+class ScenarioError(ProblemsError):
+    """A scenario file (``*.scenario.yaml``) is invalid (:class:`ProblemsError`)."""
+
+    what = "scenario"
 
 
 class ConfigError(LabError):

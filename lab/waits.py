@@ -120,6 +120,11 @@ class WaitsMixin:
                                      f"(states now: {self.history.states(instance)})")
         return self.nodes[m]
 
+    def clock_slack(self) -> float:
+        """Seconds a node's stamp may lie before the host's moment it stands for: the largest measured clock
+        uncertainty of the keepalived nodes (lab.runtime.clock; 0 on a local engine)."""
+        return max((n.clock.uncertainty for n in self.keepalived_nodes()), default=0.0)
+
     def keepalived_started(self, node: str, timeout: float = STARTUP_ALLOWANCE) -> Optional[float]:
         """Wait until keepalived in ``node``'s current run logs ``Startup complete``; return when (host s).
 
@@ -174,7 +179,7 @@ class WaitsMixin:
         match = {"instance": instance, "state": state, **({"node": node} if node else {})}
         # a node's stamps are on this host's clock within its measured uncertainty (lab.runtime.clock; 0 on a
         # local engine): a report stamped that much before ``since`` may have come after it
-        slack = max((n.clock.uncertainty for n in self.keepalived_nodes()), default=0.0)
+        slack = self.clock_slack()
         ev = self.history.wait_for(lambda h: next(iter(h.events("state", since=since - slack, **match)), None),
                                    max(0.0, clock_from + timeout - time.monotonic()), clock_start=since)
         if ev is None:

@@ -17,11 +17,9 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, Sequence
 
-__all__ = ["Step", "random_schedule", "shrink_candidates", "to_steps", "PARAMS", "STOPPING", "PAUSING"]
+from ..scenario.schema import PAUSING, STOPPING   # the fault kinds that stop / freeze a node
 
-#: fault kinds that stop a node (healing starts it) / freeze it
-STOPPING = ("kill", "sigkill", "sigterm", "stop")
-PAUSING = ("pause",)
+__all__ = ["Step", "random_schedule", "shrink_candidates", "to_steps", "PARAMS", "STOPPING", "PAUSING"]
 
 
 def _peers(node: str, nodes: Sequence[str]) -> list[str]:

@@ -27,6 +27,7 @@ from ..events import GRACEFUL_SIGNALS, Event
 from ..history import History
 from ..judge import deadline
 from ..timers import MARGIN, STARTUP_ALLOWANCE
+from .schema import STOPPING
 
 __all__ = ["record_scenario", "recorded_steps"]
 
@@ -82,7 +83,7 @@ def recorded_steps(history: History, topo) -> list[tuple[Event, Any, str]]:
                     spec["name"] = name
                 names[name] = (kind, node)
                 out.append((ev, {kind: node if list(spec) == ["node"] else spec}, ""))
-                if kind in ("kill", "sigkill", "sigterm", "stop"):
+                if kind in STOPPING:
                     down.add(node)
             elif name in names:
                 names.pop(name)

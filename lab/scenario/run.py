@@ -193,7 +193,7 @@ class _Run:
 
     def _within(self, inst: str, node: str, exp: Expect) -> tuple[Verdict, str]:
         bound = exp.within.seconds
-        slack = max((n.clock.uncertainty for n in self.lab.keepalived_nodes()), default=0.0)
+        slack = self.lab.clock_slack()
         ups = self.lab.history.events("state", since=self.issued - slack, instance=inst, node=node, state="MASTER")
         anchor = self.anchor()
         if not ups:
@@ -214,7 +214,7 @@ class _Run:
         §6.4.3); none is "violated" only when the capture has no hole since then (else: cannot judge)."""
         spec = self.lab.topology.instances(node)[inst]
         src = self.lab.check.advert_sources(node)
-        slack = max((n.clock.uncertainty for n in self.lab.keepalived_nodes()), default=0.0)
+        slack = self.lab.clock_slack()
         since = self.issued - slack
 
         def seen(h):
